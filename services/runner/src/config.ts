@@ -1,0 +1,79 @@
+import { hostname } from "node:os";
+import { z } from "zod";
+import { AgentType, RunnerId } from "@optio/contracts";
+
+const csv = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A runner id derived from the host name when OPTIO_RUNNER_ID is not set. */
+export function defaultRunnerId(host = hostname()): string {
+  const id = host
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+/, "")
+    .slice(0, 64);
+  return id || "runner";
+}
+
+/** Everything the runner reads from the environment, validated once at boot. */
+export const RunnerConfig = z.object({
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  OPTIO_RUNNER_ID: RunnerId.default(() => defaultRunnerId()),
+  OPTIO_RUNNER_LABELS: csv,
+  OPTIO_RUNNER_AGENT_TYPES: csv.pipe(z.array(AgentType)).transform((types) =>
+    types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]),
+  ),
+  OPTIO_RUNNER_SLOTS: int(1, 256, 2),
+  OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
+  /** Image for runs whose spec names none. */
+  OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),
+  OPTIO_RUNNER_MEMORY_MB: int(32, 1_048_576, 2048),
+  OPTIO_RUNNER_CPUS: z.coerce.number().positive().max(256).default(1),
+  OPTIO_RUNNER_PIDS: int(16, 1_000_000, 512),
+  /** Container network: the engine's bridge (production), the host's (tests), or none. */
+  OPTIO_RUNNER_NETWORK: z.enum(["bridge", "host", "none"]).default("bridge"),
+  /** Numeric uid:gid the agent runs as inside the container (the image's `agent` user). */
+  OPTIO_RUNNER_CONTAINER_USER: z
+    .string()
+    .regex(/^[1-9][0-9]*(:[0-9]+)?$/, "must be a numeric non-root uid[:gid]")
+    .default("1000:1000"),
+  DOCKER_SOCKET: z.string().default("/var/run/docker.sock"),
+  OPTIO_RUNNER_HEARTBEAT_MS: int(200, 600_000, 5000),
+  /** Back-stop poll for work when no wakeup arrives. */
+  OPTIO_RUNNER_POLL_MS: int(100, 600_000, 10_000),
+  OPTIO_RUNNER_CLAIM_TIMEOUT_MS: int(100, 60_000, 3000),
+  /** SIGTERM → SIGKILL grace when a run is stopped (cancel, timeout, shutdown). */
+  OPTIO_RUNNER_STOP_GRACE_MS: int(0, 600_000, 10_000),
+  /** On SIGTERM: how long running runs may finish before they are stopped and handed back. */
+  OPTIO_RUNNER_SHUTDOWN_MS: int(0, 3_600_000, 30_000),
+  /** Log lines are sent in batches: at most this many lines, or after this delay. */
+  OPTIO_RUNNER_LOG_BATCH_LINES: int(1, 1000, 200),
+  OPTIO_RUNNER_LOG_BATCH_MS: int(0, 10_000, 100),
+  /** JSON file `{ "<name>": { "username": "...", "secret": "..." } }` for `runner` git credentials. */
+  OPTIO_RUNNER_GIT_CREDENTIALS: z.string().optional(),
+  /** Local driver: the run entrypoint script and the parent of per-run temporary directories. */
+  OPTIO_RUNNER_ENTRYPOINT: z.string().optional(),
+  OPTIO_RUNNER_WORK_DIR: z.string().optional(),
+  OPTIO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type RunnerConfig = z.output<typeof RunnerConfig>;
+
+/** Parses the environment, reporting every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv): RunnerConfig {
+  const result = RunnerConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  return result.data;
+}
