@@ -1,0 +1,5 @@
+export * from "./task-states";
+export * from "./task-actions";
+export * from "./dependencies";
+export * from "./subtasks";
+export * from "./ordering";
