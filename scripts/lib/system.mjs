@@ -18,6 +18,18 @@ export function run(cmd, args, options = {}) {
   }
 }
 
+/** Like run(), without blocking the event loop (other services start meanwhile). */
+export function runAsync(cmd, args, options = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: "inherit", ...options });
+    child.once("error", reject);
+    child.once("exit", (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${cmd} ${args.join(" ")} exited with ${code ?? signal}`));
+    });
+  });
+}
+
 export function commandExists(cmd) {
   return spawnSync("sh", ["-c", `command -v ${cmd}`], { stdio: "ignore" }).status === 0;
 }
@@ -68,23 +80,27 @@ export function freePort() {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Thrown by a `waitFor` check to stop waiting at once (the thing being waited for died). */
+export class ExitedError extends Error {}
+
 /** Polls `check` until it returns truthy or the deadline passes. */
 export async function waitFor(what, check, timeoutMs = 30_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       if (await check()) return;
-    } catch {
-      // not ready yet
+    } catch (error) {
+      if (error instanceof ExitedError) throw error;
+      // otherwise: not ready yet
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
 }
 
-/** Starts a long-running child process; its output goes to `logFile` when given. */
-export function startProcess(cmd, args, { env, stdio = "inherit", cwd } = {}) {
-  return spawn(cmd, args, { env: { ...process.env, ...env }, stdio, cwd });
+/** Starts a long-running child process; `detached` puts it in its own process group (no terminal signals). */
+export function startProcess(cmd, args, { env, stdio = "inherit", cwd, detached = false } = {}) {
+  return spawn(cmd, args, { env: { ...process.env, ...env }, stdio, cwd, detached });
 }
 
 export function output(cmd, args, options = {}) {
