@@ -1,0 +1,127 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { claudeAdapter, codexAdapter, getAdapter, renderEvent, shellAdapter, type AgentAdapter } from "./index";
+
+function parseFixture(adapter: AgentAdapter, name: string) {
+  const parser = adapter.createParser();
+  const lines = readFileSync(join(__dirname, "fixtures", name), "utf8").split("\n").filter(Boolean);
+  const results = lines.map((line) => parser.line(line));
+  return { results, events: results.flatMap((r) => r ?? []), summary: parser.summary() };
+}
+
+const input = { prompt: "Add a usage section", promptFile: "/run/optio/prompt" };
+
+describe("claude adapter", () => {
+  it("builds the print-mode command with the prompt on stdin", () => {
+    expect(claudeAdapter.command(input)).toEqual({
+      argv: ["claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
+      stdin: "prompt",
+      env: { CI: "1", DISABLE_AUTOUPDATER: "1" },
+    });
+    const full = claudeAdapter.command({ ...input, maxTurns: 30, model: "opus", resumeSessionId: "abc" });
+    expect(full.argv.slice(6)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
+    expect(full.argv).not.toContain(input.prompt);
+  });
+
+  it("parses a successful stream into session, text, tool calls/results and usage", () => {
+    const { events, summary } = parseFixture(claudeAdapter, "claude-success.jsonl");
+    expect(events.map((e) => e.type)).toEqual([
+      "session",
+      "text",
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "text",
+      "usage",
+    ]);
+    expect(events[0]).toEqual({
+      type: "session",
+      sessionId: "5f1c3a9e-2b7d-4e8f-9a10-3c2b1d0e9f87",
+      model: "claude-sonnet-4-5-20250929",
+    });
+    expect(events[2]).toEqual({
+      type: "tool_call",
+      id: "toolu_01ABCD",
+      name: "Read",
+      input: { file_path: "/workspace/repo/README.md" },
+    });
+    expect(events[5]).toMatchObject({ type: "tool_result", id: "toolu_01EFGH", isError: false, content: expect.stringContaining("has been updated") });
+    expect(summary).toEqual({
+      sessionId: "5f1c3a9e-2b7d-4e8f-9a10-3c2b1d0e9f87",
+      model: "claude-sonnet-4-5-20250929",
+      costUsd: 0.0421365,
+      inputTokens: 19 + 6651 + 45900,
+      outputTokens: 242,
+      isError: false,
+      resultText: "Added a Usage section to the README.",
+    });
+  });
+
+  it("reports is_error results as errors and leaves non-JSON lines raw", () => {
+    const { results, events, summary } = parseFixture(claudeAdapter, "claude-max-turns.jsonl");
+    expect(results[1]).toBeNull();
+    expect(events.find((e) => e.type === "tool_result")).toMatchObject({ isError: true });
+    expect(events.at(-1)).toEqual({ type: "error", message: "claude ended with error_max_turns" });
+    expect(summary).toMatchObject({ isError: true, costUsd: 0.0183, inputTokens: 1110, outputTokens: 50 });
+  });
+
+  it("never throws on garbage", () => {
+    const parser = claudeAdapter.createParser();
+    for (const line of ["", "{", "[1,2]", "null", '{"type":"assistant","message":null}', '{"type":"result","usage":"x"}'])
+      expect(() => parser.line(line)).not.toThrow();
+  });
+});
+
+describe("codex adapter", () => {
+  it("builds `codex exec --json` reading the prompt from stdin", () => {
+    expect(codexAdapter.command({ ...input, model: "gpt-5-codex" }).argv).toEqual([
+      "codex", "exec", "--json", "--full-auto", "--skip-git-repo-check", "--model", "gpt-5-codex", "-",
+    ]);
+    expect(codexAdapter.command({ ...input, resumeSessionId: "t1" }).argv.slice(-3)).toEqual(["resume", "t1", "-"]);
+  });
+
+  it("parses items and turn usage", () => {
+    const { events, summary } = parseFixture(codexAdapter, "codex-success.jsonl");
+    expect(events.map((e) => e.type)).toEqual([
+      "session", "tool_call", "tool_result", "tool_call", "tool_result", "tool_call", "tool_result", "text", "usage",
+    ]);
+    expect(events[1]).toEqual({ type: "tool_call", id: "item_1", name: "command", input: { command: "bash -lc 'cat README.md'" } });
+    expect(events[6]).toMatchObject({ type: "tool_result", isError: true, content: "1 failing\n" });
+    expect(summary).toEqual({
+      sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a53",
+      model: null,
+      costUsd: null,
+      inputTokens: 24763,
+      outputTokens: 122,
+      isError: false,
+      resultText: "Updated README.md with a usage section.",
+    });
+  });
+
+  it("marks turn.failed and error events", () => {
+    const { events, summary } = parseFixture(codexAdapter, "codex-failed.jsonl");
+    expect(events.filter((e) => e.type === "error")).toHaveLength(2);
+    expect(summary.isError).toBe(true);
+  });
+});
+
+describe("shell adapter", () => {
+  it("runs the prompt file with bash and treats every line as text", () => {
+    expect(shellAdapter.command(input)).toEqual({ argv: ["bash", "/run/optio/prompt"], stdin: "none", env: {} });
+    const parser = getAdapter("shell").createParser();
+    expect(parser.line("hello")).toEqual([{ type: "text", text: "hello" }]);
+    expect(parser.summary().resultText).toBe("hello");
+  });
+});
+
+describe("renderEvent", () => {
+  it("renders log lines with structured data", () => {
+    expect(renderEvent({ type: "tool_call", id: "t", name: "Bash", input: { command: "ls" } })).toEqual({
+      type: "tool_call",
+      content: 'Bash {"command":"ls"}',
+      data: { toolName: "Bash", toolUseId: "t", toolInput: { command: "ls" } },
+    });
+    expect(renderEvent({ type: "usage", inputTokens: 1, outputTokens: 2, costUsd: 0.5 }).content).toBe("tokens in 1 / out 2 · $0.5000");
+  });
+});

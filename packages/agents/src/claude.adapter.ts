@@ -1,0 +1,113 @@
+// Claude Code CLI in print mode: the prompt on stdin, NDJSON (`stream-json`) on stdout.
+// Stream shape: `system`/`init` (session_id, model, tools), `assistant` messages whose content
+// blocks are `text`, `thinking` or `tool_use`, `user` messages carrying `tool_result` blocks, and a
+// final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns).
+import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
+import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
+
+function command(input: AgentInput) {
+  const argv = [
+    "claude",
+    "-p",
+    "--output-format",
+    "stream-json",
+    "--verbose",
+    // The container is the sandbox: no interactive permission prompts in a headless run.
+    "--dangerously-skip-permissions",
+  ];
+  if (input.maxTurns) argv.push("--max-turns", String(input.maxTurns));
+  if (input.model) argv.push("--model", input.model);
+  if (input.resumeSessionId) argv.push("--resume", input.resumeSessionId);
+  return { argv, stdin: "prompt" as const, env: { CI: "1", DISABLE_AUTOUPDATER: "1" } };
+}
+
+/** A tool_result's content is a string or a list of content blocks. */
+function toolResultText(content: unknown): string {
+  if (typeof content === "string") return content;
+  return arr(content)
+    .map((block) => {
+      const b = obj(block);
+      if (!b) return "";
+      if (b.type === "text") return str(b.text) ?? "";
+      return `[${str(b.type) ?? "block"}]`;
+    })
+    .filter(Boolean)
+    .join("\n");
+}
+
+function createParser(): AgentParser {
+  const summary = emptySummary();
+  const session = (sessionId: string | null, model: string | null): AgentEvent[] => {
+    if (!sessionId || summary.sessionId) {
+      if (model && !summary.model) summary.model = model;
+      return [];
+    }
+    summary.sessionId = sessionId;
+    summary.model = summary.model ?? model;
+    return [{ type: "session", sessionId, model: summary.model }];
+  };
+
+  return {
+    line(line) {
+      const msg = parseJsonObject(line);
+      if (!msg || typeof msg.type !== "string") return null;
+      const sessionId = str(msg.session_id) ?? str(msg.sessionId);
+      switch (msg.type) {
+        case "system":
+          return msg.subtype === "init" ? session(sessionId, str(msg.model)) : [];
+        case "assistant": {
+          const message = obj(msg.message);
+          const events: AgentEvent[] = session(sessionId, str(message?.model));
+          for (const block of arr(message?.content)) {
+            const b = obj(block);
+            if (b?.type === "text" && str(b.text)) events.push({ type: "text", text: str(b.text)! });
+            if (b?.type === "tool_use")
+              events.push({ type: "tool_call", id: str(b.id), name: str(b.name) ?? "unknown", input: b.input ?? null });
+          }
+          return events;
+        }
+        case "user": {
+          const events: AgentEvent[] = session(sessionId, null);
+          for (const block of arr(obj(msg.message)?.content)) {
+            const b = obj(block);
+            if (b?.type === "tool_result")
+              events.push({
+                type: "tool_result",
+                id: str(b.tool_use_id),
+                content: clip(toolResultText(b.content)),
+                isError: b.is_error === true,
+              });
+          }
+          return events;
+        }
+        case "result": {
+          const events: AgentEvent[] = session(sessionId, null);
+          const usage = obj(msg.usage);
+          const input =
+            (num(usage?.input_tokens) ?? 0) +
+            (num(usage?.cache_creation_input_tokens) ?? 0) +
+            (num(usage?.cache_read_input_tokens) ?? 0);
+          const output = num(usage?.output_tokens) ?? 0;
+          // Older CLIs called the cost `cost_usd`.
+          const cost = num(msg.total_cost_usd) ?? num(msg.cost_usd);
+          summary.inputTokens = (summary.inputTokens ?? 0) + input;
+          summary.outputTokens = (summary.outputTokens ?? 0) + output;
+          if (cost !== null) summary.costUsd = (summary.costUsd ?? 0) + cost;
+          summary.resultText = str(msg.result);
+          events.push({ type: "usage", inputTokens: input, outputTokens: output, costUsd: cost });
+          const isError = msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
+          if (isError) {
+            summary.isError = true;
+            events.push({ type: "error", message: str(msg.result) ?? `claude ended with ${str(msg.subtype) ?? "an error"}` });
+          }
+          return events;
+        }
+        default:
+          return [];
+      }
+    },
+    summary: () => ({ ...summary }),
+  };
+}
+
+export const claudeAdapter: AgentAdapter = { type: "claude", command, createParser };

@@ -1,0 +1,42 @@
+import type { LogType } from "@optio/contracts";
+import type { AgentEvent } from "./types";
+
+/** How a normalised event is stored as a log line: a type, a human line, structured data. */
+export function renderEvent(event: AgentEvent): { type: LogType; content: string; data?: Record<string, unknown> } {
+  switch (event.type) {
+    case "text":
+      return { type: "text", content: event.text };
+    case "tool_call":
+      return {
+        type: "tool_call",
+        content: `${event.name} ${summariseInput(event.input)}`.trim(),
+        data: { toolName: event.name, toolUseId: event.id, toolInput: event.input },
+      };
+    case "tool_result":
+      return {
+        type: "tool_result",
+        content: event.content,
+        data: { toolUseId: event.id, isError: event.isError },
+      };
+    case "error":
+      return { type: "error", content: event.message };
+    case "usage":
+      return {
+        type: "usage",
+        content: `tokens in ${event.inputTokens} / out ${event.outputTokens}${event.costUsd === null ? "" : ` · $${event.costUsd.toFixed(4)}`}`,
+        data: { inputTokens: event.inputTokens, outputTokens: event.outputTokens, costUsd: event.costUsd },
+      };
+    case "session":
+      return {
+        type: "session",
+        content: `session ${event.sessionId}${event.model ? ` (${event.model})` : ""}`,
+        data: { sessionId: event.sessionId, model: event.model },
+      };
+  }
+}
+
+function summariseInput(input: unknown): string {
+  if (input === null || input === undefined) return "";
+  const text = typeof input === "string" ? input : JSON.stringify(input);
+  return text.length > 300 ? `${text.slice(0, 300)}…` : text;
+}
