@@ -24,7 +24,11 @@ function runJest(env, args) {
   const childEnv = { ...process.env, ...env };
   delete childEnv.DATABASE_URL; // tests make their own databases from the template
   const jestBin = path.join(repoRoot, "node_modules/jest/bin/jest.js");
-  return spawn(process.execPath, [jestBin, ...jsonArgs, ...args], { cwd: repoRoot, env: childEnv, stdio: "inherit" });
+  return spawn(process.execPath, [jestBin, ...jsonArgs, ...args], {
+    cwd: repoRoot,
+    env: childEnv,
+    stdio: "inherit",
+  });
 }
 
 async function main() {
@@ -73,7 +77,9 @@ async function main() {
       },
       process.argv.slice(2),
     );
-    const code = await new Promise((resolve) => jest.once("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+    const code = await new Promise((resolve) =>
+      jest.once("exit", (c, signal) => resolve(c ?? (signal ? 1 : 0))),
+    );
     return dead ? 1 : code;
   } catch (error) {
     if (!teardown.started) log(`test stack failed: ${error.message}`);

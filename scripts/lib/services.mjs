@@ -58,7 +58,9 @@ function postgresCanUse(dir) {
   if (!isRoot) return true;
   let parent = dir;
   while (!existsSync(parent)) parent = dirname(parent);
-  return spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", parent], { stdio: "ignore" }).status === 0;
+  return (
+    spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", parent], { stdio: "ignore" }).status === 0
+  );
 }
 
 /** Creates `database` unless it exists; `{ recreate: true }` drops it first. */
@@ -113,9 +115,19 @@ export async function startPostgres({ dataDir, port, database = "optio", durable
   ];
   writeFileSync(`${dataDir}/optio.conf`, `${settings.join("\n")}\n`);
   if (isRoot) chownSync(`${dataDir}/optio.conf`, postgresUserIds().uid, postgresUserIds().gid);
-  await runPostgresTool(`${bin}/pg_ctl`, ["-D", dataDir, "-l", `${dataDir}/server.log`, "-w", "-t", "60", "start"]);
+  await runPostgresTool(`${bin}/pg_ctl`, [
+    "-D",
+    dataDir,
+    "-l",
+    `${dataDir}/server.log`,
+    "-w",
+    "-t",
+    "60",
+    "start",
+  ]);
   const stop = async () => {
-    if (postgresRunning(bin, dataDir)) await runPostgresTool(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"]);
+    if (postgresRunning(bin, dataDir))
+      await runPostgresTool(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"]);
   };
   const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
   try {
@@ -149,7 +161,8 @@ export async function startNats({ dataDir, port, monitorPort, logFile }) {
   await waitFor(
     "NATS",
     async () => {
-      if (child.exitCode !== null) throw new ExitedError(`nats-server exited with ${child.exitCode}, see ${logFile}`);
+      if (child.exitCode !== null)
+        throw new ExitedError(`nats-server exited with ${child.exitCode}, see ${logFile}`);
       return (await httpOk(monitorPort, "/healthz?js-enabled-only=true")) && (await tcpAnswers(port));
     },
     15_000,
@@ -206,7 +219,8 @@ function dockerPing(socketPath) {
  */
 export async function ensureDocker({ logFile }) {
   const socketPath = "/var/run/docker.sock";
-  if ((await dockerPing(socketPath)) || (await dockerPing(socketPath))) return { socketPath, stop: async () => {} };
+  if ((await dockerPing(socketPath)) || (await dockerPing(socketPath)))
+    return { socketPath, stop: async () => {} };
   ensureDebianPackages([{ name: "docker.io", binary: () => commandExists("dockerd") }]);
   log("starting a Docker engine (dockerd)");
   const out = openSync(logFile, "a");
@@ -217,7 +231,8 @@ export async function ensureDocker({ logFile }) {
   await waitFor(
     "the Docker engine",
     async () => {
-      if (child.exitCode !== null) throw new ExitedError(`dockerd exited with ${child.exitCode}, see ${logFile}`);
+      if (child.exitCode !== null)
+        throw new ExitedError(`dockerd exited with ${child.exitCode}, see ${logFile}`);
       return dockerPing(socketPath);
     },
     60_000,

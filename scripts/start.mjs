@@ -1,0 +1,143 @@
+// `npm start`: everything Optio needs on one machine. Postgres (.optio/pg), NATS JetStream
+// (.optio/nats) and a Docker engine unless DATABASE_URL / NATS_URL / DOCKER_HOST point elsewhere,
+// then migrations, the API and OPTIO_RUNNERS runners. Ctrl-C (or SIGTERM) stops what it started;
+// if any part dies, everything stops and the exit code is non-zero.
+import { mkdirSync } from "node:fs";
+import { request } from "node:http";
+import path from "node:path";
+import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
+import { stopChild } from "./lib/services.mjs";
+import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
+import { ExitedError, log, startProcess, waitFor } from "./lib/system.mjs";
+
+const env = process.env;
+const dataDir = path.join(repoRoot, ".optio");
+const settings = {
+  apiPort: Number(env.OPTIO_API_PORT ?? 3000),
+  apiHost: env.OPTIO_API_HOST ?? "127.0.0.1",
+  runners: Number(env.OPTIO_RUNNERS ?? 1),
+  // Non-default ports, so a system Postgres (5432/5433) or NATS (4222) can keep running.
+  ports: {
+    pg: Number(env.OPTIO_PG_PORT ?? 54320),
+    nats: Number(env.OPTIO_NATS_PORT ?? 42220),
+    natsMonitor: Number(env.OPTIO_NATS_MONITOR_PORT ?? 42221),
+  },
+};
+
+function healthy(port) {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path: "/api/health", timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
+}
+
+/** DOCKER_HOST=unix:///path → the runner's DOCKER_SOCKET. */
+function dockerSocket() {
+  if (env.DOCKER_SOCKET) return env.DOCKER_SOCKET;
+  if (env.DOCKER_HOST?.startsWith("unix://")) return env.DOCKER_HOST.slice("unix://".length);
+  return undefined;
+}
+
+const teardown = new Teardown();
+
+async function main() {
+  const started = Date.now();
+  if (!Number.isInteger(settings.runners) || settings.runners < 0)
+    throw new Error("OPTIO_RUNNERS must be 0 or more");
+  bootstrap();
+  exitOnSignals(teardown);
+  let failed = false;
+  const fail = (why) => {
+    if (teardown.started) return;
+    failed = true;
+    log(`${why}: stopping everything`);
+    teardown.run().finally(() => process.exit(1));
+  };
+
+  const dirs = {
+    pg: path.join(dataDir, "pg"),
+    nats: path.join(dataDir, "nats"),
+    logs: path.join(dataDir, "logs"),
+  };
+  mkdirSync(dirs.logs, { recursive: true });
+  const { postgres, nats } = await startInfra({
+    dirs,
+    ports: settings.ports,
+    database: "optio",
+    durable: true,
+    teardown,
+    onUnexpectedExit: (name, code) => fail(`${name} exited (${code})`),
+  });
+  migrate(postgres.url);
+  teardown.assertRunning();
+
+  const common = {
+    DATABASE_URL: postgres.url,
+    NATS_URL: nats.url,
+    OPTIO_API_PORT: String(settings.apiPort),
+    OPTIO_API_HOST: settings.apiHost,
+    OPTIO_ALLOWED_REPO_HOSTS: env.OPTIO_ALLOWED_REPO_HOSTS ?? "127.0.0.1,localhost",
+    // Dev runs reach git servers on 127.0.0.1, which a bridged container cannot.
+    OPTIO_RUNNER_NETWORK: env.OPTIO_RUNNER_NETWORK ?? "host",
+    ...(dockerSocket() ? { DOCKER_SOCKET: dockerSocket() } : {}),
+  };
+  const children = [
+    { name: "api", file: "services/api/src/main.ts", env: {} },
+    ...Array.from({ length: settings.runners }, (_, i) => ({
+      name: `runner-${i + 1}`,
+      file: "services/runner/src/main.ts",
+      env: { OPTIO_RUNNER_ID: env.OPTIO_RUNNER_ID ?? `runner-${i + 1}` },
+    })),
+  ];
+  if (env.OPTIO_RUNNER_ID && settings.runners > 1)
+    throw new Error("OPTIO_RUNNER_ID names one runner: set OPTIO_RUNNERS=1");
+  let api;
+  for (const spec of children) {
+    // One node process per service (tsx as a loader, not its CLI wrapper): signals reach it directly.
+    const child = startProcess(process.execPath, ["--import", "tsx", spec.file], {
+      cwd: repoRoot,
+      env: { ...common, ...spec.env },
+      detached: true, // Ctrl-C reaches us only; we stop the services in order
+    });
+    if (spec.name === "api") api = child;
+    teardown.add(spec.name, () => stopChild(child, { graceMs: 35_000 }));
+    child.once("exit", (code, signal) => fail(`${spec.name} exited (${code ?? signal})`));
+  }
+
+  await waitFor(
+    "GET /api/health",
+    async () => {
+      if (api.exitCode !== null) throw new ExitedError("the API exited during start-up");
+      return healthy(settings.apiPort);
+    },
+    90_000,
+  );
+  if (failed) return;
+  const url = `http://${settings.apiHost === "0.0.0.0" ? "127.0.0.1" : settings.apiHost}:${settings.apiPort}`;
+  const where = [
+    postgres.external ? "Postgres from DATABASE_URL" : `Postgres :${settings.ports.pg}`,
+    nats.external ? "NATS from NATS_URL" : `NATS :${settings.ports.nats}`,
+    `${settings.runners} runner(s)`,
+  ];
+  log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${url} (${where.join(", ")})`);
+  log("first admin, once:");
+  log(
+    `  curl -X POST ${url}/api/setup/complete -H 'content-type: application/json' ` +
+      `-d '{"email":"admin@example.com","password":"choose-a-long-password"}'`,
+  );
+  log("Ctrl-C stops everything");
+}
+
+main().catch((error) => {
+  if (teardown.started) return; // a signal or a dying service is already stopping everything
+  log(`start failed: ${error.message}`);
+  teardown.run().finally(() => process.exit(1));
+});
