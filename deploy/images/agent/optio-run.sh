@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Optio run entrypoint: clone → branch → agent → commit → push → one machine-readable result line.
+#
+# Inputs (plain environment): OPTIO_TASK_ID, OPTIO_RUN_ID, OPTIO_ATTEMPT, OPTIO_TASK_TITLE,
+#   OPTIO_REPO_URL, OPTIO_REPO_BRANCH, OPTIO_BRANCH_NAME; optional OPTIO_RUN_DIR (default /run/optio)
+#   and OPTIO_WORKSPACE (default /workspace).
+# Inputs (files in OPTIO_RUN_DIR, written by the runner, read once and deleted when secret):
+#   agent-cmd       the agent's argv, NUL-separated
+#   prompt          the prompt; the agent's stdin when agent-stdin contains "prompt"
+#   agent-stdin     "prompt" or "none"
+#   agent.env       secret env for the agent only: lines "NAME BASE64VALUE"
+#   git-credential  line 1 username, line 2 secret (optional)
+# The git credential reaches git only through the credential helper, via variables set on the clone
+# and push commands alone: never in a URL, an argument, a log line, or the agent's environment.
+# Output: agent stdout on stdout; our own messages on stderr prefixed "[optio] "; last stdout line:
+#   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
+set -uo pipefail
+
+RUN_DIR=${OPTIO_RUN_DIR:-/run/optio}
+WORKSPACE=${OPTIO_WORKSPACE:-/workspace}
+REPO="$WORKSPACE/repo"
+HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/git-credential-optio"
+BRANCH="$OPTIO_BRANCH_NAME"
+export GIT_TERMINAL_PROMPT=0
+
+log() { printf '[optio] %s\n' "$*" >&2; }
+
+# result EXIT_CODE PUSHED COMMITS HEAD ERROR_CODE ERROR_MESSAGE
+result() {
+  local head=null error=null
+  [ -n "$4" ] && head="\"$4\""
+  [ -n "$5" ] && error="{\"code\":\"$5\",\"message\":\"$6\"}"
+  printf '::optio-result::{"exitCode":%d,"branch":"%s","pushed":%s,"commits":%d,"headSha":%s,"error":%s}\n' \
+    "$1" "$BRANCH" "$2" "$3" "$head" "$error"
+}
+
+GIT_USER="" GIT_SECRET=""
+if [ -f "$RUN_DIR/git-credential" ]; then
+  { IFS= read -r GIT_USER || true; IFS= read -r GIT_SECRET || true; } < "$RUN_DIR/git-credential"
+  rm -f "$RUN_DIR/git-credential"
+fi
+# git with the credential helper; the secret is in the environment of this git process only.
+git_auth() {
+  if [ -n "$GIT_SECRET" ]; then
+    OPTIO_GIT_USERNAME="$GIT_USER" OPTIO_GIT_SECRET="$GIT_SECRET" \
+      git -c credential.helper= -c "credential.helper=$HELPER" "$@"
+  else
+    git -c credential.helper= "$@"
+  fi
+}
+
+git config --global user.name "${OPTIO_GIT_AUTHOR_NAME:-Optio Agent}"
+git config --global user.email "${OPTIO_GIT_AUTHOR_EMAIL:-optio-agent@users.noreply.local}"
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+
+log "cloning branch $OPTIO_REPO_BRANCH"
+if ! git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" -- "$OPTIO_REPO_URL" "$REPO"; then
+  result 1 false 0 "" CLONE_FAILED "could not clone the repository at branch $OPTIO_REPO_BRANCH"
+  exit 2
+fi
+cd "$REPO" || exit 2
+git checkout --quiet -b "$BRANCH"
+BASE=$(git rev-parse HEAD)
+log "working on $BRANCH from ${BASE:0:12}"
+
+mapfile -d '' -t AGENT_ARGV < "$RUN_DIR/agent-cmd"
+STDIN=/dev/null
+[ "$(cat "$RUN_DIR/agent-stdin" 2>/dev/null)" = "prompt" ] && STDIN="$RUN_DIR/prompt"
+
+# The agent runs in its own process group so a stop signal reaches every process it started.
+TERMINATED=0
+AGENT_PID=""
+on_stop() {
+  TERMINATED=1
+  log "stop requested: signalling the agent"
+  [ -n "$AGENT_PID" ] && kill -TERM -- "-$AGENT_PID" 2>/dev/null
+}
+trap on_stop TERM INT
+
+log "starting agent: ${AGENT_ARGV[0]}"
+(
+  if [ -f "$RUN_DIR/agent.env" ]; then
+    while IFS=' ' read -r name value; do
+      [ -n "$name" ] && export "$name=$(printf '%s' "$value" | base64 -d)"
+    done < "$RUN_DIR/agent.env"
+  fi
+  exec setsid "${AGENT_ARGV[@]}" < "$STDIN"
+) &
+AGENT_PID=$!
+AGENT_EXIT=0
+wait "$AGENT_PID" || AGENT_EXIT=$?
+# A trapped signal interrupts `wait`; wait again for the agent's own exit status.
+while kill -0 "$AGENT_PID" 2>/dev/null; do wait "$AGENT_PID" && AGENT_EXIT=0 || AGENT_EXIT=$?; done
+rm -f "$RUN_DIR/agent.env"
+trap - TERM INT
+
+if [ "$TERMINATED" = 1 ]; then
+  log "agent stopped (exit $AGENT_EXIT)"
+  result "$AGENT_EXIT" false 0 "" CANCELLED "the run was stopped"
+  exit 143
+fi
+log "agent exited with $AGENT_EXIT"
+
+git add -A
+if ! git diff --cached --quiet; then
+  git commit --quiet -m "optio: ${OPTIO_TASK_TITLE:-task $OPTIO_TASK_ID}" \
+    -m "$(printf 'Task: %s\nRun: %s (attempt %s)' "$OPTIO_TASK_ID" "$OPTIO_RUN_ID" "${OPTIO_ATTEMPT:-1}")"
+fi
+COMMITS=$(git rev-list --count "$BASE..HEAD")
+HEAD_SHA=$(git rev-parse HEAD)
+
+if [ "$AGENT_EXIT" != 0 ]; then
+  result "$AGENT_EXIT" false "$COMMITS" "$HEAD_SHA" AGENT_FAILED "the agent exited with $AGENT_EXIT"
+  exit "$AGENT_EXIT"
+fi
+if [ "$COMMITS" = 0 ]; then
+  log "the agent left no changes"
+  result 0 false 0 "$HEAD_SHA" "" ""
+  exit 0
+fi
+log "pushing $COMMITS commit(s) to $BRANCH"
+# The branch belongs to this task: a newer attempt replaces what an older one pushed.
+if ! git_auth push --quiet --force origin "HEAD:refs/heads/$BRANCH"; then
+  result 0 false "$COMMITS" "$HEAD_SHA" PUSH_FAILED "could not push $BRANCH"
+  exit 3
+fi
+result 0 true "$COMMITS" "$HEAD_SHA" "" ""
+exit 0
