@@ -1,4 +1,11 @@
-import { CreateTaskBody, ListTasksQuery, UpdateTaskBody, AddDependenciesBody, CreateSubtaskBody, titleFromPrompt } from "./tasks";
+import {
+  CreateTaskBody,
+  ListTasksQuery,
+  UpdateTaskBody,
+  AddDependenciesBody,
+  CreateSubtaskBody,
+  titleFromPrompt,
+} from "./tasks";
 
 const ID = "6f1c2a52-8a3e-4f0e-9d7c-1b2a3c4d5e6f";
 
@@ -12,7 +19,12 @@ describe("CreateTaskBody", () => {
       agentType: "claude",
       priority: 0,
     });
-    expect(parsed).toMatchObject({ title: "Add user avatar support", agentType: "claude", priority: 0, dependsOn: [] });
+    expect(parsed).toMatchObject({
+      title: "Add user avatar support",
+      agentType: "claude",
+      priority: 0,
+      dependsOn: [],
+    });
   });
 
   it("normalises the reference's aliases", () => {
@@ -24,14 +36,25 @@ describe("CreateTaskBody", () => {
       claudeModel: "opus",
       dependsOnTaskId: ID,
     });
-    expect(parsed).toMatchObject({ title: "Fix the login bug", agentType: "claude", maxAttempts: 3, model: "opus", dependsOn: [ID] });
+    expect(parsed).toMatchObject({
+      title: "Fix the login bug",
+      agentType: "claude",
+      maxAttempts: 3,
+      model: "opus",
+      dependsOn: [ID],
+    });
   });
 
   it("rejects unknown fields and conflicting aliases, naming the field", () => {
     const unknown = CreateTaskBody.safeParse({ prompt: "x", repoUrl: "https://x.io/a/b", colour: "red" });
     expect(unknown.success).toBe(false);
     expect(JSON.stringify(unknown.error?.issues)).toContain("colour");
-    const conflict = CreateTaskBody.safeParse({ prompt: "x", repoUrl: "https://x.io/a/b", maxAttempts: 2, maxRetries: 5 });
+    const conflict = CreateTaskBody.safeParse({
+      prompt: "x",
+      repoUrl: "https://x.io/a/b",
+      maxAttempts: 2,
+      maxRetries: 5,
+    });
     expect(conflict.error?.issues[0]?.path).toEqual(["maxRetries"]);
   });
 
@@ -78,7 +101,9 @@ describe("ListTasksQuery", () => {
 describe("subtasks and dependencies", () => {
   it("defaults subtasks to child and refuses a non-blocking step", () => {
     expect(CreateSubtaskBody.parse({ prompt: "do it" })).toMatchObject({ taskType: "child", title: "do it" });
-    expect(CreateSubtaskBody.safeParse({ prompt: "x", taskType: "step", blocksParent: false }).success).toBe(false);
+    expect(CreateSubtaskBody.safeParse({ prompt: "x", taskType: "step", blocksParent: false }).success).toBe(
+      false,
+    );
   });
   it("merges dependsOn and dependsOnIds and needs at least one", () => {
     expect(AddDependenciesBody.parse({ dependsOnIds: [ID] })).toEqual({ dependsOn: [ID] });

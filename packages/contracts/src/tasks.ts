@@ -29,7 +29,15 @@ export type SubtaskType = z.infer<typeof SubtaskType>;
 
 export const RunKind = z.enum(["initial", "retry", "resume", "force_restart", "force_redo", "lease_expired"]);
 export type RunKind = z.infer<typeof RunKind>;
-export const RunState = z.enum(["queued", "provisioning", "running", "succeeded", "failed", "cancelled", "superseded"]);
+export const RunState = z.enum([
+  "queued",
+  "provisioning",
+  "running",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "superseded",
+]);
 export type RunState = z.infer<typeof RunState>;
 
 export const TaskTitle = z.string().trim().min(1, "must not be empty").max(500);
@@ -87,13 +95,18 @@ export const CreateTaskBody = z
     if (body.model && body.claudeModel && body.model !== body.claudeModel) {
       ctx.addIssue({ code: "custom", path: ["claudeModel"], message: "conflicts with model" });
     }
-    if (body.maxAttempts !== undefined && body.maxRetries !== undefined && body.maxAttempts !== body.maxRetries + 1) {
+    if (
+      body.maxAttempts !== undefined &&
+      body.maxRetries !== undefined &&
+      body.maxAttempts !== body.maxRetries + 1
+    ) {
       ctx.addIssue({ code: "custom", path: ["maxRetries"], message: "conflicts with maxAttempts" });
     }
   })
   .transform((body) => {
     const dependsOn = [...(body.dependsOn ?? [])];
-    if (body.dependsOnTaskId && !dependsOn.includes(body.dependsOnTaskId)) dependsOn.push(body.dependsOnTaskId);
+    if (body.dependsOnTaskId && !dependsOn.includes(body.dependsOnTaskId))
+      dependsOn.push(body.dependsOnTaskId);
     return {
       title: body.title ?? titleFromPrompt(body.prompt),
       prompt: body.prompt,
@@ -136,7 +149,11 @@ export const UpdateTaskBody = z
   })
   .refine((body) => Object.keys(body).length > 0, "at least one field is required")
   .superRefine((body, ctx) => {
-    if (body.maxAttempts !== undefined && body.maxRetries !== undefined && body.maxAttempts !== body.maxRetries + 1) {
+    if (
+      body.maxAttempts !== undefined &&
+      body.maxRetries !== undefined &&
+      body.maxAttempts !== body.maxRetries + 1
+    ) {
       ctx.addIssue({ code: "custom", path: ["maxRetries"], message: "conflicts with maxAttempts" });
     }
   })
@@ -175,7 +192,9 @@ export const ListTasksQuery = z.object({
   parentId: z.uuid().optional(),
   createdAfter: DateBound.optional(),
   createdBefore: DateBound.optional(),
-  sort: TaskSort.default("-created").describe("-created: newest first; created: oldest first; queue: run order"),
+  sort: TaskSort.default("-created").describe(
+    "-created: newest first; created: oldest first; queue: run order",
+  ),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).max(1_000_000).default(0),
 });
@@ -222,7 +241,11 @@ export const CreateSubtaskBody = z
   })
   .superRefine((body, ctx) => {
     if (body.taskType !== "child" && body.blocksParent === false) {
-      ctx.addIssue({ code: "custom", path: ["blocksParent"], message: `a ${body.taskType} always blocks its parent` });
+      ctx.addIssue({
+        code: "custom",
+        path: ["blocksParent"],
+        message: `a ${body.taskType} always blocks its parent`,
+      });
     }
   })
   .transform((body) => ({ ...body, title: body.title ?? titleFromPrompt(body.prompt) }));
@@ -388,7 +411,10 @@ export const DependencyRecord = z.object({
 });
 export const DependencyListResponse = z.object({ dependencies: z.array(DependencyRecord) });
 export const DependentListResponse = z.object({ dependents: z.array(DependencyRecord) });
-export const AddDependenciesResponse = z.object({ ok: z.literal(true), dependencies: z.array(DependencyRecord) });
+export const AddDependenciesResponse = z.object({
+  ok: z.literal(true),
+  dependencies: z.array(DependencyRecord),
+});
 
 export const TaskComment = z.object({
   id: z.uuid(),

@@ -29,7 +29,7 @@ describe("findCycle", () => {
       fc.property(fc.array(fc.tuple(node, node), { maxLength: 15 }), node, node, (pairs, from, to) => {
         const edges = pairs.filter(([x, y]) => x !== y).map(([x, y]) => e(x, y));
         const reachable = new Set<string>([to]);
-        for (let changed = true; changed; ) {
+        for (let changed = true; changed;) {
           changed = false;
           for (const edge of edges) {
             if (reachable.has(edge.taskId) && !reachable.has(edge.dependsOnId)) {
@@ -46,7 +46,9 @@ describe("findCycle", () => {
           expect(cycle[cycle.length - 1]).toBe(from);
           // every consecutive pair after the new edge is an existing edge
           for (let i = 1; i < cycle.length - 1; i++) {
-            expect(edges.some((edge) => edge.taskId === cycle[i] && edge.dependsOnId === cycle[i + 1])).toBe(true);
+            expect(edges.some((edge) => edge.taskId === cycle[i] && edge.dependsOnId === cycle[i + 1])).toBe(
+              true,
+            );
           }
         }
       }),

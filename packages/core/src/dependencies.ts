@@ -8,7 +8,11 @@ export type DependencyEdge = { taskId: string; dependsOnId: string };
  * The path starts and ends with `taskId`: [taskId, dependsOnId, ..., taskId].
  * `edges` must contain at least every existing edge reachable from `dependsOnId`.
  */
-export function findCycle(edges: readonly DependencyEdge[], taskId: string, dependsOnId: string): string[] | null {
+export function findCycle(
+  edges: readonly DependencyEdge[],
+  taskId: string,
+  dependsOnId: string,
+): string[] | null {
   if (taskId === dependsOnId) return [taskId, taskId];
   const next = new Map<string, string[]>();
   for (const edge of edges) {

@@ -2,7 +2,12 @@ import fc from "fast-check";
 import { compareQueueOrder, reorderSlots, subtaskPriority, type QueueSlot } from "./ordering";
 
 describe("queue order", () => {
-  const t = (id: string, priority: number, position: number, created = 0) => ({ id, priority, position, createdAt: new Date(created) });
+  const t = (id: string, priority: number, position: number, created = 0) => ({
+    id,
+    priority,
+    position,
+    createdAt: new Date(created),
+  });
   it("sorts by priority, position, age, id", () => {
     const tasks = [t("d", 5, 1, 2), t("c", 5, 1, 1), t("b", 5, 0), t("a", 1, 9), t("e", 5, 1, 1)];
     expect(tasks.sort(compareQueueOrder).map((task) => task.id)).toEqual(["a", "b", "c", "e", "d"]);
@@ -36,13 +41,20 @@ describe("reorderSlots", () => {
         fc.integer(),
         (slotPairs, seed) => {
           const ids = slotPairs.map((_, index) => `t${index}`);
-          const current = new Map(ids.map((id, index) => [id, { priority: slotPairs[index]![0], position: slotPairs[index]![1] }]));
-          const order = [...ids].sort((a, b) => ((a.charCodeAt(1) * seed) % 7) - ((b.charCodeAt(1) * seed) % 7));
+          const current = new Map(
+            ids.map((id, index) => [id, { priority: slotPairs[index]![0], position: slotPairs[index]![1] }]),
+          );
+          const order = [...ids].sort(
+            (a, b) => ((a.charCodeAt(1) * seed) % 7) - ((b.charCodeAt(1) * seed) % 7),
+          );
           const result = reorderSlots(order, current);
           const sorted = order.map((id) => result.get(id)!);
           for (let i = 1; i < sorted.length; i++) {
             const [prev, cur] = [sorted[i - 1]!, sorted[i]!];
-            expect(prev.priority < cur.priority || (prev.priority === cur.priority && prev.position < cur.position)).toBe(true);
+            expect(
+              prev.priority < cur.priority ||
+                (prev.priority === cur.priority && prev.position < cur.position),
+            ).toBe(true);
           }
           const key = (slot: QueueSlot) => `${slot.priority}:${slot.position}`;
           expect([...result.values()].map(key).sort()).toEqual([...current.values()].map(key).sort());

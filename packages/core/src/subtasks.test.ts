@@ -10,7 +10,12 @@ import {
 import type { TaskState } from "./task-states";
 
 let counter = 0;
-const sub = (taskType: SubtaskView["taskType"], subtaskOrder: number, state: TaskState, blocksParent = taskType !== "child"): SubtaskView => ({
+const sub = (
+  taskType: SubtaskView["taskType"],
+  subtaskOrder: number,
+  state: TaskState,
+  blocksParent = taskType !== "child",
+): SubtaskView => ({
   id: `t${++counter}`,
   title: `${taskType} ${subtaskOrder}`,
   taskType,
@@ -40,7 +45,12 @@ describe("steps", () => {
   it("stops at a failed step", () => {
     const steps = [sub("step", 0, "completed"), sub("step", 1, "failed"), sub("step", 2, "pending")];
     expect(nextStepToQueue(steps)).toBeNull();
-    expect(pipelineProgress(steps)).toMatchObject({ stopped: true, currentStepIndex: 2, completedSteps: 1, failedSteps: 1 });
+    expect(pipelineProgress(steps)).toMatchObject({
+      stopped: true,
+      currentStepIndex: 2,
+      completedSteps: 1,
+      failedSteps: 1,
+    });
   });
   it("reports progress", () => {
     expect(pipelineProgress([])).toBeNull();
@@ -60,7 +70,12 @@ describe("steps", () => {
 describe("status", () => {
   it("counts blocking subtasks only for allComplete", () => {
     const status = subtaskStatus([sub("child", 0, "running"), sub("step", 0, "completed")]);
-    expect(status).toMatchObject({ total: 2, allComplete: true, blocking: [], byState: { running: 1, completed: 1 } });
+    expect(status).toMatchObject({
+      total: 2,
+      allComplete: true,
+      blocking: [],
+      byState: { running: 1, completed: 1 },
+    });
     const blocked = subtaskStatus([sub("review", 0, "queued")]);
     expect(blocked.allComplete).toBe(false);
     expect(blocked.blocking).toHaveLength(1);
@@ -81,7 +96,10 @@ describe("consequences", () => {
   });
   it("marks the parent needs_attention when a blocking subtask fails", () => {
     const s = sub("step", 0, "failed");
-    expect(subtaskConsequences(s, [s], "pr_opened").parent).toMatchObject({ to: "needs_attention", trigger: "subtask_failed" });
+    expect(subtaskConsequences(s, [s], "pr_opened").parent).toMatchObject({
+      to: "needs_attention",
+      trigger: "subtask_failed",
+    });
     // a running parent keeps its run; a failed child that does not block is ignored
     expect(subtaskConsequences(s, [s], "running").parent).toBeNull();
     const c = sub("child", 0, "failed");

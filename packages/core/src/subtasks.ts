@@ -37,7 +37,10 @@ export function stepsInOrder<T extends SubtaskView>(subtasks: readonly T[]): T[]
  * The state a new subtask starts in (before dependencies are considered): a step waits (`pending`)
  * unless every earlier step has completed; any other subtask is queued.
  */
-export function initialSubtaskState(type: SubtaskType, existing: readonly SubtaskView[]): "queued" | "pending" {
+export function initialSubtaskState(
+  type: SubtaskType,
+  existing: readonly SubtaskView[],
+): "queued" | "pending" {
   if (type !== "step") return "queued";
   return stepsInOrder(existing).every((step) => step.state === "completed") ? "queued" : "pending";
 }
@@ -126,11 +129,20 @@ export function subtaskConsequences(
       (parentState === "pr_opened" || parentState === "needs_attention") &&
       canTransition(parentState, "completed")
     ) {
-      result.parent = { to: "completed", trigger: "subtasks_completed", message: "All blocking subtasks completed" };
+      result.parent = {
+        to: "completed",
+        trigger: "subtasks_completed",
+        message: "All blocking subtasks completed",
+      };
     }
   } else if (changed.state === "failed" && changed.blocksParent) {
-    if (!isActive(parentState) && parentState !== "needs_attention" && canTransition(parentState, "needs_attention")) {
-      const what = changed.taskType === "review" ? "Review" : changed.taskType === "step" ? "Step" : "Subtask";
+    if (
+      !isActive(parentState) &&
+      parentState !== "needs_attention" &&
+      canTransition(parentState, "needs_attention")
+    ) {
+      const what =
+        changed.taskType === "review" ? "Review" : changed.taskType === "step" ? "Step" : "Subtask";
       result.parent = {
         to: "needs_attention",
         trigger: "subtask_failed",

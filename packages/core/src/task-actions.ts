@@ -6,7 +6,14 @@ export const TASK_ACTIONS = ["cancel", "retry", "resume", "force-restart", "forc
 export type TaskAction = (typeof TASK_ACTIONS)[number];
 
 /** Why a run exists. `initial`: the task's first run; the others: the action that started it. */
-export const RUN_KINDS = ["initial", "retry", "resume", "force_restart", "force_redo", "lease_expired"] as const;
+export const RUN_KINDS = [
+  "initial",
+  "retry",
+  "resume",
+  "force_restart",
+  "force_redo",
+  "lease_expired",
+] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 export type ActionRule = {
@@ -59,7 +66,12 @@ export const ACTION_RULES: Readonly<Record<TaskAction, ActionRule>> = {
 };
 
 /** Bulk actions run every matching task through the same transition function. */
-export const BULK_CANCEL_STATES: readonly TaskState[] = ["queued", "waiting_on_deps", "provisioning", "running"];
+export const BULK_CANCEL_STATES: readonly TaskState[] = [
+  "queued",
+  "waiting_on_deps",
+  "provisioning",
+  "running",
+];
 export const BULK_RETRY_STATES: readonly TaskState[] = ["failed"];
 
 export function actionAccepts(action: TaskAction, state: TaskState): boolean {

@@ -45,7 +45,15 @@ describe("transition table", () => {
 
 describe("actions", () => {
   const expected: Record<string, TaskState[]> = {
-    cancel: ["pending", "waiting_on_deps", "queued", "provisioning", "running", "needs_attention", "pr_opened"],
+    cancel: [
+      "pending",
+      "waiting_on_deps",
+      "queued",
+      "provisioning",
+      "running",
+      "needs_attention",
+      "pr_opened",
+    ],
     retry: ["failed", "cancelled"],
     resume: ["needs_attention", "failed"],
     "force-restart": ["needs_attention", "pr_opened", "failed", "cancelled"],
@@ -69,7 +77,8 @@ describe("actions", () => {
   it("stays inside the transition table", () => {
     for (const action of TASK_ACTIONS) {
       for (const from of ACTION_RULES[action].from) {
-        const targets: TaskState[] = ACTION_RULES[action].to === "cancelled" ? ["cancelled"] : ["queued", "waiting_on_deps"];
+        const targets: TaskState[] =
+          ACTION_RULES[action].to === "cancelled" ? ["cancelled"] : ["queued", "waiting_on_deps"];
         for (const to of targets) expect([from, to, canTransition(from, to)]).toEqual([from, to, true]);
       }
     }
@@ -87,7 +96,13 @@ describe("effects of entering a state", () => {
     expect(effectsOfEntering("running", { startedAt: new Date(0) }, now)).toEqual({});
   });
   it("closes and reopens the completion time", () => {
-    expect(effectsOfEntering("failed", { startedAt: null }, now, "boom")).toEqual({ completedAt: now, errorMessage: "boom" });
-    expect(effectsOfEntering("queued", { startedAt: now }, now)).toEqual({ completedAt: null, errorMessage: null });
+    expect(effectsOfEntering("failed", { startedAt: null }, now, "boom")).toEqual({
+      completedAt: now,
+      errorMessage: "boom",
+    });
+    expect(effectsOfEntering("queued", { startedAt: now }, now)).toEqual({
+      completedAt: null,
+      errorMessage: null,
+    });
   });
 });
