@@ -88,6 +88,7 @@ log "starting agent: ${AGENT_ARGV[0]}"
   exec setsid "${AGENT_ARGV[@]}" < "$STDIN"
 ) &
 AGENT_PID=$!
+echo "$AGENT_PID" > "$RUN_DIR/agent.pgid" # lets a driver without containers kill the agent's group
 AGENT_EXIT=0
 wait "$AGENT_PID" || AGENT_EXIT=$?
 # A trapped signal interrupts `wait`; wait again for the agent's own exit status.

@@ -47,7 +47,11 @@ export const RunnerConfig = z.object({
     .string()
     .regex(/^[1-9][0-9]*(:[0-9]+)?$/, "must be a numeric non-root uid[:gid]")
     .default("1000:1000"),
+  /** The engine: DOCKER_HOST (unix:// or tcp://) when set, else the socket path. */
+  DOCKER_HOST: z.string().optional(),
   DOCKER_SOCKET: z.string().default("/var/run/docker.sock"),
+  /** `missing`: pull an image the engine lacks (production); `never`: fail the run instead. */
+  OPTIO_RUNNER_PULL: z.enum(["never", "missing"]).default("never"),
   OPTIO_RUNNER_HEARTBEAT_MS: int(200, 600_000, 5000),
   /** Back-stop poll for work when no wakeup arrives. */
   OPTIO_RUNNER_POLL_MS: int(100, 600_000, 10_000),

@@ -1,0 +1,47 @@
+import { buildContainerSpec } from "./container-spec";
+import { planRun } from "./run-plan";
+import { runSpec, testConfig } from "./testing/fixtures";
+
+const paths = { runDir: "/run/optio", workspace: "/workspace", env: {} };
+
+describe("buildContainerSpec", () => {
+  it("limits resources, drops privileges and labels the container", () => {
+    const config = testConfig({ OPTIO_RUNNER_NETWORK: "host" });
+    const spec = runSpec({ limits: { memoryMb: 512, cpus: 1.5, pids: 128 }, image: "optio/agent-test:abc" });
+    const plan = planRun(spec, { config, paths, gitCredentials: {} });
+    const c = buildContainerSpec(plan, config);
+    expect(c.name).toBe(`optio-run-${spec.runId}-1`);
+    expect(c.Image).toBe("optio/agent-test:abc");
+    expect(c.User).toBe("1000:1000");
+    expect(c.HostConfig).toMatchObject({
+      Memory: 512 * 1024 * 1024,
+      MemorySwap: 512 * 1024 * 1024,
+      NanoCpus: 1_500_000_000,
+      PidsLimit: 128,
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      SecurityOpt: ["no-new-privileges"],
+      Privileged: false,
+      NetworkMode: "host",
+      Binds: [],
+    });
+    expect(c.Labels).toMatchObject({ "optio.run": spec.runId, "optio.task": spec.taskId, "optio.runner": "test-runner" });
+    expect(c.Env).toContain(`OPTIO_RUN_ID=${spec.runId}`);
+    expect(c.Tty).toBe(false);
+  });
+
+  it("uses the configured network (bridge by default) and never mounts the Docker socket", () => {
+    const config = testConfig();
+    const c = buildContainerSpec(planRun(runSpec(), { config, paths, gitCredentials: {} }), config);
+    expect(c.HostConfig.NetworkMode).toBe("bridge");
+    expect(JSON.stringify(c)).not.toContain("docker.sock");
+    expect(buildContainerSpec(planRun(runSpec(), { config: testConfig({ OPTIO_RUNNER_NETWORK: "none" }), paths, gitCredentials: {} }), testConfig({ OPTIO_RUNNER_NETWORK: "none" })).HostConfig.NetworkMode).toBe("none");
+  });
+
+  it("never puts secret values in the container's env or labels", () => {
+    const config = testConfig();
+    const spec = runSpec({ secretEnv: { ANTHROPIC_API_KEY: "sk-ant-xyz-123" }, gitCredential: { source: "inline", username: "u", secret: "ghp_abcdef" } });
+    const c = buildContainerSpec(planRun(spec, { config, paths, gitCredentials: {} }), config);
+    expect(JSON.stringify(c)).not.toMatch(/sk-ant-xyz-123|ghp_abcdef/);
+  });
+});

@@ -1,0 +1,73 @@
+// Pure: the Docker create-container body for a planned run. Unit-tested without an engine.
+import type { RunnerConfig } from "./config";
+import type { RunPlan } from "./run-plan";
+
+/** The subset of Docker's ContainerCreate body Optio sets (field names as in the Engine API). */
+export interface ContainerCreateSpec {
+  name: string;
+  Image: string;
+  Env: string[];
+  User: string;
+  WorkingDir: string;
+  Labels: Record<string, string>;
+  Tty: false;
+  OpenStdin: false;
+  AttachStdin: false;
+  AttachStdout: true;
+  AttachStderr: true;
+  HostConfig: {
+    Memory: number;
+    MemorySwap: number;
+    NanoCpus: number;
+    PidsLimit: number;
+    CapDrop: string[];
+    CapAdd: string[];
+    SecurityOpt: string[];
+    Privileged: false;
+    NetworkMode: string;
+    Binds: string[];
+    AutoRemove: false;
+    LogConfig: { Type: string; Config: Record<string, string> };
+  };
+}
+
+/**
+ * No capability is added: the entrypoint and git run as an unprivileged user and need none (no
+ * chown, no binding low ports, no raw sockets). Kept as a named list so a need is explicit.
+ */
+export const CAP_ADD: string[] = [];
+
+export function containerName(plan: Pick<RunPlan, "runId" | "attempt">): string {
+  return `optio-run-${plan.runId}-${plan.attempt}`;
+}
+
+export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): ContainerCreateSpec {
+  const memory = plan.limits.memoryMb * 1024 * 1024;
+  return {
+    name: containerName(plan),
+    Image: plan.image,
+    Env: Object.entries(plan.env).map(([key, value]) => `${key}=${value}`),
+    User: config.OPTIO_RUNNER_CONTAINER_USER,
+    WorkingDir: "/workspace",
+    Labels: { ...plan.labels },
+    Tty: false,
+    OpenStdin: false,
+    AttachStdin: false,
+    AttachStdout: true,
+    AttachStderr: true,
+    HostConfig: {
+      Memory: memory,
+      MemorySwap: memory, // no swap beyond the memory limit
+      NanoCpus: Math.round(plan.limits.cpus * 1e9),
+      PidsLimit: plan.limits.pids,
+      CapDrop: ["ALL"],
+      CapAdd: [...CAP_ADD],
+      SecurityOpt: ["no-new-privileges"],
+      Privileged: false,
+      NetworkMode: config.OPTIO_RUNNER_NETWORK,
+      Binds: [], // never the Docker socket, never a host path
+      AutoRemove: false, // the runner inspects (OOM) and then removes it
+      LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "1" } },
+    },
+  };
+}

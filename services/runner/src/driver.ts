@@ -1,0 +1,66 @@
+// The seam between the runner and a container engine. Small enough for a Kubernetes driver
+// (start = create a Job, wait = watch it, stop = delete with grace, list/remove = label selector).
+import type { Readable } from "node:stream";
+import type { RunErrorCode, RunnerDriver } from "@optio/contracts";
+import type { RunPlan } from "./run-plan";
+
+/** How a run ended, as far as the engine knows. */
+export interface RunExit {
+  /** Process/container exit code; null when killed without one. */
+  exitCode: number | null;
+  oomKilled: boolean;
+}
+
+export interface RunHandle {
+  /** Container id / pid: for logs and `started` reports. */
+  readonly id: string;
+  /** The run's stdout and stderr, separated; both end after the run exits. */
+  readonly stdout: Readable;
+  readonly stderr: Readable;
+  /** Resolves once when the run has exited. */
+  wait(): Promise<RunExit>;
+  /** SIGTERM, then SIGKILL after graceMs. Resolves when the run has exited. Idempotent. */
+  stop(graceMs: number): Promise<void>;
+  /** Removes what the run left (container, temporary directory). Call after wait(). */
+  dispose(): Promise<void>;
+}
+
+/** A run found on the engine with this runner's labels. */
+export interface RunningUnit {
+  id: string;
+  runId: string | null;
+  taskId: string | null;
+  attempt: number | null;
+  running: boolean;
+}
+
+/** Where the run's input files and workspace live, as seen by the entrypoint. */
+export interface RunPaths {
+  runDir: string;
+  workspace: string;
+  /** Extra environment telling the entrypoint about non-default paths. */
+  env: Record<string, string>;
+}
+
+export interface Driver {
+  readonly name: RunnerDriver;
+  /** false when runs share the runner's host, user and network (local driver). */
+  readonly isolated: boolean;
+  paths(runId: string, attempt: number): RunPaths;
+  start(plan: RunPlan): Promise<RunHandle>;
+  /** Runs (containers) labelled as this runner's, e.g. left by a previous process. */
+  list(): Promise<RunningUnit[]>;
+  /** Force-removes one of them. */
+  remove(id: string): Promise<void>;
+}
+
+/** A start failure with a stable code, reported in the run's `exited` report. */
+export class DriverError extends Error {
+  constructor(
+    readonly code: RunErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DriverError";
+  }
+}

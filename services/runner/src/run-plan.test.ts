@@ -1,0 +1,78 @@
+import { planRun } from "./run-plan";
+import { runSpec, testConfig } from "./testing/fixtures";
+
+const paths = { runDir: "/run/optio", workspace: "/workspace", env: {} };
+
+describe("planRun", () => {
+  const config = testConfig({ OPTIO_RUNNER_MEMORY_MB: "1024", OPTIO_RUNNER_CPUS: "1.5", OPTIO_RUNNER_PIDS: "256" });
+
+  it("puts the agent command, prompt and identity in files and env, with runner defaults", () => {
+    const spec = runSpec({ agentType: "claude", prompt: "Fix it", model: "opus", maxTurns: 7, env: { FOO: "bar", OPTIO_TASK_ID: "spoofed" } });
+    const plan = planRun(spec, { config, paths, gitCredentials: {} });
+    expect(plan.image).toBe("optio/agent:local");
+    expect(plan.limits).toEqual({ memoryMb: 1024, cpus: 1.5, pids: 256 });
+    expect(plan.env).toMatchObject({
+      FOO: "bar",
+      OPTIO_TASK_ID: spec.taskId,
+      OPTIO_RUN_ID: spec.runId,
+      OPTIO_ATTEMPT: "1",
+      OPTIO_REPO_URL: spec.repoUrl,
+      OPTIO_BRANCH_NAME: spec.branchName,
+      OPTIO_AGENT_TYPE: "claude",
+    });
+    const files = Object.fromEntries(plan.files.map((f) => [f.name, f.content.toString()]));
+    expect(files["agent-cmd"]!.split("\0")).toEqual([
+      "claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions",
+      "--max-turns", "7", "--model", "opus", "",
+    ]);
+    expect(files["agent-stdin"]).toBe("prompt");
+    expect(files.prompt).toBe("Fix it");
+    expect(files["git-credential"]).toBeUndefined();
+    expect(plan.labels).toEqual({
+      "optio.managed": "true",
+      "optio.run": spec.runId,
+      "optio.task": spec.taskId,
+      "optio.attempt": "1",
+      "optio.runner": "test-runner",
+    });
+    expect(plan.timeoutMs).toBe(60_000);
+  });
+
+  it("keeps secrets out of env and marks them for redaction", () => {
+    const spec = runSpec({
+      secretEnv: { ANTHROPIC_API_KEY: "sk-ant-very-secret" },
+      gitCredential: { source: "inline", username: "x-access-token", secret: "ghp_token123" },
+      image: "custom:1",
+      limits: { memoryMb: 64, cpus: 0.5, pids: 32 },
+    });
+    const plan = planRun(spec, { config, paths, gitCredentials: {} });
+    expect(JSON.stringify(plan.env)).not.toContain("secret");
+    expect(JSON.stringify(plan.env)).not.toContain("ghp_");
+    const files = Object.fromEntries(plan.files.map((f) => [f.name, f]));
+    expect(files["git-credential"]!.content.toString()).toBe("x-access-token\nghp_token123\n");
+    expect(files["git-credential"]!.mode).toBe(0o400);
+    expect(files["agent.env"]!.content.toString()).toBe(`ANTHROPIC_API_KEY ${Buffer.from("sk-ant-very-secret").toString("base64")}\n`);
+    expect(plan.secrets.sort()).toEqual(["ghp_token123", "sk-ant-very-secret"]);
+    expect(plan.image).toBe("custom:1");
+    expect(plan.limits).toEqual({ memoryMb: 64, cpus: 0.5, pids: 32 });
+  });
+
+  it("resolves runner-held git credentials by name and rejects unknown names", () => {
+    const spec = runSpec({ gitCredential: { source: "runner", name: "github" } });
+    const plan = planRun(spec, { config, paths, gitCredentials: { github: { username: "bot", secret: "s3cr3t-value" } } });
+    expect(plan.files.find((f) => f.name === "git-credential")!.content.toString()).toBe("bot\ns3cr3t-value\n");
+    expect(() => planRun(spec, { config, paths, gitCredentials: {} })).toThrow(/not configured/);
+  });
+
+  it("runs a shell prompt from the prompt file at the driver's path", () => {
+    const plan = planRun(runSpec({ agentType: "shell" }), {
+      config,
+      paths: { runDir: "/tmp/x/run", workspace: "/tmp/x/ws", env: { OPTIO_RUN_DIR: "/tmp/x/run" } },
+      gitCredentials: {},
+    });
+    const files = Object.fromEntries(plan.files.map((f) => [f.name, f.content.toString()]));
+    expect(files["agent-cmd"]).toBe("bash\0/tmp/x/run/prompt\0");
+    expect(files["agent-stdin"]).toBe("none");
+    expect(plan.env.OPTIO_RUN_DIR).toBe("/tmp/x/run");
+  });
+});

@@ -1,0 +1,142 @@
+// Pure: from a claimed RunSpec to everything a driver needs to start the run. No I/O.
+import type { RunLimits, RunSpec } from "@optio/contracts";
+import { getAdapter } from "@optio/agents";
+import type { RunnerConfig } from "./config";
+import type { RunPaths } from "./driver";
+
+export interface RunFile {
+  /** File name inside the run directory. */
+  name: string;
+  content: Buffer;
+  mode: number;
+}
+
+export interface GitCredentialValue {
+  username: string;
+  secret: string;
+}
+
+export interface RunPlan {
+  runId: string;
+  taskId: string;
+  attempt: number;
+  runnerId: string;
+  image: string;
+  limits: RunLimits;
+  /** Plain environment of the run (never secrets: those go in files). */
+  env: Record<string, string>;
+  /** Files put in the run directory before start: agent argv, prompt, secret env, git credential. */
+  files: RunFile[];
+  labels: Record<string, string>;
+  /** Values redacted from every log line. */
+  secrets: string[];
+  timeoutMs: number;
+}
+
+export interface PlanOptions {
+  config: RunnerConfig;
+  paths: RunPaths;
+  /** Named credentials the runner holds (OPTIO_RUNNER_GIT_CREDENTIALS), for `runner` git credentials. */
+  gitCredentials: Record<string, GitCredentialValue>;
+}
+
+export const LABELS = {
+  managed: "optio.managed",
+  run: "optio.run",
+  task: "optio.task",
+  attempt: "optio.attempt",
+  runner: "optio.runner",
+} as const;
+
+/** Secrets shorter than this are not redacted (they would blank out ordinary words). */
+const MIN_SECRET_LENGTH = 4;
+
+export class PlanError extends Error {}
+
+function resolveGitCredential(spec: RunSpec, options: PlanOptions): GitCredentialValue | null {
+  const credential = spec.gitCredential;
+  switch (credential.source) {
+    case "none":
+      return null;
+    case "inline":
+      return { username: credential.username, secret: credential.secret };
+    case "runner": {
+      const value = options.gitCredentials[credential.name];
+      if (!value) throw new PlanError(`git credential "${credential.name}" is not configured on this runner`);
+      return value;
+    }
+  }
+}
+
+const file = (name: string, content: string | Buffer, mode = 0o400): RunFile => ({
+  name,
+  content: Buffer.isBuffer(content) ? content : Buffer.from(content, "utf8"),
+  mode,
+});
+
+export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
+  const { config, paths } = options;
+  const adapter = getAdapter(spec.agentType);
+  const command = adapter.command({
+    prompt: spec.prompt,
+    promptFile: `${paths.runDir}/prompt`,
+    model: spec.model,
+    maxTurns: spec.maxTurns,
+    resumeSessionId: spec.resumeSessionId,
+  });
+  const credential = resolveGitCredential(spec, options);
+
+  const env: Record<string, string> = {
+    ...spec.env,
+    ...command.env,
+    ...paths.env,
+    OPTIO_TASK_ID: spec.taskId,
+    OPTIO_RUN_ID: spec.runId,
+    OPTIO_ATTEMPT: String(spec.attempt),
+    OPTIO_TASK_TITLE: spec.title,
+    OPTIO_REPO_URL: spec.repoUrl,
+    OPTIO_REPO_BRANCH: spec.repoBranch,
+    OPTIO_BRANCH_NAME: spec.branchName,
+    OPTIO_AGENT_TYPE: spec.agentType,
+  };
+
+  const files = [
+    file("agent-cmd", command.argv.join("\0") + "\0"),
+    file("agent-stdin", command.stdin),
+    file("prompt", spec.prompt),
+  ];
+  const secretEntries = Object.entries(spec.secretEnv);
+  if (secretEntries.length > 0)
+    files.push(
+      file("agent.env", secretEntries.map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`).join("")),
+    );
+  if (credential) files.push(file("git-credential", `${credential.username}\n${credential.secret}\n`));
+
+  const secrets = [...secretEntries.map(([, value]) => value), ...(credential ? [credential.secret] : [])].filter(
+    (value) => value.length >= MIN_SECRET_LENGTH,
+  );
+
+  return {
+    runId: spec.runId,
+    taskId: spec.taskId,
+    attempt: spec.attempt,
+    runnerId: config.OPTIO_RUNNER_ID,
+    image: spec.image ?? config.OPTIO_RUNNER_IMAGE,
+    limits: spec.limits ?? {
+      memoryMb: config.OPTIO_RUNNER_MEMORY_MB,
+      cpus: config.OPTIO_RUNNER_CPUS,
+      pids: config.OPTIO_RUNNER_PIDS,
+    },
+    env,
+    files,
+    labels: {
+      [LABELS.managed]: "true",
+      [LABELS.run]: spec.runId,
+      [LABELS.task]: spec.taskId,
+      [LABELS.attempt]: String(spec.attempt),
+      [LABELS.runner]: config.OPTIO_RUNNER_ID,
+    },
+    secrets: [...new Set(secrets)],
+    timeoutMs: spec.timeoutSeconds * 1000,
+  };
+}

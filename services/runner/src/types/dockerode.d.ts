@@ -1,0 +1,51 @@
+// The part of dockerode 5's API the docker driver uses (the package ships no types).
+declare module "dockerode" {
+  import type { Readable, Writable } from "node:stream";
+
+  namespace Docker {
+    interface ContainerInspect {
+      Id: string;
+      State: { Running: boolean; ExitCode: number; OOMKilled: boolean; Status: string };
+      HostConfig: Record<string, unknown>;
+      Config: { User: string; Labels: Record<string, string>; Env: string[] };
+    }
+    interface ContainerSummary {
+      Id: string;
+      Names: string[];
+      State: string;
+      Labels: Record<string, string>;
+    }
+    interface Container {
+      id: string;
+      start(): Promise<unknown>;
+      attach(options: { stream: boolean; stdout: boolean; stderr: boolean; logs?: boolean }): Promise<NodeJS.ReadableStream>;
+      wait(): Promise<{ StatusCode: number }>;
+      inspect(): Promise<ContainerInspect>;
+      kill(options?: { signal?: string }): Promise<unknown>;
+      remove(options?: { force?: boolean; v?: boolean }): Promise<unknown>;
+      putArchive(archive: Buffer | Readable, options: { path: string }): Promise<unknown>;
+    }
+    interface Options {
+      socketPath?: string;
+      host?: string;
+      port?: number;
+      protocol?: "http" | "https";
+    }
+  }
+
+  class Docker {
+    constructor(options?: Docker.Options);
+    modem: {
+      demuxStream(stream: NodeJS.ReadableStream, stdout: Writable, stderr: Writable): void;
+      followProgress(stream: NodeJS.ReadableStream, onFinished: (error: Error | null, output: unknown[]) => void): void;
+    };
+    createContainer(options: object): Promise<Docker.Container>;
+    getContainer(id: string): Docker.Container;
+    listContainers(options?: { all?: boolean; filters?: string }): Promise<Docker.ContainerSummary[]>;
+    getImage(name: string): { inspect(): Promise<{ Id: string }> };
+    pull(ref: string): Promise<NodeJS.ReadableStream>;
+    ping(): Promise<unknown>;
+    version(): Promise<{ Version: string; ApiVersion: string }>;
+  }
+  export = Docker;
+}
