@@ -1,11 +1,18 @@
-// The runner process: load config once, connect to NATS, announce, heartbeat, shut down gracefully.
-import { hostname } from "node:os";
+// The runner process: load config once, connect to NATS and the engine, run, shut down gracefully.
 import pino from "pino";
-import { RunnerInfo } from "@optio/contracts";
-import { loadConfig } from "./config";
+import { jetstream } from "@nats-io/jetstream";
+import { loadConfig, type RunnerConfig } from "./config";
+import { DockerDriver } from "./docker.driver";
+import type { Driver } from "./driver";
+import { loadGitCredentials } from "./git-credentials";
+import { LocalDriver } from "./local.driver";
 import { connectNats, ensureRunsStream } from "./nats";
-import { Presence } from "./presence";
+import { Runner } from "./runner";
 import { version } from "../package.json";
+
+function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
+  return config.OPTIO_RUNNER_DRIVER === "local" ? new LocalDriver({ config }) : new DockerDriver({ config, logger });
+}
 
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
@@ -13,48 +20,44 @@ async function main(): Promise<void> {
     level: config.OPTIO_LOG_LEVEL,
     base: { service: "optio-runner", runnerId: config.OPTIO_RUNNER_ID },
   });
-  const startedAt = new Date().toISOString();
+  const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
+  const driver = createDriver(config, logger);
+  if (driver instanceof DockerDriver) logger.info({ engine: await driver.ping() }, "container engine reachable");
+  else logger.warn("local driver: runs are NOT isolated from this host");
+
   const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);
   logger.info({ nats: config.NATS_URL }, "connected to NATS");
   await ensureRunsStream(nc);
-
-  let stopping = false;
-  const info = (): RunnerInfo => ({
-    runnerId: config.OPTIO_RUNNER_ID,
-    host: hostname(),
-    version,
-    driver: config.OPTIO_RUNNER_DRIVER,
-    isolated: config.OPTIO_RUNNER_DRIVER !== "local",
-    slots: { total: config.OPTIO_RUNNER_SLOTS, busy: 0 },
-    agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
-    labels: config.OPTIO_RUNNER_LABELS,
-    startedAt,
-  });
-  const presence = new Presence({
+  const js = jetstream(nc);
+  const runner = new Runner({
+    config,
     nc,
+    driver,
     logger,
-    intervalMs: config.OPTIO_RUNNER_HEARTBEAT_MS,
-    snapshot: () => ({ info: info(), runs: [], stopping }),
-    onStop: () => {},
+    version,
+    gitCredentials,
+    sink: async (subject, payload, msgId) => {
+      await js.publish(subject, payload, { msgID: msgId, timeout: 5000 });
+    },
   });
-  presence.start();
-  logger.info({ slots: config.OPTIO_RUNNER_SLOTS, driver: config.OPTIO_RUNNER_DRIVER }, "runner announced");
+  await runner.start();
 
   // Re-announce after a reconnect so a restarted NATS (or API) learns about us at once.
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "reconnect") {
         logger.info("reconnected to NATS");
-        presence.announce();
+        runner.announce();
       }
     }
   })();
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, "shutting down");
-    presence.stop();
+    logger.info({ signal, runs: runner.busy }, "shutting down");
+    await runner.shutdown();
     await nc.drain().catch(() => {});
     logger.info("stopped");
     process.exit(0);

@@ -1,0 +1,174 @@
+// One claimed run attempt, start to finish: plan → driver start → stream output as log batches →
+// heartbeats and timeout → outcome → result and exited reports → cleanup.
+import type { Logger } from "pino";
+import { getAdapter, renderEvent } from "@optio/agents";
+import type { RunSpec } from "@optio/contracts";
+import type { RunnerConfig } from "./config";
+import { DriverError, type Driver, type RunExit, type RunHandle } from "./driver";
+import { forEachLine } from "./lines";
+import { LogBatcher } from "./log-batcher";
+import { decideOutcome, parseResultLine, stoppedOutcome, type EntrypointResult, type StopCause } from "./outcome";
+import { createRedactor, redactDeep } from "./redact";
+import { planRun, PlanError, type GitCredentialValue } from "./run-plan";
+import type { RunReporter } from "./run-reporter";
+
+export interface RunExecutionOptions {
+  spec: RunSpec;
+  config: RunnerConfig;
+  driver: Driver;
+  reporter: RunReporter;
+  logger: Logger;
+  gitCredentials: Record<string, GitCredentialValue>;
+}
+
+const SYSTEM_PREFIX = "[optio] ";
+/** After the run exits, how long its output streams may take to drain. */
+const DRAIN_MS = 5000;
+
+export class RunExecution {
+  readonly runId: string;
+  readonly attempt: number;
+  private handle: RunHandle | undefined;
+  private stopCause: StopCause | null = null;
+  private stopGraceMs: number;
+  private finished: Promise<void> | undefined;
+
+  constructor(private readonly opts: RunExecutionOptions) {
+    this.runId = opts.spec.runId;
+    this.attempt = opts.spec.attempt;
+    this.stopGraceMs = opts.config.OPTIO_RUNNER_STOP_GRACE_MS;
+  }
+
+  /** Runs the attempt; resolves when it has exited and its final reports are queued. */
+  run(): Promise<void> {
+    this.finished ??= this.execute();
+    return this.finished;
+  }
+
+  /** Stops the run (SIGTERM, grace, SIGKILL). The first cause wins. */
+  stop(cause: StopCause, graceMs = this.opts.config.OPTIO_RUNNER_STOP_GRACE_MS): void {
+    if (this.stopCause) return;
+    this.stopCause = cause;
+    this.stopGraceMs = graceMs;
+    this.opts.logger.info({ cause, graceMs }, "stopping run");
+    if (this.handle) void this.handle.stop(graceMs).catch((error) => this.opts.logger.warn({ err: error }, "stop failed"));
+  }
+
+  private async execute(): Promise<void> {
+    const { spec, config, driver, reporter, logger } = this.opts;
+    const startedAt = Date.now();
+    const failBeforeStart = (code: DriverError["code"], message: string) => {
+      const stopped = this.stopCause ? stoppedOutcome(this.stopCause) : null;
+      logger.warn({ code, message }, "run could not start");
+      void reporter.send({
+        kind: "exited",
+        exitCode: null,
+        reason: stopped?.reason ?? "error",
+        oomKilled: false,
+        durationMs: Date.now() - startedAt,
+        error: stopped?.error ?? { code, message: message.slice(0, 2000) },
+      });
+    };
+
+    let plan;
+    try {
+      plan = planRun(spec, { config, paths: driver.paths(spec.runId, spec.attempt), gitCredentials: this.opts.gitCredentials });
+    } catch (error) {
+      if (error instanceof PlanError) return failBeforeStart("INVALID_SPEC", error.message);
+      throw error;
+    }
+    if (this.stopCause) return failBeforeStart("CANCELLED", "stopped before the run started");
+
+
+    let handle: RunHandle;
+    try {
+      handle = await driver.start(plan);
+    } catch (error) {
+      const code = error instanceof DriverError ? error.code : "CONTAINER_FAILED";
+      return failBeforeStart(code, (error as Error).message);
+    }
+    this.handle = handle;
+    logger.info({ unit: handle.id, image: driver.isolated ? plan.image : null }, "run started");
+    void reporter.send({ kind: "started", containerId: handle.id, driver: driver.name, image: driver.isolated ? plan.image : null });
+    if (this.stopCause) void handle.stop(this.stopGraceMs).catch(() => {});
+
+    const heartbeat = setInterval(() => void reporter.send({ kind: "heartbeat" }), config.OPTIO_RUNNER_HEARTBEAT_MS);
+    const timeout = setTimeout(() => this.stop("timeout"), plan.timeoutMs);
+    const { exit, entrypoint, summary, lines } = await this.pump(handle, plan.secrets).finally(() => {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+    });
+
+    const outcome = decideOutcome({
+      agentType: spec.agentType,
+      branchName: spec.branchName,
+      exit,
+      stopCause: this.stopCause,
+      entrypoint,
+      summary,
+    });
+    // Remove the container first: once `exited` is reported, nothing of the run is left running.
+    await handle.dispose().catch((error) => logger.warn({ err: error }, "could not remove the run's container"));
+    void reporter.send({ kind: "result", ...outcome.result });
+    void reporter.send({ kind: "exited", ...outcome.exited, durationMs: Date.now() - startedAt });
+    logger.info({ exit, reason: outcome.exited.reason, error: outcome.exited.error?.code, lines, pushed: outcome.result.pushed }, "run exited");
+  }
+
+  /** Streams stdout/stderr into log batches until the run exits and its streams drain. */
+  private async pump(handle: RunHandle, secrets: string[]) {
+    const { spec, config, reporter } = this.opts;
+    const redact = createRedactor(secrets);
+    const parser = getAdapter(spec.agentType).createParser();
+    const batcher = new LogBatcher({
+      maxLines: config.OPTIO_RUNNER_LOG_BATCH_LINES,
+      maxDelayMs: config.OPTIO_RUNNER_LOG_BATCH_MS,
+      flush: (lines) => void reporter.send({ kind: "log", lines }),
+    });
+    const now = () => new Date().toISOString();
+    let entrypoint: EntrypointResult | null = null;
+
+    const stdout = forEachLine(handle.stdout, (line) => {
+      const result = parseResultLine(line);
+      if (result) {
+        entrypoint = result;
+        return;
+      }
+      const events = parser.line(line);
+      if (events === null) {
+        batcher.add({ stream: "stdout", type: "stdout", time: now(), content: redact(line) });
+        return;
+      }
+      for (const event of events) {
+        const rendered = renderEvent(event);
+        batcher.add({
+          stream: "stdout",
+          type: rendered.type,
+          time: now(),
+          content: redact(rendered.content),
+          ...(rendered.data ? { data: redactDeep(rendered.data, redact) } : {}),
+        });
+      }
+    });
+    const stderr = forEachLine(handle.stderr, (line) => {
+      if (line.startsWith(SYSTEM_PREFIX))
+        batcher.add({ stream: "system", type: "system", time: now(), content: redact(line.slice(SYSTEM_PREFIX.length)) });
+      else batcher.add({ stream: "stderr", type: "stderr", time: now(), content: redact(line) });
+    });
+
+    let exit: RunExit;
+    try {
+      exit = await handle.wait();
+    } catch (error) {
+      this.opts.logger.error({ err: error }, "lost track of the run");
+      exit = { exitCode: null, oomKilled: false };
+    }
+    let drainTimer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all([stdout, stderr]).catch(() => {}),
+      new Promise((resolve) => (drainTimer = setTimeout(resolve, DRAIN_MS))),
+    ]);
+    clearTimeout(drainTimer);
+    batcher.flush();
+    return { exit, entrypoint: entrypoint as EntrypointResult | null, summary: parser.summary(), lines: batcher.count };
+  }
+}

@@ -1,0 +1,209 @@
+// The runner against real NATS (JetStream), the real Docker engine with the test agent image, and a
+// git server on 127.0.0.1. A fake dispatcher plays the API's side of the wire.
+import { connect } from "@nats-io/transport-node";
+import { jetstream } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import pino from "pino";
+import { subjects, type RunLog, type RunReport } from "@optio/contracts";
+import { DockerDriver } from "./docker.driver";
+import { ensureRunsStream } from "./nats";
+import { Runner } from "./runner";
+import { testAgentImage } from "./testing/agent-image";
+import { FakeDispatcher } from "./testing/fake-dispatcher";
+import { runSpec, testConfig } from "./testing/fixtures";
+import { startGitServer, type GitServer } from "./testing/git-server";
+import { testNats, type TestNats } from "./testing/nats";
+
+jest.setTimeout(120_000);
+
+const auth = { username: "x-access-token", password: "ghs_runner-test-secret-42" };
+let nats: TestNats;
+let nc: NatsConnection;
+let git: GitServer;
+let image: string;
+let dispatcher: FakeDispatcher;
+let runner: Runner;
+let driver: DockerDriver;
+
+const config = testConfig({
+  OPTIO_RUNNER_ID: "runner-test",
+  OPTIO_RUNNER_NETWORK: "host",
+  OPTIO_RUNNER_SLOTS: "2",
+  OPTIO_RUNNER_HEARTBEAT_MS: "300",
+  OPTIO_RUNNER_POLL_MS: "600000", // only wakeups bring work in these tests
+  OPTIO_RUNNER_STOP_GRACE_MS: "1500",
+  OPTIO_RUNNER_SHUTDOWN_MS: "500",
+});
+
+const kinds = (reports: RunReport[]) => reports.map((r) => r.kind);
+const logLines = (reports: RunReport[]) => reports.filter((r): r is RunLog => r.kind === "log").flatMap((r) => r.lines);
+const last = (reports: RunReport[]) => reports.at(-1)!;
+
+function spec(repo: string, overrides: Parameters<typeof runSpec>[0] = {}) {
+  git.createRepo(repo);
+  return runSpec({
+    repoUrl: git.url(repo),
+    image,
+    gitCredential: { source: "inline", username: auth.username, secret: auth.password },
+    ...overrides,
+  });
+}
+
+/** Queues a run and wakes the runner (as the API does when work becomes eligible). */
+function dispatch(run: ReturnType<typeof runSpec>) {
+  dispatcher.queue.push(run);
+  nc.publish(subjects.dispatchWakeup(), JSON.stringify({ time: new Date().toISOString() }));
+}
+
+beforeAll(async () => {
+  image = testAgentImage();
+  [nats, git] = await Promise.all([testNats(), startGitServer(auth)]);
+  nc = await connect({ servers: nats.url });
+  await ensureRunsStream(nc);
+  dispatcher = new FakeDispatcher(nc);
+  driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
+  const js = jetstream(nc);
+  runner = new Runner({
+    config,
+    nc,
+    driver,
+    logger: pino({ level: process.env.OPTIO_TEST_LOG ?? "silent" }),
+    version: "test",
+    sink: async (subject, payload, msgId) => void (await js.publish(subject, payload, { msgID: msgId })),
+  });
+  await runner.start();
+});
+
+afterAll(async () => {
+  await runner.shutdown();
+  dispatcher.close();
+  for (const unit of await driver.list()) await driver.remove(unit.id);
+  await nc.close();
+  await Promise.all([git.close(), nats.stop()]);
+});
+
+describe("Runner", () => {
+  it("claims on wakeup, runs claude in a container, streams redacted logs and reports the result", async () => {
+    const run = spec("e2e", {
+      agentType: "claude",
+      title: "Add a note",
+      prompt: "Add a note FAKE_PRINT_SECRET",
+      secretEnv: { ANTHROPIC_API_KEY: "sk-ant-test-key-123456" },
+    });
+    const t0 = Date.now();
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    const elapsed = Date.now() - t0;
+
+    expect(reports.map((r) => r.seq)).toEqual(reports.map((_, i) => i + 1)); // gapless, ordered
+    expect(reports.every((r) => r.attempt === 1 && r.taskId === run.taskId && r.runnerId === "runner-test")).toBe(true);
+    expect(kinds(reports)[0]).toBe("started");
+    expect(kinds(reports).slice(-2)).toEqual(["result", "exited"]);
+    expect(reports.find((r) => r.kind === "result")).toMatchObject({
+      exitCode: 0,
+      branch: run.branchName,
+      pushed: true,
+      commits: 1,
+      costUsd: 0.0123,
+      inputTokens: 335,
+      outputTokens: 37,
+      model: "claude-sonnet-4-5-20250929",
+      error: null,
+    });
+    expect(last(reports)).toMatchObject({ kind: "exited", exitCode: 0, reason: "completed", oomKilled: false, error: null });
+
+    const lines = logLines(reports);
+    expect(lines.map((l) => l.n)).toEqual(lines.map((_, i) => i + 1));
+    expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(["system", "session", "text", "tool_call", "tool_result", "usage"]));
+    expect(lines.find((l) => l.type === "tool_call")).toMatchObject({ data: { toolName: "Write" } });
+    const everything = JSON.stringify(reports);
+    expect(everything).not.toContain("sk-ant-test-key-123456");
+    expect(everything).not.toContain(auth.password);
+    expect(lines.some((l) => l.content === "the key is [REDACTED]")).toBe(true);
+    expect(git.git("e2e", ["log", "-1", "--format=%s", run.branchName]).trim()).toBe("optio: Add a note");
+    expect(dispatcher.claims[0]).toMatchObject({ runnerId: "runner-test", agentTypes: ["claude", "codex", "shell"] });
+    expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
+    console.log(`runner: wakeup → claim → container → pushed → exited in ${elapsed} ms`);
+  });
+
+  it("runs a shell task and reports needs-attention material when nothing changed", async () => {
+    const run = spec("shell", { agentType: "shell", prompt: "echo listing; ls" });
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    expect(reports.find((r) => r.kind === "result")).toMatchObject({ exitCode: 0, pushed: false, commits: 0, error: null });
+    expect(last(reports)).toMatchObject({ reason: "completed" });
+    expect(logLines(reports).filter((l) => l.type === "text").map((l) => l.content)).toEqual(["listing", "README.md"]);
+  });
+
+  it("reports a failing agent", async () => {
+    const run = spec("fail", { agentType: "shell", prompt: "echo oops >&2; exit 7" });
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    expect(last(reports)).toMatchObject({ exitCode: 7, reason: "error", error: { code: "AGENT_FAILED" } });
+    expect(logLines(reports)).toEqual(expect.arrayContaining([expect.objectContaining({ stream: "stderr", content: "oops" })]));
+  });
+
+  it("cancels a run on optio.run.<id>.cancel within the grace period", async () => {
+    const run = spec("cancel", { agentType: "claude", prompt: "FAKE_SLEEP=60" });
+    dispatch(run);
+    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
+    const t0 = Date.now();
+    nc.publish(subjects.runCancel(run.runId), JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }));
+    const reports = await dispatcher.exited(run.runId);
+    expect(Date.now() - t0).toBeLessThan(1500 + 2500);
+    expect(last(reports)).toMatchObject({ reason: "cancelled", error: { code: "CANCELLED" } });
+    expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
+  });
+
+  it("ignores a cancel for another attempt, and stops a run the heartbeat reply fences", async () => {
+    const run = spec("fenced", { agentType: "claude", prompt: "FAKE_SLEEP=60", attempt: 2 });
+    dispatch(run);
+    await dispatcher.until(run.runId, (r) => r.some((x) => x.kind === "started"));
+    nc.publish(subjects.runCancel(run.runId), JSON.stringify({ runId: run.runId, attempt: 1 }));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(kinds(dispatcher.reportsOf(run.runId))).not.toContain("exited");
+    expect(dispatcher.heartbeats.at(-1)!.runs).toContainEqual({ runId: run.runId, attempt: 2 });
+    dispatcher.stopDirectives = [{ runId: run.runId, attempt: 2, reason: "superseded" }];
+    const reports = await dispatcher.exited(run.runId);
+    dispatcher.stopDirectives = [];
+    expect(last(reports)).toMatchObject({ reason: "superseded", error: { code: "SUPERSEDED" } });
+  });
+
+  it("stops a run past its timeout with RUN_TIMEOUT and sends run heartbeats meanwhile", async () => {
+    const run = spec("timeout", { agentType: "claude", prompt: "FAKE_SLEEP=60", timeoutSeconds: 2 });
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    expect(last(reports)).toMatchObject({ reason: "timeout", error: { code: "RUN_TIMEOUT" } });
+    expect(kinds(reports).filter((k) => k === "heartbeat").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it("fails a run killed for memory with OOM_KILLED", async () => {
+    const run = spec("oom", { agentType: "claude", prompt: "FAKE_OOM", limits: { memoryMb: 48, cpus: 1, pids: 64 } });
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    expect(last(reports)).toMatchObject({ reason: "oom", oomKilled: true, error: { code: "OOM_KILLED" } });
+  });
+
+  it("reports a start failure (missing image) as exited without a container", async () => {
+    const run = runSpec({ image: "optio/missing:nope" });
+    dispatch(run);
+    const reports = await dispatcher.exited(run.runId);
+    expect(kinds(reports)).toEqual(["exited"]);
+    expect(last(reports)).toMatchObject({ exitCode: null, reason: "error", error: { code: "IMAGE_NOT_FOUND" } });
+  });
+
+  it("runs two slots in parallel and announces busy slots in heartbeats", async () => {
+    const a = spec("slot-a", { agentType: "shell", prompt: "sleep 2; echo a > a.txt" });
+    const b = spec("slot-b", { agentType: "shell", prompt: "sleep 2; echo b > b.txt" });
+    const t0 = Date.now();
+    dispatch(a);
+    dispatch(b);
+    await dispatcher.until(a.runId, (r) => r.some((x) => x.kind === "started"));
+    await dispatcher.until(b.runId, (r) => r.some((x) => x.kind === "started"));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(dispatcher.heartbeats.at(-1)!.slots).toEqual({ total: 2, busy: 2 });
+    await Promise.all([dispatcher.exited(a.runId), dispatcher.exited(b.runId)]);
+    expect(Date.now() - t0).toBeLessThan(2 * 2000 + 2500);
+    for (const run of [a, b]) expect(last(dispatcher.reportsOf(run.runId))).toMatchObject({ reason: "completed" });
+  });
+});

@@ -1,0 +1,261 @@
+// The runner: slots, the claim loop (wakeups + slow poll), cancel and fencing commands, orphan
+// cleanup, presence, graceful shutdown. Runs go through RunExecution; the engine through a Driver.
+import { hostname } from "node:os";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import {
+  ClaimReply,
+  ClaimRequest,
+  RunCancel,
+  subjects,
+  type RunnerInfo,
+  type RunSpec,
+  type StopReason,
+} from "@optio/contracts";
+import type { RunnerConfig } from "./config";
+import type { Driver } from "./driver";
+import type { StopCause } from "./outcome";
+import { Presence } from "./presence";
+import { RunExecution } from "./run-execution";
+import type { GitCredentialValue } from "./run-plan";
+import { RunReporter, type ReportSink } from "./run-reporter";
+
+export interface RunnerOptions {
+  config: RunnerConfig;
+  nc: NatsConnection;
+  driver: Driver;
+  sink: ReportSink;
+  logger: Logger;
+  version: string;
+  gitCredentials?: Record<string, GitCredentialValue>;
+}
+
+interface HeldRun {
+  execution: RunExecution;
+  reporter: RunReporter;
+  done: Promise<void>;
+}
+
+const STOP_CAUSE: Record<StopReason, StopCause> = {
+  cancelled: "cancelled",
+  superseded: "superseded",
+  timeout: "timeout",
+  lease_lost: "lease_lost",
+};
+
+export class Runner {
+  private readonly runs = new Map<string, HeldRun>();
+  /** Reporters with reports not yet stored (flushed, or abandoned, before exit). */
+  private readonly reporters = new Set<RunReporter>();
+  private readonly subscriptions: Subscription[] = [];
+  private readonly presence: Presence;
+  private readonly startedAt = new Date().toISOString();
+  private stopping = false;
+  private dirty = false;
+  private waiter: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+
+  constructor(private readonly opts: RunnerOptions) {
+    this.presence = new Presence({
+      nc: opts.nc,
+      logger: opts.logger,
+      intervalMs: opts.config.OPTIO_RUNNER_HEARTBEAT_MS,
+      snapshot: () => ({
+        info: this.info(),
+        runs: [...this.runs.values()].map(({ execution }) => ({ runId: execution.runId, attempt: execution.attempt })),
+        stopping: this.stopping,
+      }),
+      onStop: (stop) => {
+        for (const s of stop) this.stopRun(s.runId, s.attempt, STOP_CAUSE[s.reason]);
+      },
+    });
+  }
+
+  info(): RunnerInfo {
+    const { config, driver, version } = this.opts;
+    return {
+      runnerId: config.OPTIO_RUNNER_ID,
+      host: hostname(),
+      version,
+      driver: driver.name,
+      isolated: driver.isolated,
+      slots: { total: config.OPTIO_RUNNER_SLOTS, busy: this.runs.size },
+      agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
+      labels: config.OPTIO_RUNNER_LABELS,
+      startedAt: this.startedAt,
+    };
+  }
+
+  get busy(): number {
+    return this.runs.size;
+  }
+
+  async start(): Promise<void> {
+    const { nc, logger } = this.opts;
+    await this.removeOrphans();
+    this.subscriptions.push(nc.subscribe(subjects.dispatchWakeup(), { callback: () => this.wake() }));
+    this.subscriptions.push(
+      nc.subscribe(subjects.runCancel("*"), {
+        callback: (error, msg) => {
+          if (error) return;
+          const parsed = RunCancel.safeParse(msg.json());
+          if (!parsed.success) return void logger.warn({ subject: msg.subject }, "invalid cancel ignored");
+          const { runId, attempt, reason, graceMs } = parsed.data;
+          this.stopRun(runId, attempt, STOP_CAUSE[reason], graceMs);
+        },
+      }),
+    );
+    this.presence.start();
+    logger.info({ slots: this.opts.config.OPTIO_RUNNER_SLOTS, driver: this.opts.driver.name }, "runner announced");
+    this.loop = this.claimLoop();
+  }
+
+  /** Announce again (after a NATS reconnect). */
+  announce(): void {
+    this.presence.announce();
+    this.wake();
+  }
+
+  /** A runner starts owning nothing: whatever carries its labels is a leftover of a previous process. */
+  private async removeOrphans(): Promise<void> {
+    const units = await this.opts.driver.list();
+    for (const unit of units) {
+      if (unit.runId && this.runs.has(unit.runId)) continue;
+      this.opts.logger.warn({ unit: unit.id, runId: unit.runId, attempt: unit.attempt }, "removing orphaned run");
+      await this.opts.driver.remove(unit.id).catch((error) => this.opts.logger.error({ err: error }, "could not remove orphan"));
+    }
+  }
+
+  private stopRun(runId: string, attempt: number | undefined, cause: StopCause, graceMs?: number): void {
+    const held = this.runs.get(runId);
+    if (!held || (attempt !== undefined && attempt !== held.execution.attempt)) return;
+    held.execution.stop(cause, graceMs);
+  }
+
+  private wake(): void {
+    this.dirty = true;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+
+  private sleepUntilWoken(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        resolve();
+      }, ms);
+      this.waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { config, logger } = this.opts;
+    while (!this.stopping) {
+      const free = config.OPTIO_RUNNER_SLOTS - this.runs.size;
+      if (free <= 0) {
+        await this.sleepUntilWoken(config.OPTIO_RUNNER_POLL_MS);
+        continue;
+      }
+      this.dirty = false;
+      let outcome: RunSpec | null | "error";
+      try {
+        outcome = await this.claim(free);
+      } catch (error) {
+        logger.debug({ err: error }, "claim failed");
+        outcome = "error";
+      }
+      if (this.stopping) {
+        // Claimed while shutting down: the lease expires and the API requeues it.
+        if (outcome && outcome !== "error") logger.warn({ runId: outcome.runId }, "claimed during shutdown; left to lease expiry");
+        break;
+      }
+      if (outcome && outcome !== "error") {
+        this.launch(outcome);
+        continue;
+      }
+      if (this.dirty) continue;
+      // No work: sleep until a wakeup (or the slow poll); API unreachable: retry sooner.
+      await this.sleepUntilWoken(outcome === "error" ? Math.min(1000, config.OPTIO_RUNNER_POLL_MS) : config.OPTIO_RUNNER_POLL_MS);
+    }
+  }
+
+  private async claim(freeSlots: number): Promise<RunSpec | null> {
+    const { config, nc, logger } = this.opts;
+    const request = ClaimRequest.parse({
+      runnerId: config.OPTIO_RUNNER_ID,
+      freeSlots,
+      agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
+      labels: config.OPTIO_RUNNER_LABELS,
+    });
+    const reply = await nc.request(subjects.dispatchClaim(), JSON.stringify(request), {
+      timeout: config.OPTIO_RUNNER_CLAIM_TIMEOUT_MS,
+    });
+    const parsed = ClaimReply.safeParse(reply.json());
+    if (!parsed.success) {
+      logger.error({ issues: parsed.error.issues }, "invalid claim reply ignored");
+      return null;
+    }
+    return parsed.data.run;
+  }
+
+  /** Starts a claimed run in a free slot. */
+  launch(spec: RunSpec): void {
+    const { config, driver, logger, sink } = this.opts;
+    if (this.runs.has(spec.runId)) return void logger.warn({ runId: spec.runId }, "run already held; duplicate ignored");
+    const runLogger = logger.child({ runId: spec.runId, taskId: spec.taskId, attempt: spec.attempt });
+    const reporter = new RunReporter({
+      sink,
+      logger: runLogger,
+      ids: { runId: spec.runId, taskId: spec.taskId, attempt: spec.attempt, runnerId: config.OPTIO_RUNNER_ID },
+    });
+    const execution = new RunExecution({
+      spec,
+      config,
+      driver,
+      reporter,
+      logger: runLogger,
+      gitCredentials: this.opts.gitCredentials ?? {},
+    });
+    const done = execution
+      .run()
+      .catch((error) => runLogger.error({ err: error }, "run crashed"))
+      .finally(() => {
+        this.runs.delete(spec.runId);
+        void reporter.flushed().finally(() => this.reporters.delete(reporter));
+        this.wake();
+      });
+    this.reporters.add(reporter);
+    this.runs.set(spec.runId, { execution, reporter, done });
+    void this.presence.beat();
+  }
+
+  /**
+   * Stops claiming; lets running runs finish for up to OPTIO_RUNNER_SHUTDOWN_MS, then stops the
+   * rest (reported as `shutdown`, so the API requeues them) and flushes their reports.
+   */
+  async shutdown(): Promise<void> {
+    const { config, logger } = this.opts;
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wake();
+    await this.loop;
+    void this.presence.beat();
+    const all = () => Promise.all([...this.runs.values()].map((r) => r.done));
+    if (this.runs.size > 0) {
+      logger.info({ runs: this.runs.size, deadlineMs: config.OPTIO_RUNNER_SHUTDOWN_MS }, "waiting for runs to finish");
+      await Promise.race([all(), sleep(config.OPTIO_RUNNER_SHUTDOWN_MS)]);
+    }
+    for (const { execution } of this.runs.values()) execution.stop("shutdown");
+    await Promise.race([all(), sleep(config.OPTIO_RUNNER_STOP_GRACE_MS + 5000)]);
+    await Promise.race([Promise.all([...this.reporters].map((r) => r.flushed())), sleep(5000)]);
+    for (const reporter of this.reporters) reporter.abandon();
+    this.presence.stop();
+    for (const subscription of this.subscriptions) subscription.unsubscribe();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
