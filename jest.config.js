@@ -1,6 +1,6 @@
 // Jest for the whole workspace: TypeScript through SWC (fast, no type checking: `npm run typecheck`
 // does that), CommonJS output like tsconfig.base.json.
-const { existsSync } = require("node:fs");
+const { existsSync, readdirSync, readFileSync } = require("node:fs");
 const path = require("node:path");
 
 const swc = (syntax) => [
@@ -15,9 +15,48 @@ const swc = (syntax) => [
   },
 ];
 
-// ESM-only packages that must be compiled to CommonJS to be required (pnpm keeps packages under
-// node_modules/.pnpm/<name>@<version>/node_modules/<name>, hence the `.pnpm` exception).
-const esmOnly = ["@octokit", "universal-user-agent", "before-after-hook", "universal-github-app-jwt"];
+/**
+ * ESM-only packages in the pnpm store (`"type": "module"` and no `require` export): jest's CommonJS
+ * runtime cannot require() them, so SWC compiles them to CommonJS. Found by scanning, so a new
+ * dependency needs no edit here.
+ */
+function esmOnlyPackages() {
+  const store = path.join(__dirname, "node_modules", ".pnpm");
+  const found = new Set();
+  if (!existsSync(store)) return found;
+  const subdirs = (dir) => {
+    try {
+      return readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory());
+    } catch {
+      return [];
+    }
+  };
+  for (const entry of subdirs(store)) {
+    const modules = path.join(store, entry.name, "node_modules");
+    for (const child of subdirs(modules)) {
+      const names = child.name.startsWith("@")
+        ? subdirs(path.join(modules, child.name)).map((d) => `${child.name}/${d.name}`)
+        : [child.name];
+      for (const name of names) {
+        try {
+          const pkg = JSON.parse(readFileSync(path.join(modules, name, "package.json"), "utf8"));
+          if (pkg.type === "module" && !JSON.stringify(pkg.exports ?? {}).includes('"require"'))
+            found.add(name);
+        } catch {
+          // not a package
+        }
+      }
+    }
+  }
+  return found;
+}
+
+// CommonJS packages that import() an ESM-only one: jest's runtime cannot run import() without
+// --experimental-vm-modules, and SWC turns it into require().
+const dynamicImporters = ["@fastify/cookie"];
+
+const escape = (name) => name.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+const transformed = [...esmOnlyPackages(), ...dynamicImporters].map(escape);
 
 /** @type {import('jest').Config} */
 module.exports = {
@@ -33,7 +72,8 @@ module.exports = {
     "^.+\\.ts$": swc("typescript"),
     "^.+\\.m?js$": swc("ecmascript"),
   },
-  transformIgnorePatterns: [`/node_modules/(?!(\\.pnpm|${esmOnly.join("|")})(/|\\+))`],
+  // pnpm keeps a package in node_modules/.pnpm/<name>@<version>/node_modules/<name>: hence `.pnpm`.
+  transformIgnorePatterns: [`/node_modules/(?!(\\.pnpm|${transformed.join("|")})/)`],
   moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json", "node"],
   testTimeout: 30_000,
   maxWorkers: 2,
