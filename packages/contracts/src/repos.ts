@@ -1,0 +1,73 @@
+import { z } from "zod";
+import { Timestamp } from "./common";
+
+export const AgentType = z.enum(["claude", "codex", "shell"]);
+export type AgentType = z.infer<typeof AgentType>;
+/** Accepts the reference system's `claude-code` spelling as an alias of `claude`. */
+export const AgentTypeInput = z
+  .enum(["claude", "claude-code", "codex", "shell"])
+  .transform((value): AgentType => (value === "claude-code" ? "claude" : value));
+
+export const BranchName = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^(?!-)(?!.*\.\.)[A-Za-z0-9._/-]+(?<![./])$/, "must be a valid git branch name");
+
+/** Docker image reference: [registry/]name[:tag][@digest]. */
+export const ImageRef = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be a Docker image reference");
+
+/** Per-repo settings; every field has a default (see the repo service). */
+export const RepoSettings = z.strictObject({
+  defaultBranch: BranchName,
+  defaultAgentType: AgentTypeInput,
+  maxConcurrentTasks: z.number().int().min(1).max(100),
+  maxAttempts: z.number().int().min(1).max(20),
+  runTimeoutSeconds: z.number().int().min(60).max(86_400),
+  image: ImageRef,
+  autoMerge: z.boolean(),
+  reviewEnabled: z.boolean(),
+  autoResume: z.boolean(),
+});
+export type RepoSettings = z.output<typeof RepoSettings>;
+
+export const RepoUrlInput = z.string().trim().min(1).max(500);
+
+export const CreateRepoBody = RepoSettings.partial().extend({ repoUrl: RepoUrlInput });
+export type CreateRepoBody = z.output<typeof CreateRepoBody>;
+
+export const UpdateRepoBody = RepoSettings.partial().refine(
+  (body) => Object.keys(body).length > 0,
+  "at least one field is required",
+);
+export type UpdateRepoBody = z.output<typeof UpdateRepoBody>;
+
+export const Repo = z.object({
+  id: z.uuid(),
+  repoUrl: z.string(),
+  fullName: z.string(),
+  defaultBranch: z.string(),
+  defaultAgentType: AgentType,
+  maxConcurrentTasks: z.number().int(),
+  maxAttempts: z.number().int(),
+  runTimeoutSeconds: z.number().int(),
+  image: z.string(),
+  autoMerge: z.boolean(),
+  reviewEnabled: z.boolean(),
+  autoResume: z.boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type Repo = z.infer<typeof Repo>;
+
+export const RepoResponse = z.object({ repo: Repo });
+export const RepoListResponse = z.object({
+  repos: z.array(Repo),
+  total: z.number().int(),
+  limit: z.number().int(),
+  offset: z.number().int(),
+});

@@ -1,0 +1,74 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import cookie from "@fastify/cookie";
+import rateLimit from "@fastify/rate-limit";
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import type { Logger } from "pino";
+import { AppError } from "./errors";
+import { registerErrorHandling } from "./http/error-handler";
+import { registerOpenApi } from "./http/openapi";
+import { registerAuthentication } from "./auth/auth.plugin";
+import type { AuthService } from "./auth/auth.service";
+import { authRoutes } from "./auth/auth.routes";
+import { setupRoutes } from "./auth/setup.routes";
+import type { HealthService } from "./health/health.service";
+import { healthRoutes } from "./health/health.routes";
+import type { RepoService } from "./repos/repo.service";
+import { reposRoutes } from "./repos/repos.routes";
+import type { UserService } from "./users/user.service";
+import { usersRoutes } from "./users/users.routes";
+import type { TaskServices } from "./tasks/task-services";
+import { tasksRoutes } from "./tasks/tasks.routes";
+
+export type AppServices = {
+  auth: AuthService;
+  users: UserService;
+  repos: RepoService;
+  health: HealthService;
+  tasks: TaskServices;
+};
+
+export type AppOptions = {
+  logger: Logger;
+  services: AppServices;
+  version: string;
+  loginRateLimit: number;
+  trustProxy?: boolean;
+};
+
+/** Builds the whole HTTP app without listening, so tests can inject requests. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const { services } = options;
+  const app = Fastify({
+    loggerInstance: options.logger as FastifyBaseLogger,
+    trustProxy: options.trustProxy ?? false,
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: "x-request-id",
+    genReqId: () => crypto.randomUUID(),
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${context.after}`),
+  });
+  await registerOpenApi(app, options.version);
+  registerAuthentication(app, services.auth);
+
+  await app.register(
+    async (api) => {
+      await api.register(healthRoutes, { health: services.health, version: options.version });
+      await api.register(setupRoutes, { users: services.users, auth: services.auth });
+      await api.register(authRoutes, { auth: services.auth, loginRateLimit: options.loginRateLimit });
+      await api.register(usersRoutes, { users: services.users });
+      await api.register(reposRoutes, { repos: services.repos });
+      await api.register(tasksRoutes, { services: services.tasks });
+    },
+    { prefix: "/api" },
+  );
+  return app;
+}

@@ -1,0 +1,39 @@
+import { z } from "zod";
+
+const csv = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim().toLowerCase())
+      .filter(Boolean),
+  );
+
+/** Everything the API reads from the environment, validated once at boot. */
+export const ApiConfig = z.object({
+  OPTIO_API_PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  OPTIO_API_HOST: z.string().default("127.0.0.1"),
+  DATABASE_URL: z.string().url(),
+  NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  OPTIO_ALLOWED_REPO_HOSTS: csv,
+  OPTIO_DEFAULT_IMAGE: z.string().default("optio/agent:local"),
+  OPTIO_SESSION_TTL_HOURS: z.coerce.number().positive().default(168),
+  OPTIO_LOGIN_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  OPTIO_TRUST_PROXY: z
+    .enum(["true", "false"])
+    .default("false")
+    .transform((value) => value === "true"),
+  OPTIO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+});
+export type ApiConfig = z.output<typeof ApiConfig>;
+
+/** Parses the environment, reporting every problem at once. */
+export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  const result = ApiConfig.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,109 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
+import type { Logger } from "pino";
+import type { EventEnvelope } from "@optio/contracts";
+import type { PrismaClient } from "../db/prisma";
+
+const BATCH = 200;
+
+/**
+ * Moves committed outbox rows to JetStream in commit order. The row id is the message id, so
+ * a row published but not yet marked (crash in between) is deduplicated by the stream when it is
+ * published again. Rows are locked with SKIP LOCKED so API replicas share the work.
+ */
+export class OutboxPublisher {
+  private readonly prisma: PrismaClient;
+  private readonly js: JetStreamClient;
+  private readonly logger: Logger;
+  private readonly pollMs: number;
+  private readonly source: string;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private again = false;
+  private stopped = true;
+
+  constructor(options: { prisma: PrismaClient; nats: NatsConnection; logger: Logger; pollMs?: number; source?: string }) {
+    this.prisma = options.prisma;
+    this.js = jetstream(options.nats);
+    this.logger = options.logger;
+    this.pollMs = options.pollMs ?? 1_000;
+    this.source = options.source ?? "optio-api";
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** Publish soon: called after a transaction that recorded events has committed. */
+  poke(): void {
+    if (this.stopped) return;
+    if (this.running) this.again = true;
+    else this.schedule(0);
+  }
+
+  private schedule(delayMs: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.drain().then(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        const more = this.again;
+        this.again = false;
+        this.schedule(more ? 0 : this.pollMs);
+      });
+    }, delayMs);
+  }
+
+  /** Publishes until no unpublished rows remain; returns the number published. */
+  async drain(): Promise<number> {
+    let total = 0;
+    try {
+      for (;;) {
+        const published = await this.publishBatch();
+        total += published;
+        if (published < BATCH) return total;
+      }
+    } catch (err) {
+      this.logger.warn({ err }, "outbox publish failed; will retry");
+      return total;
+    }
+  }
+
+  private publishBatch(): Promise<number> {
+    return this.prisma.$transaction(
+      async (tx) => {
+        const rows = await tx.$queryRaw<
+          { seq: bigint; id: string; subject: string; type: string; data: Record<string, unknown>; created_at: Date }[]
+        >`SELECT seq, id, subject, type, data, created_at FROM outbox_events
+           WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
+        // Pipelined on one connection: the stream still receives them in this order.
+        await Promise.all(
+          rows.map((row) => {
+            const envelope: EventEnvelope = {
+              id: row.id,
+              type: row.type,
+              time: row.created_at.toISOString(),
+              source: this.source,
+              subject: row.subject,
+              data: row.data,
+            };
+            return this.js.publish(row.subject, JSON.stringify(envelope), { msgID: row.id, timeout: 5_000 });
+          }),
+        );
+        if (rows.length > 0) {
+          await tx.$executeRaw`UPDATE outbox_events SET published_at = now()
+                                WHERE seq = ANY(${rows.map((row) => row.seq)}::bigint[])`;
+        }
+        return rows.length;
+      },
+      { timeout: 60_000 },
+    );
+  }
+}

@@ -1,0 +1,48 @@
+import { buildApp } from "./app";
+import { loadConfig } from "./config";
+import { createPrisma } from "./db/prisma";
+import { createLogger } from "./logger";
+import { connectNats, ensureEventsStream } from "./nats/connection";
+import { createServices } from "./services";
+import { VERSION } from "./version";
+
+/** Starts the API process: config, clients, app, background workers; stops gracefully. */
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.OPTIO_LOG_LEVEL, name: "optio-api" });
+  const prisma = createPrisma(config.DATABASE_URL);
+  const nats = await connectNats(config.NATS_URL, "optio-api");
+  await ensureEventsStream(nats);
+
+  const { services, publisher } = createServices({ config, prisma, nats, logger });
+  const app = await buildApp({
+    logger,
+    services,
+    version: VERSION,
+    loginRateLimit: config.OPTIO_LOGIN_RATE_LIMIT,
+    trustProxy: config.OPTIO_TRUST_PROXY,
+  });
+  publisher.start();
+  await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 15_000).unref();
+    await app.close();
+    await publisher.stop();
+    await nats.drain().catch(() => {});
+    await prisma.$disconnect();
+    clearTimeout(force);
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

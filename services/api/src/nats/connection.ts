@@ -1,0 +1,30 @@
+import { connect } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from "@optio/contracts";
+
+/** Connects and keeps reconnecting forever: NATS being down must not take the API down. */
+export function connectNats(url: string, name: string): Promise<NatsConnection> {
+  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+}
+
+/** Creates (or updates) the lifecycle-event stream. Idempotent; safe from every replica. */
+export async function ensureEventsStream(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const config = {
+    name: EVENTS_STREAM,
+    subjects: EVENTS_STREAM_SUBJECTS,
+    retention: RetentionPolicy.Limits,
+    storage: StorageType.File,
+    max_age: nanos(30 * 24 * 3600 * 1000),
+    // Republishing an outbox row after a crash is deduplicated within this window.
+    duplicate_window: nanos(10 * 60 * 1000),
+  };
+  try {
+    await jsm.streams.info(EVENTS_STREAM);
+    await jsm.streams.update(EVENTS_STREAM, config);
+  } catch {
+    await jsm.streams.add(config);
+  }
+}

@@ -1,0 +1,102 @@
+import type { CreateRepoBody, Repo, UpdateRepoBody } from "@optio/contracts";
+import type { PrismaClient, Tx } from "../db/prisma";
+import { conflict, notFound } from "../errors";
+import type { Outbox } from "../events/outbox";
+import type { Repo as RepoRow } from "../generated/prisma/client";
+import type { RepoUrlPolicy } from "./repo-url";
+
+export function toRepoView(row: RepoRow): Repo {
+  return {
+    id: row.id,
+    repoUrl: row.repoUrl,
+    fullName: row.fullName,
+    defaultBranch: row.defaultBranch,
+    defaultAgentType: row.defaultAgentType as Repo["defaultAgentType"],
+    maxConcurrentTasks: row.maxConcurrentTasks,
+    maxAttempts: row.maxAttempts,
+    runTimeoutSeconds: row.runTimeoutSeconds,
+    image: row.image,
+    autoMerge: row.autoMerge,
+    reviewEnabled: row.reviewEnabled,
+    autoResume: row.autoResume,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: string }).code === "P2002";
+}
+
+const repoExists = (repoUrl: string) => conflict("REPO_EXISTS", `Repository ${repoUrl} is already connected`);
+
+/** Connected repositories and their settings; every change is announced through the outbox. */
+export class RepoService {
+  private readonly prisma: PrismaClient;
+  private readonly outbox: Outbox;
+  private readonly urlPolicy: RepoUrlPolicy;
+  private readonly defaultImage: string;
+
+  constructor(options: { prisma: PrismaClient; outbox: Outbox; urlPolicy: RepoUrlPolicy; defaultImage: string }) {
+    this.prisma = options.prisma;
+    this.outbox = options.outbox;
+    this.urlPolicy = options.urlPolicy;
+    this.defaultImage = options.defaultImage;
+  }
+
+  async list(page: { limit: number; offset: number }): Promise<{ repos: Repo[]; total: number }> {
+    const [rows, total] = await Promise.all([
+      this.prisma.repo.findMany({ orderBy: { createdAt: "asc" }, take: page.limit, skip: page.offset }),
+      this.prisma.repo.count(),
+    ]);
+    return { repos: rows.map(toRepoView), total };
+  }
+
+  async get(id: string): Promise<Repo> {
+    const row = await this.prisma.repo.findUnique({ where: { id } });
+    if (!row) throw notFound("REPO_NOT_FOUND", "Repo not found");
+    return toRepoView(row);
+  }
+
+  /** The connected repo for a normalised URL, if any (tasks apply its settings). */
+  async findByUrl(repoUrl: string, tx: Tx | PrismaClient = this.prisma): Promise<Repo | null> {
+    const row = await tx.repo.findUnique({ where: { repoUrl } });
+    return row ? toRepoView(row) : null;
+  }
+
+  async create(input: CreateRepoBody, actorId: string): Promise<Repo> {
+    const { repoUrl, fullName } = await this.urlPolicy.check(input.repoUrl);
+    const { repoUrl: _raw, ...settings } = input;
+    try {
+      return await this.outbox.transaction(async (tx) => {
+        const row = await tx.repo.create({
+          data: { image: this.defaultImage, ...settings, repoUrl, fullName, createdBy: actorId },
+        });
+        const repo = toRepoView(row);
+        await this.outbox.record(tx, { entity: "repo", entityId: row.id, event: "created", data: { repo, actorId } });
+        return repo;
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw repoExists(repoUrl);
+      throw err;
+    }
+  }
+
+  async update(id: string, changes: UpdateRepoBody, actorId: string): Promise<Repo> {
+    return this.outbox.transaction(async (tx) => {
+      const { count } = await tx.repo.updateMany({ where: { id }, data: changes });
+      if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
+      const repo = toRepoView(await tx.repo.findUniqueOrThrow({ where: { id } }));
+      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "updated", data: { repo, changes, actorId } });
+      return repo;
+    });
+  }
+
+  async delete(id: string, actorId: string): Promise<void> {
+    await this.outbox.transaction(async (tx) => {
+      const { count } = await tx.repo.deleteMany({ where: { id } });
+      if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
+      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "deleted", data: { repoId: id, actorId } });
+    });
+  }
+}

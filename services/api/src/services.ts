@@ -1,0 +1,36 @@
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import type { AppServices } from "./app";
+import type { ApiConfig } from "./config";
+import type { PrismaClient } from "./db/prisma";
+import { AuthService } from "./auth/auth.service";
+import { Outbox } from "./events/outbox";
+import { OutboxPublisher } from "./events/outbox-publisher";
+import { HealthService } from "./health/health.service";
+import { RepoUrlPolicy } from "./repos/repo-url";
+import { RepoService } from "./repos/repo.service";
+import { UserService } from "./users/user.service";
+import { createTaskServices } from "./tasks/task-services";
+
+export type ServiceDeps = {
+  config: Pick<ApiConfig, "OPTIO_ALLOWED_REPO_HOSTS" | "OPTIO_DEFAULT_IMAGE" | "OPTIO_SESSION_TTL_HOURS">;
+  prisma: PrismaClient;
+  nats: NatsConnection;
+  logger: Logger;
+};
+
+/** Wires every service once; main.ts and the tests share this composition. */
+export function createServices(deps: ServiceDeps): { services: AppServices; publisher: OutboxPublisher; outbox: Outbox } {
+  const { config, prisma, nats, logger } = deps;
+  const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
+  const outbox = new Outbox({ prisma, onCommit: () => publisher.poke() });
+  const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
+  const services: AppServices = {
+    auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
+    users: new UserService({ prisma }),
+    repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
+    health: new HealthService({ prisma, nats }),
+    tasks: createTaskServices({ prisma, outbox, urlPolicy, nats, logger: logger.child({ component: "tasks" }) }),
+  };
+  return { services, publisher, outbox };
+}

@@ -1,0 +1,181 @@
+// A real API on a fresh database (cloned from the migrated template) and the test stack's NATS.
+// Nothing is faked: Postgres, NATS and JetStream are the processes `npm test` started.
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import pg from "pg";
+import supertest from "supertest";
+import type { DestinationStream } from "pino";
+import type { EventEnvelope } from "@optio/contracts";
+import { buildApp, type AppServices } from "../../src/app";
+import { createPrisma, type PrismaClient } from "../../src/db/prisma";
+import { connectNats, ensureEventsStream } from "../../src/nats/connection";
+import { createServices } from "../../src/services";
+import { createLogger } from "../../src/logger";
+import type { Outbox } from "../../src/events/outbox";
+import type { OutboxPublisher } from "../../src/events/outbox-publisher";
+
+export function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the test stack`);
+  return value;
+}
+
+/** Creates a database from the migrated template; returns its URL and a dropper. */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const templateUrl = new URL(requireEnv("OPTIO_TEST_TEMPLATE_DB_URL"));
+  const adminUrl = requireEnv("OPTIO_TEST_ADMIN_DB_URL");
+  const name = `test_${randomBytes(6).toString("hex")}`;
+  const template = templateUrl.pathname.slice(1);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}" TEMPLATE "${template}"`);
+  } finally {
+    await admin.end();
+  }
+  templateUrl.pathname = `/${name}`;
+  return {
+    url: templateUrl.toString(),
+    drop: async () => {
+      const client = new pg.Client({ connectionString: adminUrl });
+      await client.connect();
+      await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`).finally(() => client.end());
+    },
+  };
+}
+
+/** Records every lifecycle event published on NATS under `optio.>`. */
+export class EventCollector {
+  readonly events: EventEnvelope[] = [];
+  private readonly sub: Subscription;
+
+  constructor(nats: NatsConnection, subject = "optio.>") {
+    this.sub = nats.subscribe(subject);
+    void this.collect();
+  }
+
+  private async collect(): Promise<void> {
+    {
+      for await (const message of this.sub) {
+        try {
+          const parsed = message.json<EventEnvelope>();
+          if (parsed && typeof parsed === "object" && "type" in parsed) this.events.push(parsed);
+        } catch {
+          // not an envelope (e.g. a runner heartbeat): ignored
+        }
+      }
+    }
+  }
+
+  /** Waits until an event matching `predicate` has arrived. */
+  async waitFor(predicate: (event: EventEnvelope) => boolean, timeoutMs = 5_000): Promise<EventEnvelope> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        throw new Error(`no matching event within ${timeoutMs} ms; saw: ${this.events.map((e) => e.subject).join(", ")}`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  ofType(type: string, entityId?: string): EventEnvelope[] {
+    return this.events.filter((e) => e.type === type && (!entityId || e.subject.split(".")[2] === entityId));
+  }
+
+  stop(): void {
+    this.sub.unsubscribe();
+  }
+}
+
+export type TestContext = {
+  app: FastifyInstance;
+  http: ReturnType<typeof supertest>;
+  prisma: PrismaClient;
+  nats: NatsConnection;
+  services: AppServices;
+  outbox: Outbox;
+  publisher: OutboxPublisher;
+  events: EventCollector;
+  databaseUrl: string;
+  /** Completes setup once; returns the first admin's session token. */
+  adminToken: () => Promise<string>;
+  /** Creates a member (through the API) and returns an API token for it. */
+  createMember: (email?: string) => Promise<{ id: string; token: string }>;
+  close: () => Promise<void>;
+};
+
+export type TestContextOptions = {
+  loginRateLimit?: number;
+  allowedRepoHosts?: string[];
+  /** Capture the API's log lines (at info level) to assert what is and is not logged. */
+  logStream?: DestinationStream;
+};
+
+export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
+
+export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
+  const database = await createTestDatabase();
+  const prisma = createPrisma(database.url);
+  const nats = await connectNats(requireEnv("NATS_URL"), "optio-api-test");
+  await ensureEventsStream(nats);
+  const logger = createLogger({
+    name: "optio-api-test",
+    level: options.logStream ? "info" : (process.env.OPTIO_TEST_LOG_LEVEL ?? "silent"),
+    destination: options.logStream,
+  });
+  const config = {
+    OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts ?? ["127.0.0.1", "localhost"],
+    OPTIO_DEFAULT_IMAGE: "optio/agent:local",
+    OPTIO_SESSION_TTL_HOURS: 168,
+  };
+  const { services, publisher, outbox } = createServices({ config, prisma, nats, logger });
+  const app = await buildApp({ logger, services, version: "test", loginRateLimit: options.loginRateLimit ?? 1000 });
+  await app.ready();
+  publisher.start();
+  const events = new EventCollector(nats);
+  const http = supertest(app.server);
+
+  let adminToken: string | undefined;
+  const context: TestContext = {
+    app,
+    http,
+    prisma,
+    nats,
+    services,
+    outbox,
+    publisher,
+    events,
+    databaseUrl: database.url,
+    adminToken: async () => {
+      if (adminToken) return adminToken;
+      const res = await http
+        .post("/api/setup/complete")
+        .send({ email: "admin@example.test", password: TEST_PASSWORD, name: "Admin" })
+        .expect(201);
+      adminToken = res.body.token as string;
+      return adminToken;
+    },
+    createMember: async (email = `member-${randomBytes(4).toString("hex")}@example.test`) => {
+      const admin = await context.adminToken();
+      const created = await http
+        .post("/api/users")
+        .set("authorization", `Bearer ${admin}`)
+        .send({ email, password: TEST_PASSWORD, role: "member" })
+        .expect(201);
+      const login = await http.post("/api/auth/login").send({ email, password: TEST_PASSWORD }).expect(200);
+      return { id: created.body.user.id as string, token: login.body.token as string };
+    },
+    close: async () => {
+      events.stop();
+      await app.close();
+      await publisher.stop();
+      await nats.close();
+      await prisma.$disconnect();
+      await database.drop();
+    },
+  };
+  return context;
+}
