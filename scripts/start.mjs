@@ -39,13 +39,6 @@ function healthy(port) {
   });
 }
 
-/** DOCKER_HOST=unix:///path → the runner's DOCKER_SOCKET. */
-function dockerSocket() {
-  if (env.DOCKER_SOCKET) return env.DOCKER_SOCKET;
-  if (env.DOCKER_HOST?.startsWith("unix://")) return env.DOCKER_HOST.slice("unix://".length);
-  return undefined;
-}
-
 const teardown = new Teardown();
 
 async function main() {
@@ -87,7 +80,6 @@ async function main() {
     OPTIO_ALLOWED_REPO_HOSTS: env.OPTIO_ALLOWED_REPO_HOSTS ?? "127.0.0.1,localhost",
     // Dev runs reach git servers on 127.0.0.1, which a bridged container cannot.
     OPTIO_RUNNER_NETWORK: env.OPTIO_RUNNER_NETWORK ?? "host",
-    ...(dockerSocket() ? { DOCKER_SOCKET: dockerSocket() } : {}),
   };
   const children = [
     { name: "api", file: "services/api/src/main.ts", env: {} },
