@@ -76,5 +76,8 @@ module.exports = {
   transformIgnorePatterns: [`/node_modules/(?!(\\.pnpm|${transformed.join("|")})/)`],
   moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json", "node"],
   testTimeout: 30_000,
+  // A test that leaks a handle (socket, timer) must not hang `npm test` and CI: jest still prints
+  // "Force exiting Jest", so the leak stays visible.
+  forceExit: true,
   maxWorkers: 2,
 };
