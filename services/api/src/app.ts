@@ -31,7 +31,7 @@ export type AppOptions = {
   logger: Logger;
   services: AppServices;
   version: string;
-  loginRateLimit: number;
+  authRateLimit: number;
   trustProxy?: boolean;
 };
 
@@ -62,8 +62,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(healthRoutes, { health: services.health, version: options.version });
-      await api.register(setupRoutes, { users: services.users, auth: services.auth });
-      await api.register(authRoutes, { auth: services.auth, loginRateLimit: options.loginRateLimit });
+      await api.register(setupRoutes, { users: services.users, auth: services.auth, authRateLimit: options.authRateLimit });
+      await api.register(authRoutes, { auth: services.auth, authRateLimit: options.authRateLimit });
       await api.register(usersRoutes, { users: services.users });
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });

@@ -19,7 +19,7 @@ export const ApiConfig = z.object({
   OPTIO_ALLOWED_REPO_HOSTS: csv,
   OPTIO_DEFAULT_IMAGE: z.string().default("optio/agent:local"),
   OPTIO_SESSION_TTL_HOURS: z.coerce.number().positive().default(168),
-  OPTIO_LOGIN_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  OPTIO_AUTH_RATE_LIMIT: z.coerce.number().int().positive().default(10),
   OPTIO_TRUST_PROXY: z
     .enum(["true", "false"])
     .default("false")

@@ -19,7 +19,7 @@ async function main(): Promise<void> {
     logger,
     services,
     version: VERSION,
-    loginRateLimit: config.OPTIO_LOGIN_RATE_LIMIT,
+    authRateLimit: config.OPTIO_AUTH_RATE_LIMIT,
     trustProxy: config.OPTIO_TRUST_PROXY,
   });
   publisher.start();

@@ -15,14 +15,14 @@ import { SESSION_COOKIE, currentUser, setSessionCookie } from "./auth.plugin";
 
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
 
-export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; loginRateLimit: number }> = async (
+export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimit: number }> = async (
   app,
-  { auth, loginRateLimit },
+  { auth, authRateLimit },
 ) => {
   app.post(
     "/auth/login",
     {
-      config: { public: true, rateLimit: { max: loginRateLimit, timeWindow: "1 minute" } },
+      config: { public: true, rateLimit: { max: authRateLimit, timeWindow: "1 minute" } },
       schema: {
         tags: ["auth"],
         summary: "Log in with email and password; sets the optio_session cookie",

@@ -4,9 +4,9 @@ import type { UserService } from "../users/user.service";
 import type { AuthService } from "./auth.service";
 import { setSessionCookie } from "./auth.plugin";
 
-export const setupRoutes: FastifyPluginAsyncZod<{ users: UserService; auth: AuthService }> = async (
+export const setupRoutes: FastifyPluginAsyncZod<{ users: UserService; auth: AuthService; authRateLimit: number }> = async (
   app,
-  { users, auth },
+  { users, auth, authRateLimit },
 ) => {
   app.get(
     "/setup/status",
@@ -23,7 +23,7 @@ export const setupRoutes: FastifyPluginAsyncZod<{ users: UserService; auth: Auth
   app.post(
     "/setup/complete",
     {
-      config: { public: true, rateLimit: { max: 20, timeWindow: "15 minutes" } },
+      config: { public: true, rateLimit: { max: authRateLimit, timeWindow: "1 minute" } },
       schema: {
         tags: ["setup"],
         summary: "Create the first admin (only before setup is done)",

@@ -2,7 +2,7 @@ import { createTestContext, TEST_PASSWORD, type TestContext } from "../helpers/t
 
 let ctx: TestContext;
 beforeAll(async () => {
-  ctx = await createTestContext({ loginRateLimit: 5 });
+  ctx = await createTestContext({ authRateLimit: 5 });
 });
 afterAll(() => ctx.close());
 

@@ -108,7 +108,7 @@ export type TestContext = {
 };
 
 export type TestContextOptions = {
-  loginRateLimit?: number;
+  authRateLimit?: number;
   allowedRepoHosts?: string[];
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
   logStream?: DestinationStream;
@@ -132,7 +132,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     OPTIO_SESSION_TTL_HOURS: 168,
   };
   const { services, publisher, outbox } = createServices({ config, prisma, nats, logger });
-  const app = await buildApp({ logger, services, version: "test", loginRateLimit: options.loginRateLimit ?? 1000 });
+  const app = await buildApp({ logger, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
   await app.ready();
   publisher.start();
   const events = new EventCollector(nats);

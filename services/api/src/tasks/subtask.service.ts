@@ -1,0 +1,118 @@
+// Subtasks (child / step / review) of a task. Rules are in packages/core (subtasks.ts); the parent
+// row is locked while a subtask is added so orders and pipeline states are computed consistently.
+import type { AgentType, CreateSubtaskInput } from "@optio/contracts";
+import {
+  REVIEW_PRIORITY,
+  blocksParentByDefault,
+  initialSubtaskState,
+  nextSubtaskOrder,
+  subtaskPriority,
+  subtaskStatus,
+  type SubtaskStatus,
+} from "@optio/core";
+import type { PrismaClient } from "../db/prisma";
+import { AppError } from "../errors";
+import type { Outbox } from "../events/outbox";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
+import { TaskFactory } from "./task-factory";
+import { SUBTASK_VIEW, taskNotFound, type Actor } from "./task-machine";
+import type { TaskUnitOfWork } from "./task-work";
+import { LATEST_RUN } from "./task.view";
+
+export class SubtaskService {
+  private readonly prisma: PrismaClient;
+  private readonly work: TaskUnitOfWork;
+  private readonly factory: TaskFactory;
+
+  constructor(options: { prisma: PrismaClient; outbox: Outbox; work: TaskUnitOfWork }) {
+    this.prisma = options.prisma;
+    this.work = options.work;
+    this.factory = new TaskFactory({ outbox: options.outbox });
+  }
+
+  async list(parentId: string): Promise<(TaskRow & { runs: Run[] })[]> {
+    await this.requireTask(parentId);
+    return this.prisma.task.findMany({
+      where: { parentId },
+      orderBy: [{ taskType: "asc" }, { subtaskOrder: "asc" }, { createdAt: "asc" }],
+      include: LATEST_RUN,
+    });
+  }
+
+  async status(parentId: string): Promise<SubtaskStatus> {
+    await this.requireTask(parentId);
+    return subtaskStatus(await this.prisma.task.findMany({ where: { parentId }, select: SUBTASK_VIEW }));
+  }
+
+  /** Inherits repo, branch, agent type and model from the parent unless given. */
+  async create(parentId: string, input: CreateSubtaskInput, actor: Actor): Promise<TaskRow> {
+    return this.work.run(async (work) => {
+      const { tx } = work;
+      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${parentId}::uuid FOR UPDATE`;
+      if (locked.length === 0) throw taskNotFound();
+      const parent = await tx.task.findUniqueOrThrow({ where: { id: parentId } });
+      if (parent.parentId) {
+        throw new AppError(400, "VALIDATION_FAILED", "Subtasks cannot have subtasks", [
+          { path: "params.id", reason: "is itself a subtask" },
+        ]);
+      }
+      const siblings = await tx.task.findMany({ where: { parentId }, select: SUBTASK_VIEW });
+      const type = input.taskType;
+      const hold = initialSubtaskState(type, siblings) === "pending";
+      const defaultPriority = type === "review" ? REVIEW_PRIORITY : subtaskPriority(parent.priority);
+      return this.factory.insert(
+        work,
+        {
+          title: input.title,
+          prompt: input.prompt,
+          repoUrl: parent.repoUrl,
+          repoId: parent.repoId,
+          repoBranch: input.repoBranch ?? parent.repoBranch,
+          agentType: input.agentType ?? (parent.agentType as AgentType),
+          model: input.model ?? parent.model,
+          priority: input.priority ?? defaultPriority,
+          maxAttempts: input.maxAttempts ?? parent.maxAttempts,
+          metadata: input.metadata ?? {},
+          createdBy: actor.kind === "user" ? actor.userId : parent.createdBy,
+          taskType: type,
+          parentId,
+          subtaskOrder: nextSubtaskOrder(type, siblings),
+          blocksParent: blocksParentByDefault(type, input.blocksParent),
+        },
+        { dependsOn: [], actor, hold },
+      );
+    });
+  }
+
+  /** POST /api/tasks/:id/review: a review subtask of the task's PR (400 when it has none). */
+  async review(parentId: string, actor: Actor): Promise<TaskRow> {
+    const parent = await this.prisma.task.findUnique({ where: { id: parentId } });
+    if (!parent) throw taskNotFound();
+    if (!parent.prUrl) {
+      throw new AppError(400, "VALIDATION_FAILED", "The task has no pull request to review", [
+        { path: "params.id", reason: "task has no prUrl" },
+      ]);
+    }
+    const prompt = [
+      `Review pull request ${parent.prUrl} for the task "${parent.title}".`,
+      parent.branchName ? `Branch: ${parent.branchName}.` : null,
+      "Check correctness, tests and style against the original task below. Finish with a clear verdict:",
+      "succeed if the change is ready to merge, fail with the reasons if it needs changes.",
+      "",
+      "Original task:",
+      parent.prompt,
+    ]
+      .filter((line) => line !== null)
+      .join("\n");
+    return this.create(
+      parentId,
+      { title: `Review: ${parent.title}`.slice(0, 500), prompt, taskType: "review", repoBranch: parent.branchName ?? undefined },
+      actor,
+    );
+  }
+
+  private async requireTask(taskId: string): Promise<void> {
+    const task = await this.prisma.task.findUnique({ where: { id: taskId }, select: { id: true } });
+    if (!task) throw taskNotFound();
+  }
+}

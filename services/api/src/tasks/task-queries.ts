@@ -1,0 +1,138 @@
+// Reads: the task list with its filters and total, one task with its runs, why it is not running
+// (pendingReason) and its subtask progress, and its transition history.
+import type { ListTasksQuery } from "@optio/contracts";
+import { pipelineProgress, stepsInOrder, subtaskStatus, type PipelineProgress, type SubtaskStatus } from "@optio/core";
+import type { Prisma, PrismaClient } from "../db/prisma";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
+import { normaliseRepoUrl } from "../repos/repo-url";
+import { SUBTASK_VIEW, taskNotFound } from "./task-machine";
+import { LATEST_RUN } from "./task.view";
+
+/** A connected repo's concurrency limit applies; an unconnected repo gets the repo default. */
+const DEFAULT_REPO_CONCURRENCY = 2;
+
+export type TaskDetail = {
+  task: TaskRow & { runs: Run[] };
+  runs: Run[];
+  pendingReason: string | null;
+  subtaskStatus: SubtaskStatus | null;
+  pipelineProgress: PipelineProgress | null;
+};
+
+function startOf(bound: string, end: boolean): Date {
+  // A bare date covers the whole day: createdBefore=2026-01-31 includes that day.
+  if (/^\d{4}-\d{2}-\d{2}$/.test(bound)) {
+    return new Date(`${bound}T${end ? "23:59:59.999" : "00:00:00.000"}Z`);
+  }
+  return new Date(bound);
+}
+
+export class TaskQueries {
+  private readonly prisma: PrismaClient;
+
+  constructor(options: { prisma: PrismaClient }) {
+    this.prisma = options.prisma;
+  }
+
+  async list(query: ListTasksQuery): Promise<{ tasks: (TaskRow & { runs: Run[] })[]; total: number }> {
+    const where: Prisma.TaskWhereInput = {};
+    if (query.state) where.state = { in: query.state };
+    if (query.repoUrl) where.repoUrl = normaliseRepoUrl(query.repoUrl, "query.repoUrl").repoUrl;
+    if (query.repoId) where.repoId = query.repoId;
+    if (query.type) where.taskType = query.type;
+    if (query.agentType) where.agentType = query.agentType;
+    if (query.parentId) where.parentId = query.parentId;
+    if (query.createdAfter || query.createdBefore) {
+      where.createdAt = {
+        ...(query.createdAfter ? { gte: startOf(query.createdAfter, false) } : {}),
+        ...(query.createdBefore ? { lte: startOf(query.createdBefore, true) } : {}),
+      };
+    }
+    if (query.q) {
+      where.OR = [
+        { title: { contains: query.q, mode: "insensitive" } },
+        { prompt: { contains: query.q, mode: "insensitive" } },
+      ];
+    }
+    const orderBy: Prisma.TaskOrderByWithRelationInput[] =
+      query.sort === "queue"
+        ? [{ priority: "asc" }, { position: "asc" }, { createdAt: "asc" }, { id: "asc" }]
+        : query.sort === "created"
+          ? [{ createdAt: "asc" }, { id: "asc" }]
+          : [{ createdAt: "desc" }, { id: "desc" }];
+    const [tasks, total] = await Promise.all([
+      this.prisma.task.findMany({ where, orderBy, take: query.limit, skip: query.offset, include: LATEST_RUN }),
+      this.prisma.task.count({ where }),
+    ]);
+    return { tasks, total };
+  }
+
+  async get(id: string): Promise<TaskRow & { runs: Run[] }> {
+    const task = await this.prisma.task.findUnique({ where: { id }, include: LATEST_RUN });
+    if (!task) throw taskNotFound();
+    return task;
+  }
+
+  async detail(id: string): Promise<TaskDetail> {
+    const task = await this.get(id);
+    const [runs, subtasks] = await Promise.all([
+      this.prisma.run.findMany({ where: { taskId: id }, orderBy: { attempt: "desc" } }),
+      this.prisma.task.findMany({ where: { parentId: id }, select: SUBTASK_VIEW }),
+    ]);
+    return {
+      task,
+      runs,
+      pendingReason: await this.pendingReason(task),
+      subtaskStatus: subtasks.length > 0 ? subtaskStatus(subtasks) : null,
+      pipelineProgress: pipelineProgress(subtasks),
+    };
+  }
+
+  /** Why a task that has not started is not running yet; null otherwise. */
+  async pendingReason(task: TaskRow): Promise<string | null> {
+    if (task.state === "waiting_on_deps") {
+      const deps = await this.prisma.taskDependency.findMany({
+        where: { taskId: task.id, dependsOn: { state: { not: "completed" } } },
+        select: { dependsOn: { select: { id: true, title: true, state: true } } },
+        orderBy: { dependsOnId: "asc" },
+      });
+      if (deps.length === 0) return "Waiting for dependencies";
+      return `Blocked by: ${deps.map(({ dependsOn }) => `"${dependsOn.title}" (${dependsOn.state})`).join(", ")}`;
+    }
+    if (task.state === "pending") {
+      if (task.taskType === "step" && task.parentId) {
+        const steps = stepsInOrder(
+          await this.prisma.task.findMany({ where: { parentId: task.parentId }, select: SUBTASK_VIEW }),
+        );
+        const index = steps.findIndex((step) => step.state !== "completed");
+        const blocker = steps[index];
+        if (blocker && blocker.id !== task.id) {
+          const stopped = blocker.state === "failed" || blocker.state === "cancelled";
+          return stopped
+            ? `Pipeline stopped: step ${index + 1} "${blocker.title}" is ${blocker.state}`
+            : `Waiting for step ${index + 1}: "${blocker.title}" (${blocker.state})`;
+        }
+      }
+      return "Not submitted yet";
+    }
+    if (task.state !== "queued") return null;
+    const repo = await this.prisma.repo.findUnique({ where: { repoUrl: task.repoUrl } });
+    const limit = repo?.maxConcurrentTasks ?? DEFAULT_REPO_CONCURRENCY;
+    const active = await this.prisma.task.count({
+      where: { repoUrl: task.repoUrl, state: { in: ["provisioning", "running"] } },
+    });
+    if (active >= limit) return `Waiting for a repo slot (${active} of ${limit} running in this repo)`;
+    const rows = await this.prisma.$queryRaw<{ ahead: bigint }[]>`
+      SELECT count(*) AS ahead FROM tasks
+       WHERE state = 'queued'
+         AND (priority, position, created_at, id) < (${task.priority}, ${task.position}, ${task.createdAt}, ${task.id}::uuid)`;
+    const count = Number(rows[0]?.ahead ?? 0);
+    return count === 0 ? "Waiting for a runner" : `Waiting for a runner (${count} ahead in the queue)`;
+  }
+
+  async events(id: string) {
+    const exists = await this.prisma.task.findUnique({ where: { id }, select: { id: true } });
+    if (!exists) throw taskNotFound();
+    return this.prisma.taskEvent.findMany({ where: { taskId: id }, orderBy: { seq: "asc" } });
+  }
+}

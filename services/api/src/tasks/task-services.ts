@@ -1,0 +1,48 @@
+// Wires the task services once; services.ts (main and tests) calls createTaskServices.
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import type { PrismaClient } from "../db/prisma";
+import type { Outbox } from "../events/outbox";
+import type { RepoUrlPolicy } from "../repos/repo-url";
+import { CommentService } from "./comment.service";
+import { DependencyService } from "./dependency.service";
+import { NatsRunSignals, type RunSignals } from "./run-signals";
+import { SubtaskService } from "./subtask.service";
+import { TaskMachine } from "./task-machine";
+import { TaskQueries } from "./task-queries";
+import { TaskUnitOfWork } from "./task-work";
+import { TaskService } from "./task.service";
+
+export type TaskServices = {
+  tasks: TaskService;
+  queries: TaskQueries;
+  subtasks: SubtaskService;
+  dependencies: DependencyService;
+  comments: CommentService;
+  /** For other services that change task state (runner reports, PR watcher). */
+  machine: TaskMachine;
+  work: TaskUnitOfWork;
+};
+
+export function createTaskServices(deps: {
+  prisma: PrismaClient;
+  outbox: Outbox;
+  urlPolicy: RepoUrlPolicy;
+  nats: NatsConnection;
+  logger: Logger;
+  signals?: RunSignals;
+}): TaskServices {
+  const { prisma, outbox, urlPolicy } = deps;
+  const signals = deps.signals ?? new NatsRunSignals({ nats: deps.nats, logger: deps.logger });
+  const machine = new TaskMachine({ outbox });
+  const work = new TaskUnitOfWork({ outbox, signals });
+  return {
+    tasks: new TaskService({ prisma, outbox, machine, work, urlPolicy }),
+    queries: new TaskQueries({ prisma }),
+    subtasks: new SubtaskService({ prisma, outbox, work }),
+    dependencies: new DependencyService({ prisma, outbox, machine, work }),
+    comments: new CommentService({ prisma, outbox }),
+    machine,
+    work,
+  };
+}

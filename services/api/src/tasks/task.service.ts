@@ -1,0 +1,315 @@
+// Task intake and the user's actions on tasks: create (idempotent), edit, delete, cancel/retry/
+// resume/force-restart/force-redo, bulk actions and reorder. Every change of state goes through
+// TaskMachine.transition inside one TaskUnitOfWork transaction.
+import { createHash } from "node:crypto";
+import type { AgentType, CreateTaskInput, UpdateTaskInput } from "@optio/contracts";
+import {
+  ACTION_RULES,
+  BULK_CANCEL_STATES,
+  BULK_RETRY_STATES,
+  DEFAULT_PRIORITY,
+  DEFAULT_RESUME_PROMPT,
+  NOT_STARTED_STATES,
+  dependencyVerdict,
+  isActive,
+  reorderSlots,
+  type TaskAction,
+  type TaskState,
+} from "@optio/core";
+import type { PrismaClient, Prisma, Tx } from "../db/prisma";
+import { AppError, conflict } from "../errors";
+import type { Outbox } from "../events/outbox";
+import type { Task as TaskRow } from "../generated/prisma/client";
+import type { RepoUrlPolicy } from "../repos/repo-url";
+import { TaskFactory } from "./task-factory";
+import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
+import type { TaskUnitOfWork } from "./task-work";
+
+export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+
+/** Canonical JSON (sorted keys) → SHA-256: the same body in any key order has the same hash. */
+export function requestHash(value: unknown): string {
+  const canonical = (input: unknown): unknown => {
+    if (Array.isArray(input)) return input.map(canonical);
+    if (input && typeof input === "object") {
+      return Object.fromEntries(
+        Object.keys(input as object)
+          .sort()
+          .filter((key) => (input as Record<string, unknown>)[key] !== undefined)
+          .map((key) => [key, canonical((input as Record<string, unknown>)[key])]),
+      );
+    }
+    return input;
+  };
+  return createHash("sha256").update(JSON.stringify(canonical(value))).digest("hex");
+}
+
+export type CreateResult = { task: TaskRow; replayed: boolean };
+
+export class TaskService {
+  private readonly prisma: PrismaClient;
+  private readonly outbox: Outbox;
+  private readonly machine: TaskMachine;
+  private readonly work: TaskUnitOfWork;
+  private readonly factory: TaskFactory;
+  private readonly urlPolicy: RepoUrlPolicy;
+
+  constructor(options: {
+    prisma: PrismaClient;
+    outbox: Outbox;
+    machine: TaskMachine;
+    work: TaskUnitOfWork;
+    urlPolicy: RepoUrlPolicy;
+  }) {
+    this.prisma = options.prisma;
+    this.outbox = options.outbox;
+    this.machine = options.machine;
+    this.work = options.work;
+    this.urlPolicy = options.urlPolicy;
+    this.factory = new TaskFactory({ outbox: options.outbox });
+  }
+
+  /** POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task. */
+  async create(input: CreateTaskInput, userId: string, idempotencyKey?: string): Promise<CreateResult> {
+    const { repoUrl } = await this.urlPolicy.check(input.repoUrl);
+    const hash = idempotencyKey ? requestHash({ ...input, repoUrl }) : null;
+    return this.work.run(async (work) => {
+      const { tx } = work;
+      if (idempotencyKey && hash) {
+        const replay = await this.replay(tx, userId, idempotencyKey, hash);
+        if (replay) return { task: replay, replayed: true };
+      }
+      const repo = await tx.repo.findUnique({ where: { repoUrl } });
+      const task = await this.factory.insert(
+        work,
+        {
+          title: input.title,
+          prompt: input.prompt,
+          repoUrl,
+          repoId: repo?.id ?? null,
+          repoBranch: input.repoBranch ?? repo?.defaultBranch ?? "main",
+          agentType: input.agentType ?? (repo?.defaultAgentType as AgentType | undefined) ?? "claude",
+          model: input.model ?? null,
+          priority: input.priority ?? DEFAULT_PRIORITY,
+          maxAttempts: input.maxAttempts ?? repo?.maxAttempts ?? 3,
+          metadata: input.metadata ?? {},
+          createdBy: userId,
+          taskType: "coding",
+        },
+        { dependsOn: input.dependsOn, actor: { kind: "user", userId } },
+      );
+      if (idempotencyKey && hash) {
+        await tx.idempotencyKey.create({ data: { userId, key: idempotencyKey, requestHash: hash, taskId: task.id } });
+      }
+      return { task, replayed: false };
+    });
+  }
+
+  /** The task an earlier request with this key created, 422 for a different body, or null. */
+  private async replay(tx: Tx, userId: string, key: string, hash: string): Promise<TaskRow | null> {
+    // Serialises requests with the same key: the second waits, then sees the first's row.
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${userId}:${key}`}, 0))`;
+    const existing = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
+    if (!existing) return null;
+    if (existing.createdAt.getTime() < Date.now() - IDEMPOTENCY_TTL_MS) {
+      await tx.idempotencyKey.delete({ where: { userId_key: { userId, key } } });
+      return null;
+    }
+    if (existing.requestHash !== hash) {
+      throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key was already used with a different body", [
+        { path: "headers.idempotency-key", reason: "already used with a different body", taskId: existing.taskId },
+      ]);
+    }
+    return tx.task.findUniqueOrThrow({ where: { id: existing.taskId } });
+  }
+
+  /** PATCH /api/tasks/:id: only before the task has started. */
+  async update(taskId: string, changes: UpdateTaskInput, actor: Actor): Promise<TaskRow> {
+    return this.work.run(async ({ tx }) => {
+      const current = await tx.task.findUnique({ where: { id: taskId } });
+      if (!current) throw taskNotFound();
+      if (!NOT_STARTED_STATES.includes(current.state)) throw invalidTransition(taskId, current.state, "edit");
+      const { metadata, ...rest } = changes;
+      const data: Prisma.TaskUpdateManyMutationInput = {
+        ...rest,
+        ...(metadata ? { metadata: metadata as Prisma.InputJsonObject } : {}),
+      };
+      const { count } = await tx.task.updateMany({
+        where: { id: taskId, state: current.state, stateVersion: current.stateVersion },
+        data,
+      });
+      if (count === 0) {
+        const latest = await tx.task.findUnique({ where: { id: taskId }, select: { state: true } });
+        if (!latest) throw taskNotFound();
+        throw invalidTransition(taskId, latest.state, "edit");
+      }
+      const fields = Object.keys(changes).filter((key) => changes[key as keyof UpdateTaskInput] !== undefined);
+      await this.outbox.record(tx, {
+        entity: "task",
+        entityId: taskId,
+        event: "updated",
+        data: { taskId, fields, userId: actor.kind === "user" ? actor.userId : null },
+      });
+      return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+    });
+  }
+
+  /**
+   * DELETE /api/tasks/:id: refused while a run is active (its own or a subtask's), and while tasks
+   * wait on it unless `force`, which fails those dependents first.
+   */
+  async delete(taskId: string, force: boolean, actor: Actor): Promise<{ failedDependents: string[] }> {
+    return this.work.run(async (work) => {
+      const { tx } = work;
+      const rows = await tx.$queryRaw<{ id: string; state: TaskState }[]>`
+        SELECT id, state FROM tasks WHERE id = ${taskId}::uuid OR parent_id = ${taskId}::uuid ORDER BY id FOR UPDATE`;
+      const task = rows.find((row) => row.id === taskId);
+      if (!task) throw taskNotFound();
+      const active = rows.find((row) => isActive(row.state));
+      if (active) {
+        throw invalidTransition(taskId, active.state, active.id === taskId ? "delete" : "delete (a subtask is active)");
+      }
+      const waiting = await tx.taskDependency.findMany({
+        where: { dependsOnId: taskId, task: { state: { in: ["pending", "waiting_on_deps"] } } },
+        select: { taskId: true },
+        orderBy: { taskId: "asc" },
+      });
+      const dependents = waiting.map((edge) => edge.taskId).filter((id) => !rows.some((row) => row.id === id));
+      if (dependents.length > 0 && !force) {
+        throw conflict("CONFLICT", `${dependents.length} task(s) depend on this task; use ?force=true to fail them`, [
+          ...dependents.map((id) => ({ path: "dependents", reason: `task ${id} waits on it`, taskId: id })),
+        ]);
+      }
+      for (const dependentId of dependents) {
+        await this.machine.transition(work, {
+          taskId: dependentId,
+          to: "failed",
+          trigger: "dependency_deleted",
+          message: `Dependency ${taskId} was deleted`,
+          actor,
+        });
+      }
+      for (const row of rows) {
+        await this.outbox.record(tx, {
+          entity: "task",
+          entityId: row.id,
+          event: "deleted",
+          data: {
+            taskId: row.id,
+            force,
+            failedDependents: row.id === taskId ? dependents : [],
+            userId: actor.kind === "user" ? actor.userId : null,
+          },
+        });
+      }
+      await tx.task.delete({ where: { id: taskId } });
+      return { failedDependents: dependents };
+    });
+  }
+
+  /** POST /api/tasks/:id/<action>. */
+  async act(
+    taskId: string,
+    action: TaskAction,
+    actor: Actor,
+    options: { prompt?: string; trigger?: string } = {},
+  ): Promise<TaskRow> {
+    const rule = ACTION_RULES[action];
+    const trigger = options.trigger ?? rule.trigger;
+    return this.work.run(async (work) => {
+      if (rule.to === "cancelled") {
+        return this.machine.transition(work, { taskId, to: "cancelled", trigger, actor, accepted: rule.from, action });
+      }
+      const { tx } = work;
+      const deps = await this.machine.lockDependencyStates(tx, taskId);
+      const current = await tx.task.findUnique({ where: { id: taskId } });
+      if (!current) throw taskNotFound();
+      if (!rule.from.includes(current.state)) throw invalidTransition(taskId, current.state, action);
+      const verdict = dependencyVerdict(deps.map((dep) => dep.state));
+      if (verdict === "broken") {
+        const broken = deps.find((dep) => dep.state === "failed" || dep.state === "cancelled")!;
+        throw conflict("CONFLICT", `Dependency "${broken.title}" (${broken.id}) is ${broken.state}; retry it first`, [
+          { path: "dependencies", reason: `task ${broken.id} is ${broken.state}`, taskId: broken.id },
+        ]);
+      }
+      const data: Prisma.TaskUpdateManyMutationInput = {};
+      if (!rule.keepSession) data.sessionId = null;
+      if (rule.discardResults) {
+        Object.assign(data, { branchName: null, prUrl: null, prNumber: null, resultSummary: null, startedAt: null });
+      }
+      const prompt = rule.runKind === "resume" ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
+      return this.machine.transition(work, {
+        taskId,
+        to: verdict === "met" ? "queued" : "waiting_on_deps",
+        trigger,
+        actor,
+        accepted: rule.from,
+        action,
+        message: prompt ? prompt.slice(0, 200) : null,
+        data,
+        newRun: {
+          kind: rule.runKind!,
+          prompt,
+          resumeSessionId: rule.keepSession ? current.sessionId : null,
+        },
+      });
+    });
+  }
+
+  /** Bulk retry of failed tasks / cancel of active ones, each through the same transition. */
+  async bulk(kind: "retry-failed" | "cancel-active", actor: Actor): Promise<{ affected: number; total: number }> {
+    const states = kind === "retry-failed" ? BULK_RETRY_STATES : BULK_CANCEL_STATES;
+    const action: TaskAction = kind === "retry-failed" ? "retry" : "cancel";
+    const trigger = kind === "retry-failed" ? "bulk_retry" : "bulk_cancel";
+    const tasks = await this.prisma.task.findMany({
+      where: { state: { in: [...states] } },
+      select: { id: true },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    });
+    let affected = 0;
+    for (const { id } of tasks) {
+      try {
+        await this.act(id, action, actor, { trigger });
+        affected++;
+      } catch (err) {
+        // Moved or deleted meanwhile (or a broken dependency): skipped, not an error of the batch.
+        if (!(err instanceof AppError) || err.statusCode >= 500) throw err;
+      }
+    }
+    return { affected, total: tasks.length };
+  }
+
+  /** POST /api/tasks/reorder: the listed not-started tasks run in the listed order. */
+  async reorder(taskIds: string[]): Promise<{ id: string; priority: number; position: number }[]> {
+    return this.work.run(async ({ tx }) => {
+      const rows = await tx.$queryRaw<{ id: string; state: TaskState; priority: number; position: number }[]>`
+        SELECT id, state, priority, position FROM tasks WHERE id = ANY(${taskIds}::uuid[]) ORDER BY id FOR UPDATE`;
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      const missing = taskIds.flatMap((id, index) => (byId.has(id) ? [] : [{ index, id }]));
+      if (missing.length > 0) {
+        throw new AppError(
+          404,
+          "TASK_NOT_FOUND",
+          `Task not found: ${missing.map((entry) => entry.id).join(", ")}`,
+          missing.map(({ index, id }) => ({ path: `body.taskIds.${index}`, reason: `task ${id} not found` })),
+        );
+      }
+      const started = rows.find((row) => !NOT_STARTED_STATES.includes(row.state));
+      if (started) throw invalidTransition(started.id, started.state, "reorder");
+      const slots = reorderSlots(taskIds, byId);
+      const result = taskIds.map((id) => ({ id, ...slots.get(id)! }));
+      for (const entry of result) {
+        const before = byId.get(entry.id)!;
+        if (before.priority === entry.priority && before.position === entry.position) continue;
+        await tx.task.update({ where: { id: entry.id }, data: { priority: entry.priority, position: entry.position } });
+        await this.outbox.record(tx, {
+          entity: "task",
+          entityId: entry.id,
+          event: "reordered",
+          data: { taskId: entry.id, priority: entry.priority, position: entry.position },
+        });
+      }
+      return result;
+    });
+  }
+}
