@@ -2,11 +2,12 @@
 // Nothing is faked: Postgres, NATS and JetStream are the processes `npm test` started.
 import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import type { NatsConnection, Subscription } from "@nats-io/nats-core";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import pg from "pg";
 import supertest from "supertest";
 import type { DestinationStream } from "pino";
-import type { EventEnvelope } from "@optio/contracts";
+import { EVENTS_STREAM, type EventEnvelope } from "@optio/contracts";
 import { buildApp, type AppServices } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
@@ -45,27 +46,30 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
-/** Records every lifecycle event published on NATS under `optio.>`. */
+/**
+ * Records the lifecycle events stored in the JetStream events stream from now on, as a consumer
+ * of the stream sees them (so a deduplicated republish is not seen twice).
+ */
 export class EventCollector {
   readonly events: EventEnvelope[] = [];
-  private readonly sub: Subscription;
+  private messages: ConsumerMessages | undefined;
+  private readonly ready: Promise<void>;
 
-  constructor(nats: NatsConnection, subject = "optio.>") {
-    this.sub = nats.subscribe(subject);
-    void this.collect();
+  constructor(nats: NatsConnection) {
+    this.ready = this.start(nats);
   }
 
-  private async collect(): Promise<void> {
-    {
-      for await (const message of this.sub) {
-        try {
-          const parsed = message.json<EventEnvelope>();
-          if (parsed && typeof parsed === "object" && "type" in parsed) this.events.push(parsed);
-        } catch {
-          // not an envelope (e.g. a runner heartbeat): ignored
-        }
-      }
-    }
+  private async start(nats: NatsConnection): Promise<void> {
+    const consumer = await jetstream(nats).consumers.get(EVENTS_STREAM, { deliver_policy: DeliverPolicy.New });
+    this.messages = await consumer.consume();
+    void (async () => {
+      for await (const message of this.messages!) this.events.push(message.json<EventEnvelope>());
+    })();
+  }
+
+  /** Resolves once the consumer is attached: events published after this are seen. */
+  whenReady(): Promise<void> {
+    return this.ready;
   }
 
   /** Waits until an event matching `predicate` has arrived. */
@@ -85,8 +89,9 @@ export class EventCollector {
     return this.events.filter((e) => e.type === type && (!entityId || e.subject.split(".")[2] === entityId));
   }
 
-  stop(): void {
-    this.sub.unsubscribe();
+  async stop(): Promise<void> {
+    await this.ready.catch(() => {});
+    await this.messages?.close();
   }
 }
 
@@ -136,6 +141,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   await app.ready();
   publisher.start();
   const events = new EventCollector(nats);
+  await events.whenReady();
   const http = supertest(app.server);
 
   let adminToken: string | undefined;
@@ -169,7 +175,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       return { id: created.body.user.id as string, token: login.body.token as string };
     },
     close: async () => {
-      events.stop();
+      await events.stop();
       await app.close();
       await publisher.stop();
       await nats.close();
