@@ -130,7 +130,8 @@ export const IdempotencyKey = z
   .max(200)
   .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 
-export const CreateTaskHeaders = z.object({ [IDEMPOTENCY_KEY_HEADER]: IdempotencyKey.optional() });
+/** Loose: the other headers (authorization, ...) pass through untouched. */
+export const CreateTaskHeaders = z.looseObject({ [IDEMPOTENCY_KEY_HEADER]: IdempotencyKey.optional() });
 
 // ---------------------------------------------------------------- update
 
@@ -370,6 +371,11 @@ export const TaskDetailResponse = z.object({
   pendingReason: z.string().nullable(),
   subtaskStatus: SubtaskStatusResponse.nullable(),
   pipelineProgress: PipelineProgress.nullable(),
+});
+
+export const DeleteTaskResponse = z.object({
+  ok: z.literal(true),
+  failedDependents: z.array(z.uuid()).describe("Dependents failed by ?force=true"),
 });
 
 export const TaskEventRecord = z.object({

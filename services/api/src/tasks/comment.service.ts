@@ -28,9 +28,14 @@ export class CommentService {
   async add(taskId: string, content: string, userId: string): Promise<CommentWithUser> {
     return this.outbox.transaction(async (tx) => {
       // FOR KEY SHARE: the task cannot be deleted under the comment, edits of it are not blocked.
-      const task = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${taskId}::uuid FOR KEY SHARE`;
+      const task = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id FROM tasks WHERE id = ${taskId}::uuid FOR KEY SHARE`;
       if (task.length === 0) throw taskNotFound();
-      const comment = await tx.taskComment.create({ data: { taskId, userId, content }, include: { user: true } });
+      const comment = await tx.taskComment.create({
+        data: { taskId, userId, content },
+        include: { user: true },
+      });
       await this.outbox.record(tx, {
         entity: "task",
         entityId: taskId,

@@ -1,7 +1,13 @@
 // Dependency edges between tasks: "A depends on B" (A may start once B has completed).
 // Edges are added under one advisory lock, with the cycle check inside the same transaction, so two
 // concurrent additions (A→B and B→A) cannot both pass it.
-import { DEPENDENCY_EDITABLE_STATES, dependencyVerdict, findCycle, type DependencyEdge, type TaskState } from "@optio/core";
+import {
+  DEPENDENCY_EDITABLE_STATES,
+  dependencyVerdict,
+  findCycle,
+  type DependencyEdge,
+  type TaskState,
+} from "@optio/core";
 import type { PrismaClient } from "../db/prisma";
 import { AppError, notFound } from "../errors";
 import type { Outbox } from "../events/outbox";
@@ -55,7 +61,11 @@ export class DependencyService {
       const self = dependsOn.findIndex((id) => id === taskId);
       if (self >= 0) {
         throw new AppError(400, "DEPENDENCY_CYCLE", "A task cannot depend on itself", [
-          { path: `body.dependsOn.${self}`, reason: "a task cannot depend on itself", cycle: [taskId, taskId] },
+          {
+            path: `body.dependsOn.${self}`,
+            reason: "a task cannot depend on itself",
+            cycle: [taskId, taskId],
+          },
         ]);
       }
       const deps = await checkDependencies(tx, dependsOn, "body.dependsOn");

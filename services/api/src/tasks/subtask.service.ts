@@ -48,7 +48,9 @@ export class SubtaskService {
   async create(parentId: string, input: CreateSubtaskInput, actor: Actor): Promise<TaskRow> {
     return this.work.run(async (work) => {
       const { tx } = work;
-      const locked = await tx.$queryRaw<{ id: string }[]>`SELECT id FROM tasks WHERE id = ${parentId}::uuid FOR UPDATE`;
+      const locked = await tx.$queryRaw<
+        { id: string }[]
+      >`SELECT id FROM tasks WHERE id = ${parentId}::uuid FOR UPDATE`;
       if (locked.length === 0) throw taskNotFound();
       const parent = await tx.task.findUniqueOrThrow({ where: { id: parentId } });
       if (parent.parentId) {
@@ -106,7 +108,12 @@ export class SubtaskService {
       .join("\n");
     return this.create(
       parentId,
-      { title: `Review: ${parent.title}`.slice(0, 500), prompt, taskType: "review", repoBranch: parent.branchName ?? undefined },
+      {
+        title: `Review: ${parent.title}`.slice(0, 500),
+        prompt,
+        taskType: "review",
+        repoBranch: parent.branchName ?? undefined,
+      },
       actor,
     );
   }

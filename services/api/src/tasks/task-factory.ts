@@ -29,7 +29,11 @@ export type NewTask = {
 type DependencyRow = { id: string; title: string; state: TaskState };
 
 /** 400 naming `field.<index>` for each dependency id that is unknown or already failed/cancelled. */
-export async function checkDependencies(tx: Tx, ids: readonly string[], field: string): Promise<DependencyRow[]> {
+export async function checkDependencies(
+  tx: Tx,
+  ids: readonly string[],
+  field: string,
+): Promise<DependencyRow[]> {
   if (ids.length === 0) return [];
   // Share-locked: a dependency completing concurrently either commits before this read, or waits
   // until this task (and its edge) is committed and then finds it among its waiting dependents.
@@ -71,7 +75,8 @@ export class TaskFactory {
     const deps = await checkDependencies(tx, options.dependsOn, options.dependencyField ?? "body.dependsOn");
     const verdict = dependencyVerdict(deps.map((dep) => dep.state));
     const state: TaskState = options.hold ? "pending" : verdict === "met" ? "queued" : "waiting_on_deps";
-    if (state !== "pending" && !canTransition("pending", state)) throw new Error(`bad initial state ${state}`);
+    if (state !== "pending" && !canTransition("pending", state))
+      throw new Error(`bad initial state ${state}`);
 
     const data: Prisma.TaskUncheckedCreateInput = {
       ...fields,
@@ -81,11 +86,17 @@ export class TaskFactory {
     };
     const task = await tx.task.create({ data });
     if (deps.length > 0) {
-      await tx.taskDependency.createMany({ data: deps.map((dep) => ({ taskId: task.id, dependsOnId: dep.id })) });
+      await tx.taskDependency.createMany({
+        data: deps.map((dep) => ({ taskId: task.id, dependsOnId: dep.id })),
+      });
     }
     const run = await tx.run.create({ data: { taskId: task.id, attempt: 1, kind: "initial" } });
     const trigger =
-      state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
+      state === "pending"
+        ? "task_created"
+        : state === "queued"
+          ? "task_submitted"
+          : "task_submitted_with_deps";
     await tx.taskEvent.create({
       data: {
         taskId: task.id,

@@ -16,10 +16,12 @@ import type { Outbox } from "../events/outbox";
 import type { Task as TaskRow } from "../generated/prisma/client";
 
 /** Who caused a change: stored in task_events.actor (`user`, `system`, `runner:<id>`). */
-export type Actor = { kind: "user"; userId: string } | { kind: "system" } | { kind: "runner"; runnerId: string };
+export type Actor =
+  { kind: "user"; userId: string } | { kind: "system" } | { kind: "runner"; runnerId: string };
 export const SYSTEM: Actor = { kind: "system" };
 
-export const actorName = (actor: Actor) => (actor.kind === "runner" ? `runner:${actor.runnerId}` : actor.kind);
+export const actorName = (actor: Actor) =>
+  actor.kind === "runner" ? `runner:${actor.runnerId}` : actor.kind;
 export const actorUserId = (actor: Actor) => (actor.kind === "user" ? actor.userId : null);
 
 /** What to tell runners once the transaction has committed. */
@@ -119,7 +121,13 @@ export class TaskMachine {
     return task;
   }
 
-  private async record(work: Work, task: TaskRow, from: TaskState, request: TransitionRequest, runId: string | null) {
+  private async record(
+    work: Work,
+    task: TaskRow,
+    from: TaskState,
+    request: TransitionRequest,
+    runId: string | null,
+  ) {
     const event = {
       taskId: task.id,
       fromState: from,
@@ -268,7 +276,10 @@ export class TaskMachine {
    * A task's dependencies, share-locked in id order: a dependency completing concurrently either
    * commits before this read, or waits for this transaction and then sees its result.
    */
-  async lockDependencyStates(tx: Tx, taskId: string): Promise<{ id: string; title: string; state: TaskState }[]> {
+  async lockDependencyStates(
+    tx: Tx,
+    taskId: string,
+  ): Promise<{ id: string; title: string; state: TaskState }[]> {
     return tx.$queryRaw<{ id: string; title: string; state: TaskState }[]>`
       SELECT t.id, t.title, t.state FROM task_dependencies d JOIN tasks t ON t.id = d.depends_on_id
        WHERE d.task_id = ${taskId}::uuid ORDER BY t.id FOR SHARE OF t`;

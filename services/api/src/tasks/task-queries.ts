@@ -1,7 +1,13 @@
 // Reads: the task list with its filters and total, one task with its runs, why it is not running
 // (pendingReason) and its subtask progress, and its transition history.
 import type { ListTasksQuery } from "@optio/contracts";
-import { pipelineProgress, stepsInOrder, subtaskStatus, type PipelineProgress, type SubtaskStatus } from "@optio/core";
+import {
+  pipelineProgress,
+  stepsInOrder,
+  subtaskStatus,
+  type PipelineProgress,
+  type SubtaskStatus,
+} from "@optio/core";
 import type { Prisma, PrismaClient } from "../db/prisma";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import { normaliseRepoUrl } from "../repos/repo-url";
@@ -61,7 +67,13 @@ export class TaskQueries {
           ? [{ createdAt: "asc" }, { id: "asc" }]
           : [{ createdAt: "desc" }, { id: "desc" }];
     const [tasks, total] = await Promise.all([
-      this.prisma.task.findMany({ where, orderBy, take: query.limit, skip: query.offset, include: LATEST_RUN }),
+      this.prisma.task.findMany({
+        where,
+        orderBy,
+        take: query.limit,
+        skip: query.offset,
+        include: LATEST_RUN,
+      }),
       this.prisma.task.count({ where }),
     ]);
     return { tasks, total };

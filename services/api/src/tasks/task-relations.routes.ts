@@ -24,9 +24,18 @@ import type { TaskServices } from "./task-services";
 import { userActor } from "./request-actor";
 import { toCommentView, toTaskView } from "./task.view";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
 
-export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = async (app, { services }) => {
+export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = async (
+  app,
+  { services },
+) => {
   const { subtasks, dependencies, comments, queries } = services;
 
   app.get(

@@ -41,7 +41,9 @@ export function requestHash(value: unknown): string {
     }
     return input;
   };
-  return createHash("sha256").update(JSON.stringify(canonical(value))).digest("hex");
+  return createHash("sha256")
+    .update(JSON.stringify(canonical(value)))
+    .digest("hex");
 }
 
 export type CreateResult = { task: TaskRow; replayed: boolean };
@@ -99,7 +101,9 @@ export class TaskService {
         { dependsOn: input.dependsOn, actor: { kind: "user", userId } },
       );
       if (idempotencyKey && hash) {
-        await tx.idempotencyKey.create({ data: { userId, key: idempotencyKey, requestHash: hash, taskId: task.id } });
+        await tx.idempotencyKey.create({
+          data: { userId, key: idempotencyKey, requestHash: hash, taskId: task.id },
+        });
       }
       return { task, replayed: false };
     });
@@ -116,9 +120,18 @@ export class TaskService {
       return null;
     }
     if (existing.requestHash !== hash) {
-      throw new AppError(422, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key was already used with a different body", [
-        { path: "headers.idempotency-key", reason: "already used with a different body", taskId: existing.taskId },
-      ]);
+      throw new AppError(
+        422,
+        "IDEMPOTENCY_KEY_REUSED",
+        "Idempotency-Key was already used with a different body",
+        [
+          {
+            path: "headers.idempotency-key",
+            reason: "already used with a different body",
+            taskId: existing.taskId,
+          },
+        ],
+      );
     }
     return tx.task.findUniqueOrThrow({ where: { id: existing.taskId } });
   }
@@ -143,7 +156,9 @@ export class TaskService {
         if (!latest) throw taskNotFound();
         throw invalidTransition(taskId, latest.state, "edit");
       }
-      const fields = Object.keys(changes).filter((key) => changes[key as keyof UpdateTaskInput] !== undefined);
+      const fields = Object.keys(changes).filter(
+        (key) => changes[key as keyof UpdateTaskInput] !== undefined,
+      );
       await this.outbox.record(tx, {
         entity: "task",
         entityId: taskId,
@@ -167,18 +182,26 @@ export class TaskService {
       if (!task) throw taskNotFound();
       const active = rows.find((row) => isActive(row.state));
       if (active) {
-        throw invalidTransition(taskId, active.state, active.id === taskId ? "delete" : "delete (a subtask is active)");
+        throw invalidTransition(
+          taskId,
+          active.state,
+          active.id === taskId ? "delete" : "delete (a subtask is active)",
+        );
       }
       const waiting = await tx.taskDependency.findMany({
         where: { dependsOnId: taskId, task: { state: { in: ["pending", "waiting_on_deps"] } } },
         select: { taskId: true },
         orderBy: { taskId: "asc" },
       });
-      const dependents = waiting.map((edge) => edge.taskId).filter((id) => !rows.some((row) => row.id === id));
+      const dependents = waiting
+        .map((edge) => edge.taskId)
+        .filter((id) => !rows.some((row) => row.id === id));
       if (dependents.length > 0 && !force) {
-        throw conflict("CONFLICT", `${dependents.length} task(s) depend on this task; use ?force=true to fail them`, [
-          ...dependents.map((id) => ({ path: "dependents", reason: `task ${id} waits on it`, taskId: id })),
-        ]);
+        throw conflict(
+          "CONFLICT",
+          `${dependents.length} task(s) depend on this task; use ?force=true to fail them`,
+          [...dependents.map((id) => ({ path: "dependents", reason: `task ${id} waits on it`, taskId: id }))],
+        );
       }
       for (const dependentId of dependents) {
         await this.machine.transition(work, {
@@ -218,7 +241,14 @@ export class TaskService {
     const trigger = options.trigger ?? rule.trigger;
     return this.work.run(async (work) => {
       if (rule.to === "cancelled") {
-        return this.machine.transition(work, { taskId, to: "cancelled", trigger, actor, accepted: rule.from, action });
+        return this.machine.transition(work, {
+          taskId,
+          to: "cancelled",
+          trigger,
+          actor,
+          accepted: rule.from,
+          action,
+        });
       }
       const { tx } = work;
       const deps = await this.machine.lockDependencyStates(tx, taskId);
@@ -228,16 +258,25 @@ export class TaskService {
       const verdict = dependencyVerdict(deps.map((dep) => dep.state));
       if (verdict === "broken") {
         const broken = deps.find((dep) => dep.state === "failed" || dep.state === "cancelled")!;
-        throw conflict("CONFLICT", `Dependency "${broken.title}" (${broken.id}) is ${broken.state}; retry it first`, [
-          { path: "dependencies", reason: `task ${broken.id} is ${broken.state}`, taskId: broken.id },
-        ]);
+        throw conflict(
+          "CONFLICT",
+          `Dependency "${broken.title}" (${broken.id}) is ${broken.state}; retry it first`,
+          [{ path: "dependencies", reason: `task ${broken.id} is ${broken.state}`, taskId: broken.id }],
+        );
       }
       const data: Prisma.TaskUpdateManyMutationInput = {};
       if (!rule.keepSession) data.sessionId = null;
       if (rule.discardResults) {
-        Object.assign(data, { branchName: null, prUrl: null, prNumber: null, resultSummary: null, startedAt: null });
+        Object.assign(data, {
+          branchName: null,
+          prUrl: null,
+          prNumber: null,
+          resultSummary: null,
+          startedAt: null,
+        });
       }
-      const prompt = rule.runKind === "resume" ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
+      const prompt =
+        rule.runKind === "resume" ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
       return this.machine.transition(work, {
         taskId,
         to: verdict === "met" ? "queued" : "waiting_on_deps",
@@ -257,7 +296,10 @@ export class TaskService {
   }
 
   /** Bulk retry of failed tasks / cancel of active ones, each through the same transition. */
-  async bulk(kind: "retry-failed" | "cancel-active", actor: Actor): Promise<{ affected: number; total: number }> {
+  async bulk(
+    kind: "retry-failed" | "cancel-active",
+    actor: Actor,
+  ): Promise<{ affected: number; total: number }> {
     const states = kind === "retry-failed" ? BULK_RETRY_STATES : BULK_CANCEL_STATES;
     const action: TaskAction = kind === "retry-failed" ? "retry" : "cancel";
     const trigger = kind === "retry-failed" ? "bulk_retry" : "bulk_cancel";
@@ -301,7 +343,10 @@ export class TaskService {
       for (const entry of result) {
         const before = byId.get(entry.id)!;
         if (before.priority === entry.priority && before.position === entry.position) continue;
-        await tx.task.update({ where: { id: entry.id }, data: { priority: entry.priority, position: entry.position } });
+        await tx.task.update({
+          where: { id: entry.id },
+          data: { priority: entry.priority, position: entry.position },
+        });
         await this.outbox.record(tx, {
           entity: "task",
           entityId: entry.id,

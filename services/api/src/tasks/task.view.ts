@@ -1,7 +1,13 @@
 // Rows → the public shapes of packages/contracts (tasks.ts). Money stays a decimal string.
 import type { RunSummary, Task, TaskComment } from "@optio/contracts";
 import type { Prisma } from "../db/prisma";
-import type { Run, Task as TaskRow, TaskComment as CommentRow, TaskEvent, User } from "../generated/prisma/client";
+import type {
+  Run,
+  Task as TaskRow,
+  TaskComment as CommentRow,
+  TaskEvent,
+  User,
+} from "../generated/prisma/client";
 
 type Decimal = Prisma.Decimal;
 
@@ -73,7 +79,9 @@ export function toTaskView(row: TaskRow & { runs?: Run[] }): Task {
 }
 
 /** Prisma include that loads the newest run with a task. */
-export const LATEST_RUN = { runs: { orderBy: { attempt: "desc" }, take: 1 } } as const satisfies Prisma.TaskInclude;
+export const LATEST_RUN = {
+  runs: { orderBy: { attempt: "desc" }, take: 1 },
+} as const satisfies Prisma.TaskInclude;
 
 export function toEventRecord(event: TaskEvent) {
   return {

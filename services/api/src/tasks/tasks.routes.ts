@@ -38,30 +38,38 @@ const errors = {
 };
 const tags = ["tasks"];
 
-
-const ACTIONS: { path: string; action: TaskAction; summary: string; body: typeof EmptyBody | typeof ResumeTaskBody }[] =
-  [
-    { path: "cancel", action: "cancel", summary: "Cancel a task (any non-terminal state)", body: EmptyBody },
-    { path: "retry", action: "retry", summary: "Retry a failed or cancelled task as a new run", body: EmptyBody },
-    {
-      path: "resume",
-      action: "resume",
-      summary: "Resume a needs_attention or failed task's agent session with new context",
-      body: ResumeTaskBody,
-    },
-    {
-      path: "force-restart",
-      action: "force-restart",
-      summary: "New agent session on the existing branch/PR",
-      body: ForceRestartBody,
-    },
-    {
-      path: "force-redo",
-      action: "force-redo",
-      summary: "Discard branch, PR link and results; start from scratch",
-      body: EmptyBody,
-    },
-  ];
+const ACTIONS: {
+  path: string;
+  action: TaskAction;
+  summary: string;
+  body: typeof EmptyBody | typeof ResumeTaskBody;
+}[] = [
+  { path: "cancel", action: "cancel", summary: "Cancel a task (any non-terminal state)", body: EmptyBody },
+  {
+    path: "retry",
+    action: "retry",
+    summary: "Retry a failed or cancelled task as a new run",
+    body: EmptyBody,
+  },
+  {
+    path: "resume",
+    action: "resume",
+    summary: "Resume a needs_attention or failed task's agent session with new context",
+    body: ResumeTaskBody,
+  },
+  {
+    path: "force-restart",
+    action: "force-restart",
+    summary: "New agent session on the existing branch/PR",
+    body: ForceRestartBody,
+  },
+  {
+    path: "force-redo",
+    action: "force-redo",
+    summary: "Discard branch, PR link and results; start from scratch",
+    body: EmptyBody,
+  },
+];
 
 export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = async (app, { services }) => {
   const { tasks, queries } = services;
@@ -122,14 +130,20 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
       {
         schema: {
           tags,
-          summary: kind === "retry-failed" ? "Retry every failed task" : "Cancel every queued, waiting or running task",
+          summary:
+            kind === "retry-failed"
+              ? "Retry every failed task"
+              : "Cancel every queued, waiting or running task",
           body: EmptyBody,
           response: { 200: BulkResponse, ...errors },
         },
       },
       async (request) => {
         const result = await tasks.bulk(kind, userActor(request));
-        return { ...result, ...(kind === "retry-failed" ? { retried: result.affected } : { cancelled: result.affected }) };
+        return {
+          ...result,
+          ...(kind === "retry-failed" ? { retried: result.affected } : { cancelled: result.affected }),
+        };
       },
     );
   }
