@@ -43,11 +43,27 @@ const PATHS: Record<TaskState, TaskState[]> = {
   cancelled: ["cancelled"],
 };
 
+const RUN_STATE_ON: Partial<Record<TaskState, "provisioning" | "running" | "succeeded">> = {
+  provisioning: "provisioning",
+  running: "running",
+  needs_attention: "succeeded",
+  pr_opened: "succeeded",
+};
+
 /** Moves a queued task to `state` through TaskMachine.transition (system actor). */
 export async function driveTo(ctx: TestContext, taskId: string, state: TaskState): Promise<void> {
   const { machine, work } = ctx.services.tasks;
   for (const to of PATHS[state]) {
     await work.run((w: Work) => machine.transition(w, { taskId, to, trigger: `test_${to}`, actor: SYSTEM }));
+    // What the claim, the runner's reports and its result do to the run (issue 4).
+    const runState = RUN_STATE_ON[to];
+    if (runState) {
+      const run = await ctx.prisma.run.findFirstOrThrow({ where: { taskId }, orderBy: { attempt: "desc" } });
+      await ctx.prisma.run.update({
+        where: { id: run.id },
+        data: { state: runState, runnerId: "test-runner" },
+      });
+    }
   }
 }
 
