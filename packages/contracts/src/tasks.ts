@@ -148,7 +148,11 @@ export const UpdateTaskBody = z
     maxRetries: z.number().int().min(0).max(19).optional().describe("Alias: maxAttempts = maxRetries + 1"),
     metadata: TaskMetadata.optional(),
   })
-  .refine((body) => Object.keys(body).length > 0, "at least one field is required")
+  .refine((body) => Object.keys(body).length > 0, {
+    message: "at least one field is required",
+    // Not on top of another issue (an unknown field is reported alone).
+    when: (payload) => payload.issues.length === 0,
+  })
   .superRefine((body, ctx) => {
     if (
       body.maxAttempts !== undefined &&

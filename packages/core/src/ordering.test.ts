@@ -30,6 +30,10 @@ describe("reorderSlots", () => {
     expect(result.get("a")).toEqual({ priority: 100, position: 1 });
     expect(result.get("b")).toEqual({ priority: 100, position: 3 });
   });
+  it("returns plain slots, not the caller's objects", () => {
+    const current = new Map([["a", { priority: 1, position: 1, id: "a", state: "queued" }]]);
+    expect(reorderSlots(["a"], current).get("a")).toEqual({ priority: 1, position: 1 });
+  });
   it("always yields the listed order and a permutation of the slots", () => {
     fc.assert(
       fc.property(

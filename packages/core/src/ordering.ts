@@ -32,7 +32,7 @@ export function reorderSlots(
     .map((id) => {
       const slot = current.get(id);
       if (!slot) throw new Error(`no slot for ${id}`);
-      return slot;
+      return { priority: slot.priority, position: slot.position };
     })
     .sort((a, b) => a.priority - b.priority || a.position - b.position);
   return new Map(taskIds.map((id, index) => [id, slots[index]!]));

@@ -5,7 +5,7 @@ import { canTransition, dependencyVerdict, type TaskState } from "@optio/core";
 import type { Prisma, Tx } from "../db/prisma";
 import { AppError } from "../errors";
 import type { Outbox } from "../events/outbox";
-import type { Task as TaskRow } from "../generated/prisma/client";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import { actorName, actorUserId, type Actor, type Work } from "./task-machine";
 
 export type NewTask = {
@@ -70,7 +70,7 @@ export class TaskFactory {
     work: Work,
     fields: NewTask,
     options: { dependsOn: readonly string[]; actor: Actor; hold?: boolean; dependencyField?: string },
-  ): Promise<TaskRow> {
+  ): Promise<TaskRow & { runs: Run[] }> {
     const { tx } = work;
     const deps = await checkDependencies(tx, options.dependsOn, options.dependencyField ?? "body.dependsOn");
     const verdict = dependencyVerdict(deps.map((dep) => dep.state));
@@ -126,6 +126,6 @@ export class TaskFactory {
       },
     });
     if (state === "queued") work.after.wakeup = true;
-    return task;
+    return { ...task, runs: [run] };
   }
 }

@@ -19,11 +19,12 @@ import {
 import type { PrismaClient, Prisma, Tx } from "../db/prisma";
 import { AppError, conflict } from "../errors";
 import type { Outbox } from "../events/outbox";
-import type { Task as TaskRow } from "../generated/prisma/client";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import type { RepoUrlPolicy } from "../repos/repo-url";
 import { TaskFactory } from "./task-factory";
 import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
 import type { TaskUnitOfWork } from "./task-work";
+import { LATEST_RUN } from "./task.view";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
@@ -46,7 +47,7 @@ export function requestHash(value: unknown): string {
     .digest("hex");
 }
 
-export type CreateResult = { task: TaskRow; replayed: boolean };
+export type CreateResult = { task: TaskRow & { runs: Run[] }; replayed: boolean };
 
 export class TaskService {
   private readonly prisma: PrismaClient;
@@ -110,7 +111,12 @@ export class TaskService {
   }
 
   /** The task an earlier request with this key created, 422 for a different body, or null. */
-  private async replay(tx: Tx, userId: string, key: string, hash: string): Promise<TaskRow | null> {
+  private async replay(
+    tx: Tx,
+    userId: string,
+    key: string,
+    hash: string,
+  ): Promise<(TaskRow & { runs: Run[] }) | null> {
     // Serialises requests with the same key: the second waits, then sees the first's row.
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`${userId}:${key}`}, 0))`;
     const existing = await tx.idempotencyKey.findUnique({ where: { userId_key: { userId, key } } });
@@ -133,7 +139,7 @@ export class TaskService {
         ],
       );
     }
-    return tx.task.findUniqueOrThrow({ where: { id: existing.taskId } });
+    return tx.task.findUniqueOrThrow({ where: { id: existing.taskId }, include: LATEST_RUN });
   }
 
   /** PATCH /api/tasks/:id: only before the task has started. */

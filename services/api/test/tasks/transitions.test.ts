@@ -13,7 +13,11 @@ beforeAll(async () => {
   ctx = await createTestContext();
   api = await apiFor(ctx);
   await ctx.events.whenReady();
-  sub = ctx.nats.subscribe("optio.run.*.cancel", { callback: (_err, msg) => cancels.push(msg) });
+  sub = ctx.nats.subscribe("optio.run.*.cancel", {
+    callback: (_err, msg) => {
+      cancels.push(msg);
+    },
+  });
 });
 afterAll(async () => {
   sub.unsubscribe();
