@@ -7,3 +7,4 @@ export * from "./repos";
 export * from "./health";
 export * from "./runs";
 export * from "./tasks";
+export * from "./runners";

@@ -3,3 +3,4 @@ export * from "./task-actions";
 export * from "./dependencies";
 export * from "./subtasks";
 export * from "./ordering";
+export * from "./run-outcome";

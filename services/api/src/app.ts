@@ -18,6 +18,8 @@ import type { UserService } from "./users/user.service";
 import { usersRoutes } from "./users/users.routes";
 import type { TaskServices } from "./tasks/task-services";
 import { tasksRoutes } from "./tasks/tasks.routes";
+import type { RunnerRegistry } from "./dispatch/runner-registry";
+import { runnersRoutes } from "./dispatch/runners.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -25,6 +27,7 @@ export type AppServices = {
   repos: RepoService;
   health: HealthService;
   tasks: TaskServices;
+  runners: RunnerRegistry;
 };
 
 export type AppOptions = {
@@ -67,6 +70,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(usersRoutes, { users: services.users });
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });
+      await api.register(runnersRoutes, { registry: services.runners });
     },
     { prefix: "/api" },
   );

@@ -24,6 +24,18 @@ export const ApiConfig = z.object({
     .enum(["true", "false"])
     .default("false")
     .transform((value) => value === "true"),
+  /** How long a run's lease lasts without a heartbeat before the reaper requeues it. */
+  OPTIO_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
+  OPTIO_REAP_INTERVAL_MS: z.coerce.number().int().min(100).default(2_000),
+  /** Run timeout for tasks whose repo is not connected (connected repos set runTimeoutSeconds). */
+  OPTIO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(3600),
+  /** A runner unheard of for this long disappears from GET /api/runners. */
+  OPTIO_RUNNER_STALE_MS: z.coerce.number().int().min(1_000).default(20_000),
+  /** Extra secret values (comma-separated) scrubbed from stored run logs. */
+  OPTIO_LOG_SECRETS: z
+    .string()
+    .default("")
+    .transform((value) => value.split(",").filter(Boolean)),
   OPTIO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;

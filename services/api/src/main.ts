@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, dispatch } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({
     logger,
     services,
@@ -23,6 +23,7 @@ async function main(): Promise<void> {
     trustProxy: config.OPTIO_TRUST_PROXY,
   });
   publisher.start();
+  await dispatch.server.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
 
   let stopping = false;
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     const force = setTimeout(() => process.exit(1), 15_000).unref();
     await app.close();
+    await dispatch.server.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

@@ -11,26 +11,53 @@ import { RepoUrlPolicy } from "./repos/repo-url";
 import { RepoService } from "./repos/repo.service";
 import { UserService } from "./users/user.service";
 import { createTaskServices } from "./tasks/task-services";
+import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
 
 export type ServiceDeps = {
-  config: Pick<ApiConfig, "OPTIO_ALLOWED_REPO_HOSTS" | "OPTIO_DEFAULT_IMAGE" | "OPTIO_SESSION_TTL_HOURS">;
+  config: Pick<
+    ApiConfig,
+    | "OPTIO_ALLOWED_REPO_HOSTS"
+    | "OPTIO_DEFAULT_IMAGE"
+    | "OPTIO_SESSION_TTL_HOURS"
+    | "OPTIO_LEASE_MS"
+    | "OPTIO_REAP_INTERVAL_MS"
+    | "OPTIO_RUNNER_STALE_MS"
+    | "OPTIO_RUN_TIMEOUT_SECONDS"
+    | "OPTIO_LOG_SECRETS"
+  >;
   prisma: PrismaClient;
   nats: NatsConnection;
   logger: Logger;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
-export function createServices(deps: ServiceDeps): { services: AppServices; publisher: OutboxPublisher; outbox: Outbox } {
+export function createServices(deps: ServiceDeps): {
+  services: AppServices;
+  publisher: OutboxPublisher;
+  outbox: Outbox;
+  dispatch: Dispatch;
+} {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
   const outbox = new Outbox({ prisma, onCommit: () => publisher.poke() });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
+  const tasks = createTaskServices({ prisma, outbox, urlPolicy, nats, logger: logger.child({ component: "tasks" }) });
+  const settings: DispatchSettings = {
+    leaseMs: config.OPTIO_LEASE_MS,
+    reapIntervalMs: config.OPTIO_REAP_INTERVAL_MS,
+    runnerStaleMs: config.OPTIO_RUNNER_STALE_MS,
+    defaultImage: config.OPTIO_DEFAULT_IMAGE,
+    defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
+    secretValues: config.OPTIO_LOG_SECRETS,
+  };
+  const dispatch = createDispatch({ prisma, nats, logger, tasks, settings });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
     users: new UserService({ prisma }),
     repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
     health: new HealthService({ prisma, nats }),
-    tasks: createTaskServices({ prisma, outbox, urlPolicy, nats, logger: logger.child({ component: "tasks" }) }),
+    tasks,
+    runners: dispatch.registry,
   };
-  return { services, publisher, outbox };
+  return { services, publisher, outbox, dispatch };
 }

@@ -2,7 +2,7 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
-import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS } from "@optio/contracts";
+import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS, RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
 /** Connects and keeps reconnecting forever: NATS being down must not take the API down. */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
@@ -27,4 +27,19 @@ export async function ensureEventsStream(nc: NatsConnection): Promise<void> {
   } catch {
     await jsm.streams.add(config);
   }
+}
+
+/** The run-report stream (runners create it too; the configs agree through @optio/contracts). */
+export async function ensureRunsStream(nc: NatsConnection): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.streams.info(RUNS_STREAM).catch(() =>
+    jsm.streams.add({
+      name: RUNS_STREAM,
+      subjects: RUNS_STREAM_SUBJECTS,
+      retention: RetentionPolicy.Limits,
+      storage: StorageType.File,
+      max_age: nanos(24 * 3600 * 1000),
+      duplicate_window: nanos(10 * 60 * 1000),
+    }),
+  );
 }

@@ -11,7 +11,7 @@ import { buildApp } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats } from "../../src/nats/connection";
 import { createServices } from "../../src/services";
-import { createTestDatabase } from "../helpers/test-context";
+import { createTestDatabase, testServiceConfig } from "../helpers/test-context";
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -42,7 +42,7 @@ async function startPrivateNats(): Promise<{ url: string; child: ChildProcess; d
 
 async function appWith(prisma: PrismaClient, nats: NatsConnection): Promise<FastifyInstance> {
   const logger = pino({ level: "silent" });
-  const config = { OPTIO_ALLOWED_REPO_HOSTS: [], OPTIO_DEFAULT_IMAGE: "x", OPTIO_SESSION_TTL_HOURS: 1 };
+  const config = testServiceConfig();
   const { services } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({ logger, services, version: "test", authRateLimit: 10 });
   await app.ready();

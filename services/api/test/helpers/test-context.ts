@@ -13,6 +13,7 @@ import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
 import { createServices } from "../../src/services";
 import { createLogger } from "../../src/logger";
+import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
 import type { OutboxPublisher } from "../../src/events/outbox-publisher";
 
@@ -95,6 +96,15 @@ export class EventCollector {
   }
 }
 
+/** The API's configuration with its documented defaults, as the tests run it. */
+export function testServiceConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
+  return {
+    ...ApiConfig.parse({ DATABASE_URL: "postgresql://unused@127.0.0.1/unused" }),
+    OPTIO_ALLOWED_REPO_HOSTS: ["127.0.0.1", "localhost"],
+    ...overrides,
+  };
+}
+
 export type TestContext = {
   app: FastifyInstance;
   http: ReturnType<typeof supertest>;
@@ -131,11 +141,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     level: options.logStream ? "info" : (process.env.OPTIO_TEST_LOG_LEVEL ?? "silent"),
     destination: options.logStream,
   });
-  const config = {
-    OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts ?? ["127.0.0.1", "localhost"],
-    OPTIO_DEFAULT_IMAGE: "optio/agent:local",
-    OPTIO_SESSION_TTL_HOURS: 168,
-  };
+  const config = testServiceConfig({ OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts ?? ["127.0.0.1", "localhost"] });
   const { services, publisher, outbox } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({ logger, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
   await app.ready();

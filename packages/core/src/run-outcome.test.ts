@@ -1,0 +1,53 @@
+import { decideRunOutcome } from "./run-outcome";
+
+const ok = { exitCode: 0, pushed: true, commits: 2, error: null };
+
+describe("decideRunOutcome", () => {
+  it("completes a task whose branch was pushed with commits", () => {
+    expect(decideRunOutcome(ok, 1, 3)).toMatchObject({ run: "succeeded", task: "completed" });
+  });
+
+  it("asks for attention when the agent succeeded without changes", () => {
+    const outcome = decideRunOutcome({ ...ok, commits: 0, pushed: false }, 1, 3);
+    expect(outcome).toMatchObject({ run: "succeeded", task: "needs_attention", trigger: "run_no_changes" });
+    expect(outcome.message).toMatch(/without changing/);
+  });
+
+  it("fails on the agent's own failure without retrying", () => {
+    expect(decideRunOutcome({ ...ok, exitCode: 2, commits: 0, pushed: false }, 1, 3)).toMatchObject({
+      task: "failed",
+      errorCode: "AGENT_FAILED",
+      message: "AGENT_FAILED: The agent exited with code 2",
+    });
+  });
+
+  it.each(["OOM_KILLED", "RUN_TIMEOUT"])("fails at once on %s", (code) => {
+    const outcome = decideRunOutcome(
+      { exitCode: null, pushed: false, commits: 0, error: { code, message: "x" } },
+      1,
+      3,
+    );
+    expect(outcome).toMatchObject({ task: "failed", errorCode: code });
+  });
+
+  it("requeues infrastructure failures until the attempts run out", () => {
+    const lost = {
+      exitCode: null,
+      pushed: false,
+      commits: 0,
+      error: { code: "LEASE_EXPIRED", message: "runner lost" },
+    };
+    expect(decideRunOutcome(lost, 1, 3)).toMatchObject({ task: "queued", trigger: "run_retry" });
+    expect(decideRunOutcome(lost, 3, 3)).toMatchObject({
+      task: "failed",
+      message: "LEASE_EXPIRED: runner lost (after 3 of 3 attempts)",
+    });
+  });
+
+  it("treats commits that never reached the remote as a push failure", () => {
+    expect(decideRunOutcome({ ...ok, pushed: false }, 1, 1)).toMatchObject({
+      task: "failed",
+      errorCode: "PUSH_FAILED",
+    });
+  });
+});

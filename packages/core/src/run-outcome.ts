@@ -1,0 +1,81 @@
+// What a finished run means for its task. Pure: the report applier and the lease reaper act on it.
+import type { TaskState } from "./task-states";
+
+/** Failures worth another attempt: infrastructure, not the agent's own verdict. */
+export const RETRYABLE_ERRORS: readonly string[] = [
+  "CLONE_FAILED",
+  "PUSH_FAILED",
+  "CONTAINER_FAILED",
+  "RUNNER_SHUTDOWN",
+  "LEASE_EXPIRED",
+];
+
+export type RunFacts = {
+  /** The agent's exit code, when a result was reported. */
+  exitCode: number | null;
+  pushed: boolean;
+  commits: number;
+  error: { code: string; message: string } | null;
+};
+
+export type RunOutcome = {
+  run: "succeeded" | "failed";
+  task: Extract<TaskState, "completed" | "needs_attention" | "failed" | "queued">;
+  trigger: string;
+  message: string | null;
+  errorCode: string | null;
+};
+
+/**
+ * Decides the next task state from a run's facts and the attempts used so far.
+ * A pushed branch with commits completes the task (the PR step moves it to pr_opened later).
+ */
+export function decideRunOutcome(facts: RunFacts, attempt: number, maxAttempts: number): RunOutcome {
+  if (!facts.error && facts.exitCode === 0) {
+    if (facts.pushed && facts.commits > 0) {
+      return {
+        run: "succeeded",
+        task: "completed",
+        trigger: "run_succeeded",
+        message: null,
+        errorCode: null,
+      };
+    }
+    if (facts.commits === 0) {
+      return {
+        run: "succeeded",
+        task: "needs_attention",
+        trigger: "run_no_changes",
+        message: "The agent finished without changing anything",
+        errorCode: null,
+      };
+    }
+    return failure(
+      { code: "PUSH_FAILED", message: "The branch has commits but was not pushed" },
+      attempt,
+      maxAttempts,
+    );
+  }
+  const error = facts.error ?? {
+    code: "AGENT_FAILED",
+    message: `The agent exited with code ${facts.exitCode}`,
+  };
+  return failure(error, attempt, maxAttempts);
+}
+
+function failure(error: { code: string; message: string }, attempt: number, maxAttempts: number): RunOutcome {
+  const message = `${error.code}: ${error.message}`;
+  if (RETRYABLE_ERRORS.includes(error.code) && attempt < maxAttempts) {
+    return { run: "failed", task: "queued", trigger: "run_retry", message, errorCode: error.code };
+  }
+  const suffix = RETRYABLE_ERRORS.includes(error.code)
+    ? ` (after ${attempt} of ${maxAttempts} attempts)`
+    : "";
+  return {
+    run: "failed",
+    task: "failed",
+    trigger: "run_failed",
+    message: message + suffix,
+    errorCode: error.code,
+  };
+}

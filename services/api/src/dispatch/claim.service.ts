@@ -1,0 +1,96 @@
+// Claiming work for a runner: the best eligible queued task, locked with SKIP LOCKED so API
+// replicas and runners never start the same run twice.
+import type { ClaimRequest, RunSpec } from "@optio/contracts";
+import type { TaskMachine } from "../tasks/task-machine";
+import type { TaskUnitOfWork } from "../tasks/task-work";
+import { buildRunSpec, type RunDefaults } from "./run-spec";
+
+const DEFAULT_MAX_CONCURRENT = 2;
+
+export class ClaimService {
+  private readonly machine: TaskMachine;
+  private readonly work: TaskUnitOfWork;
+  private readonly leaseMs: number;
+  private readonly defaults: RunDefaults;
+
+  constructor(options: {
+    machine: TaskMachine;
+    work: TaskUnitOfWork;
+    leaseMs: number;
+    defaults: RunDefaults;
+  }) {
+    this.machine = options.machine;
+    this.work = options.work;
+    this.leaseMs = options.leaseMs;
+    this.defaults = options.defaults;
+  }
+
+  /** Claims one run for the runner, or null when nothing it can run is eligible. */
+  async claim(request: ClaimRequest): Promise<RunSpec | null> {
+    return this.work.run(async (work) => {
+      const { tx } = work;
+      const skipped: string[] = [];
+      // A candidate may lose the per-repo race below; a few more tries find the next one.
+      for (let tries = 0; tries < 5; tries++) {
+        const [candidate] = await tx.$queryRaw<{ id: string; repo_url: string }[]>`
+          WITH busy AS (
+            SELECT repo_url, count(*)::int AS active FROM tasks
+             WHERE state IN ('provisioning', 'running') GROUP BY repo_url)
+          SELECT t.id, t.repo_url FROM tasks t
+            LEFT JOIN busy b ON b.repo_url = t.repo_url
+            LEFT JOIN repos r ON r.repo_url = t.repo_url
+           WHERE t.state = 'queued'
+             AND t.agent_type = ANY(${request.agentTypes}::text[])
+             AND NOT (t.id = ANY(${skipped}::uuid[]))
+             AND COALESCE(b.active, 0) < COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT})
+           ORDER BY t.priority, t.position, t.created_at
+           LIMIT 1
+           FOR UPDATE OF t SKIP LOCKED`;
+        if (!candidate) return null;
+        // Serialise claims per repo so two replicas cannot both take its last free slot.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${candidate.repo_url}))`;
+        const [slots] = await tx.$queryRaw<{ active: number; limit: number }[]>`
+          SELECT (SELECT count(*)::int FROM tasks WHERE repo_url = ${candidate.repo_url}
+                    AND state IN ('provisioning', 'running')) AS active,
+                 COALESCE((SELECT max_concurrent_tasks FROM repos WHERE repo_url = ${candidate.repo_url}),
+                          ${DEFAULT_MAX_CONCURRENT}) AS limit`;
+        if (slots && slots.active >= slots.limit) {
+          skipped.push(candidate.id);
+          continue;
+        }
+
+        const task = await this.machine.transition(work, {
+          taskId: candidate.id,
+          to: "provisioning",
+          trigger: "claimed",
+          message: `Claimed by runner ${request.runnerId}`,
+          accepted: ["queued"],
+          actor: { kind: "runner", runnerId: request.runnerId },
+        });
+        const queued = await tx.run.findFirst({
+          where: { taskId: task.id, state: "queued" },
+          orderBy: { attempt: "desc" },
+        });
+        const leaseExpiresAt = new Date(Date.now() + this.leaseMs);
+        const run = queued
+          ? await tx.run.update({
+              where: { id: queued.id },
+              data: { state: "provisioning", runnerId: request.runnerId, leaseExpiresAt },
+            })
+          : await tx.run.create({
+              data: {
+                taskId: task.id,
+                attempt: task.attempts + 1,
+                state: "provisioning",
+                runnerId: request.runnerId,
+                leaseExpiresAt,
+              },
+            });
+        if (!queued) await tx.task.update({ where: { id: task.id }, data: { attempts: run.attempt } });
+        const repo = await tx.repo.findUnique({ where: { repoUrl: task.repoUrl } });
+        return buildRunSpec(task, run, repo, this.defaults);
+      }
+      return null;
+    });
+  }
+}

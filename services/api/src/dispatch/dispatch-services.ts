@@ -1,0 +1,56 @@
+// Wires the dispatch side once; services.ts (main and tests) calls createDispatch.
+import type { NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import type { PrismaClient } from "../db/prisma";
+import type { TaskServices } from "../tasks/task-services";
+import { ClaimService } from "./claim.service";
+import { DispatchServer } from "./dispatch.server";
+import { LeaseReaper } from "./lease-reaper";
+import { ReportApplier } from "./report-applier";
+import { RunnerRegistry } from "./runner-registry";
+import { SecretRedactor } from "./secret-redactor";
+
+export type DispatchSettings = {
+  leaseMs: number;
+  reapIntervalMs: number;
+  runnerStaleMs: number;
+  defaultImage: string;
+  defaultTimeoutSeconds: number;
+  /** Secret values to scrub from stored logs besides well-known token shapes. */
+  secretValues: string[];
+};
+
+export type Dispatch = { registry: RunnerRegistry; server: DispatchServer; reaper: LeaseReaper; claims: ClaimService };
+
+export function createDispatch(deps: {
+  prisma: PrismaClient;
+  nats: NatsConnection;
+  logger: Logger;
+  tasks: Pick<TaskServices, "machine" | "work">;
+  settings: DispatchSettings;
+}): Dispatch {
+  const { prisma, nats, logger, settings } = deps;
+  const { machine, work } = deps.tasks;
+  const claims = new ClaimService({
+    machine,
+    work,
+    leaseMs: settings.leaseMs,
+    defaults: { image: settings.defaultImage, timeoutSeconds: settings.defaultTimeoutSeconds },
+  });
+  const reaper = new LeaseReaper({
+    prisma,
+    machine,
+    work,
+    logger: logger.child({ component: "lease-reaper" }),
+    intervalMs: settings.reapIntervalMs,
+  });
+  const reports = new ReportApplier({
+    machine,
+    work,
+    leaseMs: settings.leaseMs,
+    redactor: new SecretRedactor(settings.secretValues),
+  });
+  const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
+  const server = new DispatchServer({ nats, claims, reports, registry, reaper, logger: logger.child({ component: "dispatch" }) });
+  return { registry, server, reaper, claims };
+}

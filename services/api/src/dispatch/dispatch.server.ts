@@ -1,0 +1,172 @@
+// The API's side of the runner protocol over NATS: answers claims and heartbeats (queue group, so
+// one replica answers each), notes announcements, and consumes run reports from JetStream with a
+// durable consumer, so reports sent while no API was up are applied when one comes back.
+import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
+import { nanos } from "@nats-io/nats-core";
+import {
+  ClaimRequest,
+  RUNS_STREAM,
+  RunReport,
+  RunnerAnnounced,
+  RunnerHeartbeat,
+  subjects,
+  type ClaimReply,
+  type RunCancel,
+} from "@optio/contracts";
+import type { Logger } from "pino";
+import type { z } from "zod";
+import { ensureRunsStream } from "../nats/connection";
+import type { ClaimService } from "./claim.service";
+import type { LeaseReaper } from "./lease-reaper";
+import type { ReportApplier } from "./report-applier";
+import type { RunnerRegistry } from "./runner-registry";
+
+const QUEUE = "optio-api";
+const REPORTS_CONSUMER = "optio-api-reports";
+
+export class DispatchServer {
+  private readonly nats: NatsConnection;
+  private readonly claims: ClaimService;
+  private readonly reports: ReportApplier;
+  private readonly registry: RunnerRegistry;
+  private readonly reaper: LeaseReaper;
+  private readonly logger: Logger;
+  private subscriptions: Subscription[] = [];
+  private consumer: ConsumerMessages | undefined;
+  private consuming: Promise<void> | undefined;
+
+  constructor(options: {
+    nats: NatsConnection;
+    claims: ClaimService;
+    reports: ReportApplier;
+    registry: RunnerRegistry;
+    reaper: LeaseReaper;
+    logger: Logger;
+  }) {
+    this.nats = options.nats;
+    this.claims = options.claims;
+    this.reports = options.reports;
+    this.registry = options.registry;
+    this.reaper = options.reaper;
+    this.logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    this.respond(subjects.dispatchClaim(), ClaimRequest, async (request): Promise<ClaimReply> => {
+      return { run: await this.claims.claim(request) };
+    });
+    this.respond("optio.runner.*.heartbeat", RunnerHeartbeat, (beat) => this.registry.heartbeat(beat));
+    this.respond("optio.runner.*.announced", RunnerAnnounced, async (announced) => {
+      await this.registry.record(announced);
+      // A runner that just started holds nothing: runs it had before are lost, requeue them now.
+      await this.reaper.forfeitLeasesOf(announced.runnerId);
+      return null;
+    });
+    await this.consumeReports();
+    this.reaper.start();
+  }
+
+  async stop(): Promise<void> {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.subscriptions = [];
+    await this.consumer?.close();
+    await this.consuming;
+    await this.reaper.stop();
+  }
+
+  /** Subscribes in the API queue group; parses with the contract; replies when the caller asked. */
+  private respond<S extends z.ZodType>(
+    subject: string,
+    schema: S,
+    handle: (message: z.output<S>) => Promise<object | null>,
+  ): void {
+    const sub = this.nats.subscribe(subject, {
+      queue: QUEUE,
+      callback: (err, msg) => {
+        if (err) return this.logger.warn({ err, subject }, "subscription error");
+        void this.handle(msg, schema, handle);
+      },
+    });
+    this.subscriptions.push(sub);
+  }
+
+  private async handle<S extends z.ZodType>(msg: Msg, schema: S, handle: (message: z.output<S>) => Promise<object | null>) {
+    let body: unknown;
+    try {
+      body = msg.json();
+    } catch {
+      body = undefined;
+    }
+    const parsed = schema.safeParse(body);
+    if (!parsed.success) {
+      this.logger.warn({ subject: msg.subject, issues: parsed.error.issues }, "invalid message rejected");
+      if (msg.reply) msg.respond(JSON.stringify({ error: "invalid message" }));
+      return;
+    }
+    try {
+      const reply = await handle(parsed.data);
+      if (msg.reply) msg.respond(JSON.stringify(reply ?? {}));
+    } catch (err) {
+      this.logger.error({ err, subject: msg.subject }, "handling a runner message failed");
+      // No reply: the runner's request times out and it retries.
+    }
+  }
+
+  private async consumeReports(): Promise<void> {
+    await ensureRunsStream(this.nats);
+    const jsm = await jetstreamManager(this.nats);
+    await jsm.consumers
+      .add(RUNS_STREAM, {
+        durable_name: REPORTS_CONSUMER,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(30_000),
+        max_ack_pending: 1000,
+      })
+      .catch(async (err: unknown) => {
+        await jsm.consumers.info(RUNS_STREAM, REPORTS_CONSUMER).catch(() => {
+          throw err;
+        });
+      });
+    const consumer = await jetstream(this.nats).consumers.get(RUNS_STREAM, REPORTS_CONSUMER);
+    this.consumer = await consumer.consume({ max_messages: 200 });
+    const messages = this.consumer;
+    this.consuming = (async () => {
+      for await (const message of messages) {
+        const parsed = RunReport.safeParse(safeJson(() => message.json()));
+        if (!parsed.success) {
+          this.logger.warn({ subject: message.subject, issues: parsed.error.issues }, "invalid run report dropped");
+          message.term();
+          continue;
+        }
+        try {
+          const result = await this.reports.apply(parsed.data);
+          if (result === "early") {
+            message.nak(200); // an earlier report of this run is still on its way
+            continue;
+          }
+          if (result === "stale") this.fence(parsed.data.runId, parsed.data.attempt);
+          message.ack();
+        } catch (err) {
+          this.logger.error({ err, runId: parsed.data.runId }, "applying a run report failed; redelivering");
+          message.nak(1_000);
+        }
+      }
+    })();
+  }
+
+  /** Tells the runner of a superseded attempt to stop its container. */
+  private fence(runId: string, attempt: number): void {
+    const command: RunCancel = { runId, attempt, reason: "superseded" };
+    this.nats.publish(subjects.runCancel(runId), JSON.stringify(command));
+  }
+}
+
+function safeJson(read: () => unknown): unknown {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}

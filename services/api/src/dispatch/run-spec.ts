@@ -1,0 +1,29 @@
+import { runBranchName, type AgentType, type RunSpec } from "@optio/contracts";
+import type { Repo as RepoRow, Run as RunRow, Task as TaskRow } from "../generated/prisma/client";
+
+export type RunDefaults = { image: string; timeoutSeconds: number };
+
+/** The run spec a runner receives: the task, this attempt, and the repo's settings. Pure. */
+export function buildRunSpec(task: TaskRow, run: RunRow, repo: RepoRow | null, defaults: RunDefaults): RunSpec {
+  return {
+    runId: run.id,
+    taskId: task.id,
+    attempt: run.attempt,
+    title: task.title.slice(0, 500),
+    repoUrl: task.repoUrl,
+    repoBranch: task.repoBranch,
+    // A restarted run keeps working on the branch (and PR) an earlier attempt pushed.
+    branchName: task.branchName ?? runBranchName(task.id, task.title),
+    agentType: task.agentType as AgentType,
+    prompt: run.prompt ?? task.prompt,
+    model: task.model,
+    maxTurns: null,
+    resumeSessionId: run.resumeSessionId,
+    image: repo?.image ?? defaults.image,
+    limits: null,
+    timeoutSeconds: repo?.runTimeoutSeconds ?? defaults.timeoutSeconds,
+    env: { OPTIO_TASK_TITLE: task.title.slice(0, 500) },
+    secretEnv: {},
+    gitCredential: { source: "none" },
+  };
+}
