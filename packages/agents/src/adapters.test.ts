@@ -1,10 +1,19 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { claudeAdapter, codexAdapter, getAdapter, renderEvent, shellAdapter, type AgentAdapter } from "./index";
+import {
+  claudeAdapter,
+  codexAdapter,
+  getAdapter,
+  renderEvent,
+  shellAdapter,
+  type AgentAdapter,
+} from "./index";
 
 function parseFixture(adapter: AgentAdapter, name: string) {
   const parser = adapter.createParser();
-  const lines = readFileSync(join(__dirname, "fixtures", name), "utf8").split("\n").filter(Boolean);
+  const lines = readFileSync(join(__dirname, "fixtures", name), "utf8")
+    .split("\n")
+    .filter(Boolean);
   const results = lines.map((line) => parser.line(line));
   return { results, events: results.flatMap((r) => r ?? []), summary: parser.summary() };
 }
@@ -46,7 +55,12 @@ describe("claude adapter", () => {
       name: "Read",
       input: { file_path: "/workspace/repo/README.md" },
     });
-    expect(events[5]).toMatchObject({ type: "tool_result", id: "toolu_01EFGH", isError: false, content: expect.stringContaining("has been updated") });
+    expect(events[5]).toMatchObject({
+      type: "tool_result",
+      id: "toolu_01EFGH",
+      isError: false,
+      content: expect.stringContaining("has been updated"),
+    });
     expect(summary).toEqual({
       sessionId: "5f1c3a9e-2b7d-4e8f-9a10-3c2b1d0e9f87",
       model: "claude-sonnet-4-5-20250929",
@@ -68,7 +82,14 @@ describe("claude adapter", () => {
 
   it("never throws on garbage", () => {
     const parser = claudeAdapter.createParser();
-    for (const line of ["", "{", "[1,2]", "null", '{"type":"assistant","message":null}', '{"type":"result","usage":"x"}'])
+    for (const line of [
+      "",
+      "{",
+      "[1,2]",
+      "null",
+      '{"type":"assistant","message":null}',
+      '{"type":"result","usage":"x"}',
+    ])
       expect(() => parser.line(line)).not.toThrow();
   });
 });
@@ -76,17 +97,41 @@ describe("claude adapter", () => {
 describe("codex adapter", () => {
   it("builds `codex exec --json` reading the prompt from stdin", () => {
     expect(codexAdapter.command({ ...input, model: "gpt-5-codex" }).argv).toEqual([
-      "codex", "exec", "--json", "--full-auto", "--skip-git-repo-check", "--model", "gpt-5-codex", "-",
+      "codex",
+      "exec",
+      "--json",
+      "--full-auto",
+      "--skip-git-repo-check",
+      "--model",
+      "gpt-5-codex",
+      "-",
     ]);
-    expect(codexAdapter.command({ ...input, resumeSessionId: "t1" }).argv.slice(-3)).toEqual(["resume", "t1", "-"]);
+    expect(codexAdapter.command({ ...input, resumeSessionId: "t1" }).argv.slice(-3)).toEqual([
+      "resume",
+      "t1",
+      "-",
+    ]);
   });
 
   it("parses items and turn usage", () => {
     const { events, summary } = parseFixture(codexAdapter, "codex-success.jsonl");
     expect(events.map((e) => e.type)).toEqual([
-      "session", "tool_call", "tool_result", "tool_call", "tool_result", "tool_call", "tool_result", "text", "usage",
+      "session",
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "tool_call",
+      "tool_result",
+      "text",
+      "usage",
     ]);
-    expect(events[1]).toEqual({ type: "tool_call", id: "item_1", name: "command", input: { command: "bash -lc 'cat README.md'" } });
+    expect(events[1]).toEqual({
+      type: "tool_call",
+      id: "item_1",
+      name: "command",
+      input: { command: "bash -lc 'cat README.md'" },
+    });
     expect(events[6]).toMatchObject({ type: "tool_result", isError: true, content: "1 failing\n" });
     expect(summary).toEqual({
       sessionId: "0199a213-81c0-7800-8aa1-bbab2a035a53",
@@ -108,7 +153,11 @@ describe("codex adapter", () => {
 
 describe("shell adapter", () => {
   it("runs the prompt file with bash and treats every line as text", () => {
-    expect(shellAdapter.command(input)).toEqual({ argv: ["bash", "/run/optio/prompt"], stdin: "none", env: {} });
+    expect(shellAdapter.command(input)).toEqual({
+      argv: ["bash", "/run/optio/prompt"],
+      stdin: "none",
+      env: {},
+    });
     const parser = getAdapter("shell").createParser();
     expect(parser.line("hello")).toEqual([{ type: "text", text: "hello" }]);
     expect(parser.summary().resultText).toBe("hello");
@@ -122,6 +171,8 @@ describe("renderEvent", () => {
       content: 'Bash {"command":"ls"}',
       data: { toolName: "Bash", toolUseId: "t", toolInput: { command: "ls" } },
     });
-    expect(renderEvent({ type: "usage", inputTokens: 1, outputTokens: 2, costUsd: 0.5 }).content).toBe("tokens in 1 / out 2 · $0.5000");
+    expect(renderEvent({ type: "usage", inputTokens: 1, outputTokens: 2, costUsd: 0.5 }).content).toBe(
+      "tokens in 1 / out 2 · $0.5000",
+    );
   });
 });

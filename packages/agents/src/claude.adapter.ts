@@ -62,7 +62,12 @@ function createParser(): AgentParser {
             const b = obj(block);
             if (b?.type === "text" && str(b.text)) events.push({ type: "text", text: str(b.text)! });
             if (b?.type === "tool_use")
-              events.push({ type: "tool_call", id: str(b.id), name: str(b.name) ?? "unknown", input: b.input ?? null });
+              events.push({
+                type: "tool_call",
+                id: str(b.id),
+                name: str(b.name) ?? "unknown",
+                input: b.input ?? null,
+              });
           }
           return events;
         }
@@ -95,10 +100,14 @@ function createParser(): AgentParser {
           if (cost !== null) summary.costUsd = (summary.costUsd ?? 0) + cost;
           summary.resultText = str(msg.result);
           events.push({ type: "usage", inputTokens: input, outputTokens: output, costUsd: cost });
-          const isError = msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
+          const isError =
+            msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
           if (isError) {
             summary.isError = true;
-            events.push({ type: "error", message: str(msg.result) ?? `claude ended with ${str(msg.subtype) ?? "an error"}` });
+            events.push({
+              type: "error",
+              message: str(msg.result) ?? `claude ended with ${str(msg.subtype) ?? "an error"}`,
+            });
           }
           return events;
         }

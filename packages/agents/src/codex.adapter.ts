@@ -38,12 +38,27 @@ function itemEvents(item: Record<string, unknown>): AgentEvent[] {
           name: "file_change",
           input: { changes: arr(item.changes) },
         },
-        { type: "tool_result", id, content: String(item.status ?? "completed"), isError: item.status === "failed" },
+        {
+          type: "tool_result",
+          id,
+          content: String(item.status ?? "completed"),
+          isError: item.status === "failed",
+        },
       ];
     case "mcp_tool_call":
       return [
-        { type: "tool_call", id, name: `${str(item.server) ?? "mcp"}.${str(item.tool) ?? "tool"}`, input: item.arguments ?? null },
-        { type: "tool_result", id, content: String(item.status ?? "completed"), isError: item.status === "failed" },
+        {
+          type: "tool_call",
+          id,
+          name: `${str(item.server) ?? "mcp"}.${str(item.tool) ?? "tool"}`,
+          input: item.arguments ?? null,
+        },
+        {
+          type: "tool_result",
+          id,
+          content: String(item.status ?? "completed"),
+          isError: item.status === "failed",
+        },
       ];
     case "web_search":
       return [{ type: "tool_call", id, name: "web_search", input: { query: item.query } }];

@@ -16,7 +16,9 @@ export const str = (value: unknown): string | null => (typeof value === "string"
 export const num = (value: unknown): number | null =>
   typeof value === "number" && Number.isFinite(value) ? value : null;
 export const obj = (value: unknown): Record<string, unknown> | null =>
-  value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 export const arr = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
 
 /** Tool results can be huge (file contents); logs keep the head. */

@@ -2,7 +2,11 @@ import type { LogType } from "@optio/contracts";
 import type { AgentEvent } from "./types";
 
 /** How a normalised event is stored as a log line: a type, a human line, structured data. */
-export function renderEvent(event: AgentEvent): { type: LogType; content: string; data?: Record<string, unknown> } {
+export function renderEvent(event: AgentEvent): {
+  type: LogType;
+  content: string;
+  data?: Record<string, unknown>;
+} {
   switch (event.type) {
     case "text":
       return { type: "text", content: event.text };

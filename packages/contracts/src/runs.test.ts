@@ -28,7 +28,9 @@ describe("runs contracts", () => {
   });
 
   it("builds branch names, message ids and stream subjects", () => {
-    expect(runBranchName(ids.taskId, "Fix the README: typos & links!")).toBe("optio/0b6c2f8e-fix-the-readme-typos-links");
+    expect(runBranchName(ids.taskId, "Fix the README: typos & links!")).toBe(
+      "optio/0b6c2f8e-fix-the-readme-typos-links",
+    );
     expect(runBranchName(ids.taskId, "¿¿")).toBe("optio/0b6c2f8e");
     expect(runBranchName(ids.taskId, "a".repeat(80))).toHaveLength("optio/0b6c2f8e-".length + 40);
     expect(runReportMsgId({ runId: ids.runId, attempt: 3, seq: 9 })).toBe(`${ids.runId}:3:9`);

@@ -129,7 +129,11 @@ export const RunSpec = z.object({
   image: z.string().max(255).nullish(),
   /** null: the runner's default limits. */
   limits: RunLimits.nullish(),
-  timeoutSeconds: z.number().int().min(1).max(7 * 86_400),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86_400),
   /** Plain environment for the agent (OPTIO_* variables are set by the runner and win). */
   env: z.record(EnvName, z.string().max(100_000)).default({}),
   /** Secret environment for the agent (API keys); redacted from every log line the runner sends. */
@@ -245,7 +249,15 @@ export const RunResult = ReportBase.extend({
   outputTokens: z.number().int().min(0).nullable(),
   error: RunError.nullable(),
 });
-export const ExitReason = z.enum(["completed", "cancelled", "superseded", "timeout", "oom", "error", "shutdown"]);
+export const ExitReason = z.enum([
+  "completed",
+  "cancelled",
+  "superseded",
+  "timeout",
+  "oom",
+  "error",
+  "shutdown",
+]);
 export type ExitReason = z.infer<typeof ExitReason>;
 export const RunExited = ReportBase.extend({
   kind: z.literal("exited"),
@@ -257,7 +269,13 @@ export const RunExited = ReportBase.extend({
   error: RunError.nullable(),
 });
 
-export const RunReport = z.discriminatedUnion("kind", [RunStarted, RunLog, RunHeartbeat, RunResult, RunExited]);
+export const RunReport = z.discriminatedUnion("kind", [
+  RunStarted,
+  RunLog,
+  RunHeartbeat,
+  RunResult,
+  RunExited,
+]);
 export type RunReport = z.infer<typeof RunReport>;
 export type RunStarted = z.infer<typeof RunStarted>;
 export type RunLog = z.infer<typeof RunLog>;

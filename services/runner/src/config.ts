@@ -30,9 +30,9 @@ export const RunnerConfig = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   OPTIO_RUNNER_ID: RunnerId.default(() => defaultRunnerId()),
   OPTIO_RUNNER_LABELS: csv,
-  OPTIO_RUNNER_AGENT_TYPES: csv.pipe(z.array(AgentType)).transform((types) =>
-    types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]),
-  ),
+  OPTIO_RUNNER_AGENT_TYPES: csv
+    .pipe(z.array(AgentType))
+    .transform((types) => (types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]))),
   OPTIO_RUNNER_SLOTS: int(1, 256, 2),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
   /** Image for runs whose spec names none. */

@@ -25,7 +25,11 @@ describe("buildContainerSpec", () => {
       NetworkMode: "host",
       Binds: [],
     });
-    expect(c.Labels).toMatchObject({ "optio.run": spec.runId, "optio.task": spec.taskId, "optio.runner": "test-runner" });
+    expect(c.Labels).toMatchObject({
+      "optio.run": spec.runId,
+      "optio.task": spec.taskId,
+      "optio.runner": "test-runner",
+    });
     expect(c.Env).toContain(`OPTIO_RUN_ID=${spec.runId}`);
     expect(c.Tty).toBe(false);
   });
@@ -35,12 +39,24 @@ describe("buildContainerSpec", () => {
     const c = buildContainerSpec(planRun(runSpec(), { config, paths, gitCredentials: {} }), config);
     expect(c.HostConfig.NetworkMode).toBe("bridge");
     expect(JSON.stringify(c)).not.toContain("docker.sock");
-    expect(buildContainerSpec(planRun(runSpec(), { config: testConfig({ OPTIO_RUNNER_NETWORK: "none" }), paths, gitCredentials: {} }), testConfig({ OPTIO_RUNNER_NETWORK: "none" })).HostConfig.NetworkMode).toBe("none");
+    expect(
+      buildContainerSpec(
+        planRun(runSpec(), {
+          config: testConfig({ OPTIO_RUNNER_NETWORK: "none" }),
+          paths,
+          gitCredentials: {},
+        }),
+        testConfig({ OPTIO_RUNNER_NETWORK: "none" }),
+      ).HostConfig.NetworkMode,
+    ).toBe("none");
   });
 
   it("never puts secret values in the container's env or labels", () => {
     const config = testConfig();
-    const spec = runSpec({ secretEnv: { ANTHROPIC_API_KEY: "sk-ant-xyz-123" }, gitCredential: { source: "inline", username: "u", secret: "ghp_abcdef" } });
+    const spec = runSpec({
+      secretEnv: { ANTHROPIC_API_KEY: "sk-ant-xyz-123" },
+      gitCredential: { source: "inline", username: "u", secret: "ghp_abcdef" },
+    });
     const c = buildContainerSpec(planRun(spec, { config, paths, gitCredentials: {} }), config);
     expect(JSON.stringify(c)).not.toMatch(/sk-ant-xyz-123|ghp_abcdef/);
   });

@@ -4,7 +4,14 @@ import Docker from "dockerode";
 import type { Logger } from "pino";
 import type { RunnerConfig } from "./config";
 import { buildContainerSpec } from "./container-spec";
-import { DriverError, type Driver, type RunExit, type RunHandle, type RunningUnit, type RunPaths } from "./driver";
+import {
+  DriverError,
+  type Driver,
+  type RunExit,
+  type RunHandle,
+  type RunningUnit,
+  type RunPaths,
+} from "./driver";
 import { LABELS, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
 
@@ -32,9 +39,7 @@ export class DockerDriver implements Driver {
   readonly isolated = true;
   private readonly docker: Docker;
 
-  constructor(
-    private readonly opts: { config: RunnerConfig; logger: Logger },
-  ) {
+  constructor(private readonly opts: { config: RunnerConfig; logger: Logger }) {
     this.docker = new Docker(dockerOptions(opts.config));
   }
 
@@ -68,11 +73,15 @@ export class DockerDriver implements Driver {
     }
   }
 
-  private async create(spec: ReturnType<typeof buildContainerSpec>, image: string): Promise<Docker.Container> {
+  private async create(
+    spec: ReturnType<typeof buildContainerSpec>,
+    image: string,
+  ): Promise<Docker.Container> {
     try {
       return await this.docker.createContainer(spec);
     } catch (error) {
-      if (statusOf(error) === 409) throw new DriverError("CONTAINER_FAILED", `container ${spec.name} already exists`);
+      if (statusOf(error) === 409)
+        throw new DriverError("CONTAINER_FAILED", `container ${spec.name} already exists`);
       if (statusOf(error) !== 404) throw new DriverError("CONTAINER_FAILED", (error as Error).message);
     }
     if (this.opts.config.OPTIO_RUNNER_PULL === "never")
@@ -85,7 +94,10 @@ export class DockerDriver implements Driver {
       );
       return await this.docker.createContainer(spec);
     } catch (error) {
-      throw new DriverError("IMAGE_NOT_FOUND", `image ${image} could not be pulled: ${(error as Error).message}`);
+      throw new DriverError(
+        "IMAGE_NOT_FOUND",
+        `image ${image} could not be pulled: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -138,7 +150,10 @@ class DockerRunHandle implements RunHandle {
     this.stopping ??= (async () => {
       const exited = this.wait().then(() => undefined);
       await this.container.kill({ signal: "SIGTERM" }).catch(() => {});
-      const timer = setTimeout(() => void this.container.kill({ signal: "SIGKILL" }).catch(() => {}), graceMs);
+      const timer = setTimeout(
+        () => void this.container.kill({ signal: "SIGKILL" }).catch(() => {}),
+        graceMs,
+      );
       try {
         await exited;
       } finally {

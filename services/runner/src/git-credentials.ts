@@ -11,6 +11,7 @@ const CredentialsFile = z.record(
 export function loadGitCredentials(file: string | undefined): Record<string, GitCredentialValue> {
   if (!file) return {};
   const parsed = CredentialsFile.safeParse(JSON.parse(readFileSync(file, "utf8")));
-  if (!parsed.success) throw new Error(`invalid ${file}: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
+  if (!parsed.success)
+    throw new Error(`invalid ${file}: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
   return parsed.data;
 }

@@ -6,7 +6,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import os from "node:os";
 import path from "node:path";
 import type { RunnerConfig } from "./config";
-import { DriverError, type Driver, type RunExit, type RunHandle, type RunningUnit, type RunPaths } from "./driver";
+import {
+  DriverError,
+  type Driver,
+  type RunExit,
+  type RunHandle,
+  type RunningUnit,
+  type RunPaths,
+} from "./driver";
 import type { RunPlan } from "./run-plan";
 
 /** deploy/images/agent/optio-run.sh in this checkout. */
@@ -57,7 +64,8 @@ export class LocalDriver implements Driver {
 
   constructor(private readonly opts: { config: RunnerConfig }) {
     const { config } = opts;
-    this.root = config.OPTIO_RUNNER_WORK_DIR ?? path.join(os.tmpdir(), `optio-runner-${config.OPTIO_RUNNER_ID}`);
+    this.root =
+      config.OPTIO_RUNNER_WORK_DIR ?? path.join(os.tmpdir(), `optio-runner-${config.OPTIO_RUNNER_ID}`);
     this.entrypoint = config.OPTIO_RUNNER_ENTRYPOINT ?? DEFAULT_ENTRYPOINT;
   }
 
@@ -77,17 +85,24 @@ export class LocalDriver implements Driver {
   }
 
   async start(plan: RunPlan): Promise<RunHandle> {
-    if (!existsSync(this.entrypoint)) throw new DriverError("CONTAINER_FAILED", `entrypoint ${this.entrypoint} not found`);
+    if (!existsSync(this.entrypoint))
+      throw new DriverError("CONTAINER_FAILED", `entrypoint ${this.entrypoint} not found`);
     const dir = this.dir(plan.runId, plan.attempt);
     if (existsSync(dir)) throw new DriverError("CONTAINER_FAILED", `run directory ${dir} already exists`);
     const paths = this.paths(plan.runId, plan.attempt);
-    for (const d of [paths.runDir, paths.workspace, paths.env.HOME!]) mkdirSync(d, { recursive: true, mode: 0o700 });
-    for (const file of plan.files) writeFileSync(path.join(paths.runDir, file.name), file.content, { mode: file.mode });
+    for (const d of [paths.runDir, paths.workspace, paths.env.HOME!])
+      mkdirSync(d, { recursive: true, mode: 0o700 });
+    for (const file of plan.files)
+      writeFileSync(path.join(paths.runDir, file.name), file.content, { mode: file.mode });
 
     const child = spawn("bash", [this.entrypoint], {
       cwd: paths.workspace,
       // Only what the run needs: the runner's own environment (NATS URL, credentials) stays out.
-      env: { PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin", LANG: process.env.LANG ?? "C.UTF-8", ...plan.env },
+      env: {
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+        LANG: process.env.LANG ?? "C.UTF-8",
+        ...plan.env,
+      },
       detached: true, // its own process group: stop() signals everything it started
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -171,7 +186,8 @@ class LocalRunHandle implements RunHandle {
     this.stopping ??= (async () => {
       // SIGTERM to the entrypoint's group (it forwards to the agent); SIGKILL to both groups.
       const groups = () => [this.child.pid, agentGroup(this.dir)];
-      const signal = (sig: NodeJS.Signals) => killGroups(sig === "SIGTERM" ? [this.child.pid] : groups(), sig);
+      const signal = (sig: NodeJS.Signals) =>
+        killGroups(sig === "SIGTERM" ? [this.child.pid] : groups(), sig);
       signal("SIGTERM");
       const timer = setTimeout(() => signal("SIGKILL"), graceMs);
       try {

@@ -11,7 +11,12 @@ export class LogBatcher {
 
   /** maxBytes keeps a batch well under NATS's max_payload (1 MB by default). */
   constructor(
-    private readonly opts: { maxLines: number; maxDelayMs: number; maxBytes?: number; flush: (lines: LogLine[]) => void },
+    private readonly opts: {
+      maxLines: number;
+      maxDelayMs: number;
+      maxBytes?: number;
+      flush: (lines: LogLine[]) => void;
+    },
   ) {}
 
   get count(): number {
@@ -21,7 +26,8 @@ export class LogBatcher {
   add(line: PendingLine): void {
     this.batch.push({ ...line, n: ++this.n });
     this.bytes += line.content.length + (line.data ? JSON.stringify(line.data).length : 0) + 100;
-    if (this.batch.length >= this.opts.maxLines || this.bytes >= (this.opts.maxBytes ?? 256 * 1024)) this.flush();
+    if (this.batch.length >= this.opts.maxLines || this.bytes >= (this.opts.maxBytes ?? 256 * 1024))
+      this.flush();
     else this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs);
   }
 

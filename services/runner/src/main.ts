@@ -11,7 +11,9 @@ import { Runner } from "./runner";
 import { version } from "../package.json";
 
 function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
-  return config.OPTIO_RUNNER_DRIVER === "local" ? new LocalDriver({ config }) : new DockerDriver({ config, logger });
+  return config.OPTIO_RUNNER_DRIVER === "local"
+    ? new LocalDriver({ config })
+    : new DockerDriver({ config, logger });
 }
 
 async function main(): Promise<void> {
@@ -22,7 +24,8 @@ async function main(): Promise<void> {
   });
   const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
   const driver = createDriver(config, logger);
-  if (driver instanceof DockerDriver) logger.info({ engine: await driver.ping() }, "container engine reachable");
+  if (driver instanceof DockerDriver)
+    logger.info({ engine: await driver.ping() }, "container engine reachable");
   else logger.warn("local driver: runs are NOT isolated from this host");
 
   const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);

@@ -6,7 +6,13 @@ import { RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
 /** Connects and keeps reconnecting forever: a NATS restart must not take a runner (or its runs) down. */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250, waitOnFirstConnect: true });
+  return connect({
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: true,
+  });
 }
 
 /**

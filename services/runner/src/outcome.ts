@@ -59,10 +59,16 @@ export interface Outcome {
 
 const STOPPED: Record<StopCause, { reason: ExitReason; error: RunError }> = {
   cancelled: { reason: "cancelled", error: { code: "CANCELLED", message: "the run was cancelled" } },
-  superseded: { reason: "superseded", error: { code: "SUPERSEDED", message: "a newer attempt owns this task" } },
+  superseded: {
+    reason: "superseded",
+    error: { code: "SUPERSEDED", message: "a newer attempt owns this task" },
+  },
   lease_lost: { reason: "superseded", error: { code: "SUPERSEDED", message: "the run's lease was lost" } },
   timeout: { reason: "timeout", error: { code: "RUN_TIMEOUT", message: "the run exceeded its time limit" } },
-  shutdown: { reason: "shutdown", error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" } },
+  shutdown: {
+    reason: "shutdown",
+    error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" },
+  },
 };
 
 export function stoppedOutcome(cause: StopCause): { reason: ExitReason; error: RunError } {
@@ -84,10 +90,16 @@ export function decideOutcome(input: OutcomeInput): Outcome {
     error = entrypoint.error;
   } else if (!entrypoint) {
     reason = "error";
-    error = { code: "CONTAINER_FAILED", message: `the run exited with ${exit.exitCode ?? "a signal"} before reporting a result` };
+    error = {
+      code: "CONTAINER_FAILED",
+      message: `the run exited with ${exit.exitCode ?? "a signal"} before reporting a result`,
+    };
   } else if (summary.isError || entrypoint.exitCode !== 0) {
     reason = "error";
-    error = { code: "AGENT_FAILED", message: summary.resultText?.slice(0, 500) || `the agent exited with ${entrypoint.exitCode}` };
+    error = {
+      code: "AGENT_FAILED",
+      message: summary.resultText?.slice(0, 500) || `the agent exited with ${entrypoint.exitCode}`,
+    };
   } else if (input.agentType !== "shell" && !summary.sessionId) {
     reason = "error";
     error = { code: "AGENT_NO_OUTPUT", message: "the agent produced no session (no recognisable output)" };

@@ -7,7 +7,13 @@ import type { RunnerConfig } from "./config";
 import { DriverError, type Driver, type RunExit, type RunHandle } from "./driver";
 import { forEachLine } from "./lines";
 import { LogBatcher } from "./log-batcher";
-import { decideOutcome, parseResultLine, stoppedOutcome, type EntrypointResult, type StopCause } from "./outcome";
+import {
+  decideOutcome,
+  parseResultLine,
+  stoppedOutcome,
+  type EntrypointResult,
+  type StopCause,
+} from "./outcome";
 import { createRedactor, redactDeep } from "./redact";
 import { planRun, PlanError, type GitCredentialValue } from "./run-plan";
 import type { RunReporter } from "./run-reporter";
@@ -51,7 +57,8 @@ export class RunExecution {
     this.stopCause = cause;
     this.stopGraceMs = graceMs;
     this.opts.logger.info({ cause, graceMs }, "stopping run");
-    if (this.handle) void this.handle.stop(graceMs).catch((error) => this.opts.logger.warn({ err: error }, "stop failed"));
+    if (this.handle)
+      void this.handle.stop(graceMs).catch((error) => this.opts.logger.warn({ err: error }, "stop failed"));
   }
 
   private async execute(): Promise<void> {
@@ -72,13 +79,16 @@ export class RunExecution {
 
     let plan;
     try {
-      plan = planRun(spec, { config, paths: driver.paths(spec.runId, spec.attempt), gitCredentials: this.opts.gitCredentials });
+      plan = planRun(spec, {
+        config,
+        paths: driver.paths(spec.runId, spec.attempt),
+        gitCredentials: this.opts.gitCredentials,
+      });
     } catch (error) {
       if (error instanceof PlanError) return failBeforeStart("INVALID_SPEC", error.message);
       throw error;
     }
     if (this.stopCause) return failBeforeStart("CANCELLED", "stopped before the run started");
-
 
     let handle: RunHandle;
     try {
@@ -89,10 +99,18 @@ export class RunExecution {
     }
     this.handle = handle;
     logger.info({ unit: handle.id, image: driver.isolated ? plan.image : null }, "run started");
-    void reporter.send({ kind: "started", containerId: handle.id, driver: driver.name, image: driver.isolated ? plan.image : null });
+    void reporter.send({
+      kind: "started",
+      containerId: handle.id,
+      driver: driver.name,
+      image: driver.isolated ? plan.image : null,
+    });
     if (this.stopCause) void handle.stop(this.stopGraceMs).catch(() => {});
 
-    const heartbeat = setInterval(() => void reporter.send({ kind: "heartbeat" }), config.OPTIO_RUNNER_HEARTBEAT_MS);
+    const heartbeat = setInterval(
+      () => void reporter.send({ kind: "heartbeat" }),
+      config.OPTIO_RUNNER_HEARTBEAT_MS,
+    );
     const timeout = setTimeout(() => this.stop("timeout"), plan.timeoutMs);
     const { exit, entrypoint, summary, lines } = await this.pump(handle, plan.secrets).finally(() => {
       clearInterval(heartbeat);
@@ -108,10 +126,21 @@ export class RunExecution {
       summary,
     });
     // Remove the container first: once `exited` is reported, nothing of the run is left running.
-    await handle.dispose().catch((error) => logger.warn({ err: error }, "could not remove the run's container"));
+    await handle
+      .dispose()
+      .catch((error) => logger.warn({ err: error }, "could not remove the run's container"));
     void reporter.send({ kind: "result", ...outcome.result });
     void reporter.send({ kind: "exited", ...outcome.exited, durationMs: Date.now() - startedAt });
-    logger.info({ exit, reason: outcome.exited.reason, error: outcome.exited.error?.code, lines, pushed: outcome.result.pushed }, "run exited");
+    logger.info(
+      {
+        exit,
+        reason: outcome.exited.reason,
+        error: outcome.exited.error?.code,
+        lines,
+        pushed: outcome.result.pushed,
+      },
+      "run exited",
+    );
   }
 
   /** Streams stdout/stderr into log batches until the run exits and its streams drain. */
@@ -151,7 +180,12 @@ export class RunExecution {
     });
     const stderr = forEachLine(handle.stderr, (line) => {
       if (line.startsWith(SYSTEM_PREFIX))
-        batcher.add({ stream: "system", type: "system", time: now(), content: redact(line.slice(SYSTEM_PREFIX.length)) });
+        batcher.add({
+          stream: "system",
+          type: "system",
+          time: now(),
+          content: redact(line.slice(SYSTEM_PREFIX.length)),
+        });
       else batcher.add({ stream: "stderr", type: "stderr", time: now(), content: redact(line) });
     });
 
@@ -169,6 +203,11 @@ export class RunExecution {
     ]);
     clearTimeout(drainTimer);
     batcher.flush();
-    return { exit, entrypoint: entrypoint as EntrypointResult | null, summary: parser.summary(), lines: batcher.count };
+    return {
+      exit,
+      entrypoint: entrypoint as EntrypointResult | null,
+      summary: parser.summary(),
+      lines: batcher.count,
+    };
   }
 }

@@ -4,10 +4,20 @@ import { runSpec, testConfig } from "./testing/fixtures";
 const paths = { runDir: "/run/optio", workspace: "/workspace", env: {} };
 
 describe("planRun", () => {
-  const config = testConfig({ OPTIO_RUNNER_MEMORY_MB: "1024", OPTIO_RUNNER_CPUS: "1.5", OPTIO_RUNNER_PIDS: "256" });
+  const config = testConfig({
+    OPTIO_RUNNER_MEMORY_MB: "1024",
+    OPTIO_RUNNER_CPUS: "1.5",
+    OPTIO_RUNNER_PIDS: "256",
+  });
 
   it("puts the agent command, prompt and identity in files and env, with runner defaults", () => {
-    const spec = runSpec({ agentType: "claude", prompt: "Fix it", model: "opus", maxTurns: 7, env: { FOO: "bar", OPTIO_TASK_ID: "spoofed" } });
+    const spec = runSpec({
+      agentType: "claude",
+      prompt: "Fix it",
+      model: "opus",
+      maxTurns: 7,
+      env: { FOO: "bar", OPTIO_TASK_ID: "spoofed" },
+    });
     const plan = planRun(spec, { config, paths, gitCredentials: {} });
     expect(plan.image).toBe("optio/agent:local");
     expect(plan.limits).toEqual({ memoryMb: 1024, cpus: 1.5, pids: 256 });
@@ -22,8 +32,17 @@ describe("planRun", () => {
     });
     const files = Object.fromEntries(plan.files.map((f) => [f.name, f.content.toString()]));
     expect(files["agent-cmd"]!.split("\0")).toEqual([
-      "claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions",
-      "--max-turns", "7", "--model", "opus", "",
+      "claude",
+      "-p",
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--dangerously-skip-permissions",
+      "--max-turns",
+      "7",
+      "--model",
+      "opus",
+      "",
     ]);
     expect(files["agent-stdin"]).toBe("prompt");
     expect(files.prompt).toBe("Fix it");
@@ -51,7 +70,9 @@ describe("planRun", () => {
     const files = Object.fromEntries(plan.files.map((f) => [f.name, f]));
     expect(files["git-credential"]!.content.toString()).toBe("x-access-token\nghp_token123\n");
     expect(files["git-credential"]!.mode).toBe(0o400);
-    expect(files["agent.env"]!.content.toString()).toBe(`ANTHROPIC_API_KEY ${Buffer.from("sk-ant-very-secret").toString("base64")}\n`);
+    expect(files["agent.env"]!.content.toString()).toBe(
+      `ANTHROPIC_API_KEY ${Buffer.from("sk-ant-very-secret").toString("base64")}\n`,
+    );
     expect(plan.secrets.sort()).toEqual(["ghp_token123", "sk-ant-very-secret"]);
     expect(plan.image).toBe("custom:1");
     expect(plan.limits).toEqual({ memoryMb: 64, cpus: 0.5, pids: 32 });
@@ -59,8 +80,14 @@ describe("planRun", () => {
 
   it("resolves runner-held git credentials by name and rejects unknown names", () => {
     const spec = runSpec({ gitCredential: { source: "runner", name: "github" } });
-    const plan = planRun(spec, { config, paths, gitCredentials: { github: { username: "bot", secret: "s3cr3t-value" } } });
-    expect(plan.files.find((f) => f.name === "git-credential")!.content.toString()).toBe("bot\ns3cr3t-value\n");
+    const plan = planRun(spec, {
+      config,
+      paths,
+      gitCredentials: { github: { username: "bot", secret: "s3cr3t-value" } },
+    });
+    expect(plan.files.find((f) => f.name === "git-credential")!.content.toString()).toBe(
+      "bot\ns3cr3t-value\n",
+    );
     expect(() => planRun(spec, { config, paths, gitCredentials: {} })).toThrow(/not configured/);
   });
 

@@ -108,13 +108,17 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
   const secretEntries = Object.entries(spec.secretEnv);
   if (secretEntries.length > 0)
     files.push(
-      file("agent.env", secretEntries.map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`).join("")),
+      file(
+        "agent.env",
+        secretEntries.map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`).join(""),
+      ),
     );
   if (credential) files.push(file("git-credential", `${credential.username}\n${credential.secret}\n`));
 
-  const secrets = [...secretEntries.map(([, value]) => value), ...(credential ? [credential.secret] : [])].filter(
-    (value) => value.length >= MIN_SECRET_LENGTH,
-  );
+  const secrets = [
+    ...secretEntries.map(([, value]) => value),
+    ...(credential ? [credential.secret] : []),
+  ].filter((value) => value.length >= MIN_SECRET_LENGTH);
 
   return {
     runId: spec.runId,

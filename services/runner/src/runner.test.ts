@@ -36,7 +36,8 @@ const config = testConfig({
 });
 
 const kinds = (reports: RunReport[]) => reports.map((r) => r.kind);
-const logLines = (reports: RunReport[]) => reports.filter((r): r is RunLog => r.kind === "log").flatMap((r) => r.lines);
+const logLines = (reports: RunReport[]) =>
+  reports.filter((r): r is RunLog => r.kind === "log").flatMap((r) => r.lines);
 const last = (reports: RunReport[]) => reports.at(-1)!;
 
 function spec(repo: string, overrides: Parameters<typeof runSpec>[0] = {}) {
@@ -96,7 +97,9 @@ describe("Runner", () => {
     const elapsed = Date.now() - t0;
 
     expect(reports.map((r) => r.seq)).toEqual(reports.map((_, i) => i + 1)); // gapless, ordered
-    expect(reports.every((r) => r.attempt === 1 && r.taskId === run.taskId && r.runnerId === "runner-test")).toBe(true);
+    expect(
+      reports.every((r) => r.attempt === 1 && r.taskId === run.taskId && r.runnerId === "runner-test"),
+    ).toBe(true);
     expect(kinds(reports)[0]).toBe("started");
     expect(kinds(reports).slice(-2)).toEqual(["result", "exited"]);
     expect(reports.find((r) => r.kind === "result")).toMatchObject({
@@ -110,18 +113,29 @@ describe("Runner", () => {
       model: "claude-sonnet-4-5-20250929",
       error: null,
     });
-    expect(last(reports)).toMatchObject({ kind: "exited", exitCode: 0, reason: "completed", oomKilled: false, error: null });
+    expect(last(reports)).toMatchObject({
+      kind: "exited",
+      exitCode: 0,
+      reason: "completed",
+      oomKilled: false,
+      error: null,
+    });
 
     const lines = logLines(reports);
     expect(lines.map((l) => l.n)).toEqual(lines.map((_, i) => i + 1));
-    expect(lines.map((l) => l.type)).toEqual(expect.arrayContaining(["system", "session", "text", "tool_call", "tool_result", "usage"]));
+    expect(lines.map((l) => l.type)).toEqual(
+      expect.arrayContaining(["system", "session", "text", "tool_call", "tool_result", "usage"]),
+    );
     expect(lines.find((l) => l.type === "tool_call")).toMatchObject({ data: { toolName: "Write" } });
     const everything = JSON.stringify(reports);
     expect(everything).not.toContain("sk-ant-test-key-123456");
     expect(everything).not.toContain(auth.password);
     expect(lines.some((l) => l.content === "the key is [REDACTED]")).toBe(true);
     expect(git.git("e2e", ["log", "-1", "--format=%s", run.branchName]).trim()).toBe("optio: Add a note");
-    expect(dispatcher.claims[0]).toMatchObject({ runnerId: "runner-test", agentTypes: ["claude", "codex", "shell"] });
+    expect(dispatcher.claims[0]).toMatchObject({
+      runnerId: "runner-test",
+      agentTypes: ["claude", "codex", "shell"],
+    });
     expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
     console.log(`runner: wakeup → claim → container → pushed → exited in ${elapsed} ms`);
   });
@@ -130,9 +144,18 @@ describe("Runner", () => {
     const run = spec("shell", { agentType: "shell", prompt: "echo listing; ls" });
     dispatch(run);
     const reports = await dispatcher.exited(run.runId);
-    expect(reports.find((r) => r.kind === "result")).toMatchObject({ exitCode: 0, pushed: false, commits: 0, error: null });
+    expect(reports.find((r) => r.kind === "result")).toMatchObject({
+      exitCode: 0,
+      pushed: false,
+      commits: 0,
+      error: null,
+    });
     expect(last(reports)).toMatchObject({ reason: "completed" });
-    expect(logLines(reports).filter((l) => l.type === "text").map((l) => l.content)).toEqual(["listing", "README.md"]);
+    expect(
+      logLines(reports)
+        .filter((l) => l.type === "text")
+        .map((l) => l.content),
+    ).toEqual(["listing", "README.md"]);
   });
 
   it("reports a failing agent", async () => {
@@ -140,7 +163,9 @@ describe("Runner", () => {
     dispatch(run);
     const reports = await dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ exitCode: 7, reason: "error", error: { code: "AGENT_FAILED" } });
-    expect(logLines(reports)).toEqual(expect.arrayContaining([expect.objectContaining({ stream: "stderr", content: "oops" })]));
+    expect(logLines(reports)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ stream: "stderr", content: "oops" })]),
+    );
   });
 
   it("cancels a run on optio.run.<id>.cancel within the grace period", async () => {
@@ -148,9 +173,12 @@ describe("Runner", () => {
     dispatch(run);
     await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
     const t0 = Date.now();
-    nc.publish(subjects.runCancel(run.runId), JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }));
+    nc.publish(
+      subjects.runCancel(run.runId),
+      JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
+    );
     const reports = await dispatcher.exited(run.runId);
-    expect(Date.now() - t0).toBeLessThan(1500 + 2500);
+    expect(Date.now() - t0).toBeLessThan(1500 + 3500); // grace + engine latency on a loaded machine
     expect(last(reports)).toMatchObject({ reason: "cancelled", error: { code: "CANCELLED" } });
     expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
   });
@@ -178,7 +206,11 @@ describe("Runner", () => {
   });
 
   it("fails a run killed for memory with OOM_KILLED", async () => {
-    const run = spec("oom", { agentType: "claude", prompt: "FAKE_OOM", limits: { memoryMb: 48, cpus: 1, pids: 64 } });
+    const run = spec("oom", {
+      agentType: "claude",
+      prompt: "FAKE_OOM",
+      limits: { memoryMb: 48, cpus: 1, pids: 64 },
+    });
     dispatch(run);
     const reports = await dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ reason: "oom", oomKilled: true, error: { code: "OOM_KILLED" } });
@@ -189,13 +221,16 @@ describe("Runner", () => {
     dispatch(run);
     const reports = await dispatcher.exited(run.runId);
     expect(kinds(reports)).toEqual(["exited"]);
-    expect(last(reports)).toMatchObject({ exitCode: null, reason: "error", error: { code: "IMAGE_NOT_FOUND" } });
+    expect(last(reports)).toMatchObject({
+      exitCode: null,
+      reason: "error",
+      error: { code: "IMAGE_NOT_FOUND" },
+    });
   });
 
   it("runs two slots in parallel and announces busy slots in heartbeats", async () => {
     const a = spec("slot-a", { agentType: "shell", prompt: "sleep 2; echo a > a.txt" });
     const b = spec("slot-b", { agentType: "shell", prompt: "sleep 2; echo b > b.txt" });
-    const t0 = Date.now();
     dispatch(a);
     dispatch(b);
     await dispatcher.until(a.runId, (r) => r.some((x) => x.kind === "started"));
@@ -203,7 +238,12 @@ describe("Runner", () => {
     await new Promise((r) => setTimeout(r, 400));
     expect(dispatcher.heartbeats.at(-1)!.slots).toEqual({ total: 2, busy: 2 });
     await Promise.all([dispatcher.exited(a.runId), dispatcher.exited(b.runId)]);
-    expect(Date.now() - t0).toBeLessThan(2 * 2000 + 2500);
-    for (const run of [a, b]) expect(last(dispatcher.reportsOf(run.runId))).toMatchObject({ reason: "completed" });
+    // They overlapped: each started before the other exited.
+    const at = (runId: string, kind: string) =>
+      Date.parse(dispatcher.reportsOf(runId).find((r) => r.kind === kind)!.time);
+    expect(at(a.runId, "started")).toBeLessThan(at(b.runId, "exited"));
+    expect(at(b.runId, "started")).toBeLessThan(at(a.runId, "exited"));
+    for (const run of [a, b])
+      expect(last(dispatcher.reportsOf(run.runId))).toMatchObject({ reason: "completed" });
   });
 });

@@ -62,7 +62,10 @@ export class Runner {
       intervalMs: opts.config.OPTIO_RUNNER_HEARTBEAT_MS,
       snapshot: () => ({
         info: this.info(),
-        runs: [...this.runs.values()].map(({ execution }) => ({ runId: execution.runId, attempt: execution.attempt })),
+        runs: [...this.runs.values()].map(({ execution }) => ({
+          runId: execution.runId,
+          attempt: execution.attempt,
+        })),
         stopping: this.stopping,
       }),
       onStop: (stop) => {
@@ -106,7 +109,10 @@ export class Runner {
       }),
     );
     this.presence.start();
-    logger.info({ slots: this.opts.config.OPTIO_RUNNER_SLOTS, driver: this.opts.driver.name }, "runner announced");
+    logger.info(
+      { slots: this.opts.config.OPTIO_RUNNER_SLOTS, driver: this.opts.driver.name },
+      "runner announced",
+    );
     this.loop = this.claimLoop();
   }
 
@@ -121,8 +127,13 @@ export class Runner {
     const units = await this.opts.driver.list();
     for (const unit of units) {
       if (unit.runId && this.runs.has(unit.runId)) continue;
-      this.opts.logger.warn({ unit: unit.id, runId: unit.runId, attempt: unit.attempt }, "removing orphaned run");
-      await this.opts.driver.remove(unit.id).catch((error) => this.opts.logger.error({ err: error }, "could not remove orphan"));
+      this.opts.logger.warn(
+        { unit: unit.id, runId: unit.runId, attempt: unit.attempt },
+        "removing orphaned run",
+      );
+      await this.opts.driver
+        .remove(unit.id)
+        .catch((error) => this.opts.logger.error({ err: error }, "could not remove orphan"));
     }
   }
 
@@ -170,7 +181,8 @@ export class Runner {
       }
       if (this.stopping) {
         // Claimed while shutting down: the lease expires and the API requeues it.
-        if (outcome && outcome !== "error") logger.warn({ runId: outcome.runId }, "claimed during shutdown; left to lease expiry");
+        if (outcome && outcome !== "error")
+          logger.warn({ runId: outcome.runId }, "claimed during shutdown; left to lease expiry");
         break;
       }
       if (outcome && outcome !== "error") {
@@ -179,7 +191,9 @@ export class Runner {
       }
       if (this.dirty) continue;
       // No work: sleep until a wakeup (or the slow poll); API unreachable: retry sooner.
-      await this.sleepUntilWoken(outcome === "error" ? Math.min(1000, config.OPTIO_RUNNER_POLL_MS) : config.OPTIO_RUNNER_POLL_MS);
+      await this.sleepUntilWoken(
+        outcome === "error" ? Math.min(1000, config.OPTIO_RUNNER_POLL_MS) : config.OPTIO_RUNNER_POLL_MS,
+      );
     }
   }
 
@@ -205,12 +219,18 @@ export class Runner {
   /** Starts a claimed run in a free slot. */
   launch(spec: RunSpec): void {
     const { config, driver, logger, sink } = this.opts;
-    if (this.runs.has(spec.runId)) return void logger.warn({ runId: spec.runId }, "run already held; duplicate ignored");
+    if (this.runs.has(spec.runId))
+      return void logger.warn({ runId: spec.runId }, "run already held; duplicate ignored");
     const runLogger = logger.child({ runId: spec.runId, taskId: spec.taskId, attempt: spec.attempt });
     const reporter = new RunReporter({
       sink,
       logger: runLogger,
-      ids: { runId: spec.runId, taskId: spec.taskId, attempt: spec.attempt, runnerId: config.OPTIO_RUNNER_ID },
+      ids: {
+        runId: spec.runId,
+        taskId: spec.taskId,
+        attempt: spec.attempt,
+        runnerId: config.OPTIO_RUNNER_ID,
+      },
     });
     const execution = new RunExecution({
       spec,
@@ -246,7 +266,10 @@ export class Runner {
     void this.presence.beat();
     const all = () => Promise.all([...this.runs.values()].map((r) => r.done));
     if (this.runs.size > 0) {
-      logger.info({ runs: this.runs.size, deadlineMs: config.OPTIO_RUNNER_SHUTDOWN_MS }, "waiting for runs to finish");
+      logger.info(
+        { runs: this.runs.size, deadlineMs: config.OPTIO_RUNNER_SHUTDOWN_MS },
+        "waiting for runs to finish",
+      );
       await Promise.race([all(), sleep(config.OPTIO_RUNNER_SHUTDOWN_MS)]);
     }
     for (const { execution } of this.runs.values()) execution.stop("shutdown");

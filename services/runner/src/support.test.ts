@@ -11,10 +11,15 @@ import { tarFiles } from "./tar";
 describe("tarFiles", () => {
   it("writes an archive that tar extracts with names, contents and modes", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "optio-tar-"));
-    const archive = tarFiles("optio", [
-      { name: "prompt", content: Buffer.from("héllo\n"), mode: 0o400 },
-      { name: "big", content: Buffer.alloc(1500, 65), mode: 0o644 },
-    ], 1000, 1000);
+    const archive = tarFiles(
+      "optio",
+      [
+        { name: "prompt", content: Buffer.from("héllo\n"), mode: 0o400 },
+        { name: "big", content: Buffer.alloc(1500, 65), mode: 0o644 },
+      ],
+      1000,
+      1000,
+    );
     writeFileSync(path.join(dir, "a.tar"), archive);
     execFileSync("tar", ["-xf", "a.tar", "--no-same-owner"], { cwd: dir });
     expect(readFileSync(path.join(dir, "optio/prompt"), "utf8")).toBe("héllo\n");
@@ -45,7 +50,11 @@ describe("redaction", () => {
   it("replaces every secret, longest first, also inside structured data", () => {
     const redact = createRedactor(["abc123", "abc123456", ""]);
     expect(redact("key=abc123456 and abc123")).toBe("key=[REDACTED] and [REDACTED]");
-    expect(redactDeep({ a: ["x abc123"], b: 1, c: null }, redact)).toEqual({ a: ["x [REDACTED]"], b: 1, c: null });
+    expect(redactDeep({ a: ["x abc123"], b: 1, c: null }, redact)).toEqual({
+      a: ["x [REDACTED]"],
+      b: 1,
+      c: null,
+    });
     expect(createRedactor([])("abc")).toBe("abc");
   });
 });
@@ -61,7 +70,14 @@ describe("config", () => {
       OPTIO_RUNNER_AGENT_TYPES: ["claude", "codex", "shell"],
     });
     expect(() =>
-      loadConfig({ OPTIO_RUNNER_ID: "Bad Id", OPTIO_RUNNER_NETWORK: "macvlan", OPTIO_RUNNER_SLOTS: "0", OPTIO_RUNNER_CONTAINER_USER: "0:0" }),
-    ).toThrow(/OPTIO_RUNNER_ID[\s\S]*OPTIO_RUNNER_SLOTS[\s\S]*OPTIO_RUNNER_NETWORK[\s\S]*OPTIO_RUNNER_CONTAINER_USER/);
+      loadConfig({
+        OPTIO_RUNNER_ID: "Bad Id",
+        OPTIO_RUNNER_NETWORK: "macvlan",
+        OPTIO_RUNNER_SLOTS: "0",
+        OPTIO_RUNNER_CONTAINER_USER: "0:0",
+      }),
+    ).toThrow(
+      /OPTIO_RUNNER_ID[\s\S]*OPTIO_RUNNER_SLOTS[\s\S]*OPTIO_RUNNER_NETWORK[\s\S]*OPTIO_RUNNER_CONTAINER_USER/,
+    );
   });
 });

@@ -5,10 +5,14 @@ import path from "node:path";
 let tag: string | undefined;
 
 export function testAgentImage(): string {
-  tag ??= execFileSync(process.execPath, [path.resolve(__dirname, "../../../../scripts/build-agent-image.mjs"), "--print-tag"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-    timeout: 10 * 60_000,
-  }).trim();
+  tag ??= execFileSync(
+    process.execPath,
+    [path.resolve(__dirname, "../../../../scripts/build-agent-image.mjs"), "--print-tag"],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 10 * 60_000,
+    },
+  ).trim();
   return tag;
 }

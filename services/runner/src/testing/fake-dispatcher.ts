@@ -53,10 +53,19 @@ export class FakeDispatcher {
   }
 
   /** Resolves when `predicate` holds for the run's reports. */
-  async until(runId: string, predicate: (reports: RunReportType[]) => boolean, timeoutMs = 60_000): Promise<RunReportType[]> {
+  async until(
+    runId: string,
+    predicate: (reports: RunReportType[]) => boolean,
+    timeoutMs = 60_000,
+  ): Promise<RunReportType[]> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.reportsOf(runId))) {
-      if (Date.now() > deadline) throw new Error(`timed out; reports: ${this.reportsOf(runId).map((r) => r.kind).join(",")}`);
+      if (Date.now() > deadline)
+        throw new Error(
+          `timed out; reports: ${this.reportsOf(runId)
+            .map((r) => r.kind)
+            .join(",")}`,
+        );
       await new Promise<void>((resolve) => {
         this.waiters.push(resolve);
         setTimeout(resolve, 200);

@@ -4,7 +4,12 @@ import { RunSpec, type RunSpecInput } from "@optio/contracts";
 import { loadConfig, type RunnerConfig } from "../config";
 
 export function testConfig(env: Record<string, string> = {}): RunnerConfig {
-  return loadConfig({ OPTIO_RUNNER_ID: "test-runner", OPTIO_LOG_LEVEL: "silent", OPTIO_RUNNER_PULL: "never", ...env });
+  return loadConfig({
+    OPTIO_RUNNER_ID: "test-runner",
+    OPTIO_LOG_LEVEL: "silent",
+    OPTIO_RUNNER_PULL: "never",
+    ...env,
+  });
 }
 
 export function runSpec(overrides: Partial<RunSpecInput> = {}): RunSpec {

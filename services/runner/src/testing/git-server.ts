@@ -19,7 +19,9 @@ export interface GitServer {
   close(): Promise<void>;
 }
 
-export async function startGitServer(auth: { username: string; password: string } | null): Promise<GitServer> {
+export async function startGitServer(
+  auth: { username: string; password: string } | null,
+): Promise<GitServer> {
   const root = mkdtempSync(path.join(os.tmpdir(), "optio-git-"));
   const seen: string[] = [];
   const server = http.createServer((req, res) => {
@@ -69,7 +71,10 @@ export async function startGitServer(auth: { username: string; password: string 
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const port = (server.address() as AddressInfo).port;
   const git = (cwd: string, args: string[]) =>
-    execFileSync("git", ["-c", "user.name=seed", "-c", "user.email=seed@test", ...args], { cwd, encoding: "utf8" });
+    execFileSync("git", ["-c", "user.name=seed", "-c", "user.email=seed@test", ...args], {
+      cwd,
+      encoding: "utf8",
+    });
 
   return {
     seen,
@@ -85,7 +90,8 @@ export async function startGitServer(auth: { username: string; password: string 
       git(seed, ["push", "--quiet", bare, `HEAD:refs/heads/${branch}`]);
       rmSync(seed, { recursive: true, force: true });
     },
-    git: (name, args) => execFileSync("git", [`--git-dir=${path.join(root, `${name}.git`)}`, ...args], { encoding: "utf8" }),
+    git: (name, args) =>
+      execFileSync("git", [`--git-dir=${path.join(root, `${name}.git`)}`, ...args], { encoding: "utf8" }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

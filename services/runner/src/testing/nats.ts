@@ -27,7 +27,11 @@ export async function testNats(): Promise<TestNats> {
   if (process.env.NATS_URL) return { url: process.env.NATS_URL, stop: async () => {} };
   const dir = mkdtempSync(path.join(os.tmpdir(), "optio-nats-"));
   const port = await freePort();
-  const child: ChildProcess = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  const child: ChildProcess = spawn(
+    "nats-server",
+    ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir],
+    { stdio: "ignore" },
+  );
   const url = `nats://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
     try {

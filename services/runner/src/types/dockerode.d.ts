@@ -18,7 +18,12 @@ declare module "dockerode" {
     interface Container {
       id: string;
       start(): Promise<unknown>;
-      attach(options: { stream: boolean; stdout: boolean; stderr: boolean; logs?: boolean }): Promise<NodeJS.ReadableStream>;
+      attach(options: {
+        stream: boolean;
+        stdout: boolean;
+        stderr: boolean;
+        logs?: boolean;
+      }): Promise<NodeJS.ReadableStream>;
       wait(): Promise<{ StatusCode: number }>;
       inspect(): Promise<ContainerInspect>;
       kill(options?: { signal?: string }): Promise<unknown>;
@@ -37,7 +42,10 @@ declare module "dockerode" {
     constructor(options?: Docker.Options);
     modem: {
       demuxStream(stream: NodeJS.ReadableStream, stdout: Writable, stderr: Writable): void;
-      followProgress(stream: NodeJS.ReadableStream, onFinished: (error: Error | null, output: unknown[]) => void): void;
+      followProgress(
+        stream: NodeJS.ReadableStream,
+        onFinished: (error: Error | null, output: unknown[]) => void,
+      ): void;
     };
     createContainer(options: object): Promise<Docker.Container>;
     getContainer(id: string): Docker.Container;

@@ -1,0 +1,102 @@
+// The local driver runs the image's entrypoint as a child process group in a temporary directory.
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { RunHandle } from "./driver";
+import { forEachLine } from "./lines";
+import { LocalDriver } from "./local.driver";
+import { planRun } from "./run-plan";
+import { runSpec, testConfig } from "./testing/fixtures";
+import { startGitServer, type GitServer } from "./testing/git-server";
+
+jest.setTimeout(60_000);
+
+const auth = { username: "bot", password: "local-driver-secret-99" };
+let git: GitServer;
+let workDir: string;
+let driver: LocalDriver;
+let config: ReturnType<typeof testConfig>;
+
+async function collect(handle: RunHandle) {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  await Promise.all([
+    forEachLine(handle.stdout, (l) => stdout.push(l)),
+    forEachLine(handle.stderr, (l) => stderr.push(l)),
+  ]);
+  return { stdout, stderr, exit: await handle.wait() };
+}
+
+function plan(repo: string, prompt: string) {
+  git.createRepo(repo);
+  const spec = runSpec({
+    agentType: "shell",
+    prompt,
+    repoUrl: git.url(repo),
+    gitCredential: { source: "inline", username: auth.username, secret: auth.password },
+    env: { GREETING: "hi" },
+  });
+  return {
+    spec,
+    plan: planRun(spec, { config, paths: driver.paths(spec.runId, spec.attempt), gitCredentials: {} }),
+  };
+}
+
+beforeAll(async () => {
+  git = await startGitServer(auth);
+  workDir = mkdtempSync(path.join(os.tmpdir(), "optio-local-driver-"));
+  config = testConfig({ OPTIO_RUNNER_DRIVER: "local", OPTIO_RUNNER_WORK_DIR: workDir });
+  driver = new LocalDriver({ config });
+});
+afterAll(async () => {
+  await git.close();
+  rmSync(workDir, { recursive: true, force: true });
+});
+
+describe("LocalDriver", () => {
+  it("is flagged as not isolated", () => {
+    expect(driver.isolated).toBe(false);
+    expect(driver.name).toBe("local");
+  });
+
+  it("runs a shell task through the entrypoint and pushes the branch", async () => {
+    const { spec, plan: p } = plan(
+      "local",
+      'echo "$GREETING from $OPTIO_AGENT_TYPE" | tee hello.txt; env | grep -c NATS_URL || true',
+    );
+    const handle = await driver.start(p);
+    expect((await driver.list()).map((u) => u.runId)).toContain(spec.runId);
+    const { stdout, exit } = await collect(handle);
+    expect(exit).toEqual({ exitCode: 0, oomKilled: false });
+    expect(stdout).toContain("hi from shell");
+    expect(stdout).toContain("0"); // the runner's own environment does not leak into runs
+    expect(stdout.at(-1)).toMatch(/"pushed":true,"commits":1/);
+    expect(git.git("local", ["show", `${spec.branchName}:hello.txt`])).toBe("hi from shell\n");
+    expect(existsSync(path.join(driver.paths(spec.runId, 1).runDir, "git-credential"))).toBe(false); // read once, deleted
+    await handle.dispose();
+    expect(await driver.list()).toEqual([]);
+  });
+
+  it("stops the whole process tree within the grace period", async () => {
+    const { plan: p } = plan("local-stop", "sleep 60 & sleep 60; echo never");
+    const handle = await driver.start(p);
+    const output = collect(handle);
+    await new Promise((r) => setTimeout(r, 800));
+    const t0 = Date.now();
+    await handle.stop(1000);
+    expect(Date.now() - t0).toBeLessThan(1000 + 1500);
+    const { stdout } = await output;
+    expect(stdout.join("\n")).not.toContain("never");
+    await handle.dispose();
+  });
+
+  it("lists and removes a leftover run", async () => {
+    const { spec, plan: p } = plan("local-orphan", "sleep 60");
+    const handle = await driver.start(p);
+    const [unit] = await driver.list();
+    expect(unit).toMatchObject({ runId: spec.runId, running: true });
+    await driver.remove(unit!.id);
+    await handle.wait();
+    expect(await driver.list()).toEqual([]);
+  });
+});

@@ -1,0 +1,88 @@
+import pino from "pino";
+import { RunReport } from "@optio/contracts";
+import { LogBatcher } from "./log-batcher";
+import { RunReporter } from "./run-reporter";
+
+const ids = {
+  runId: "7d1f0a52-3c1e-4b8e-9a51-2f1d7a3c9e01",
+  taskId: "0b6c2f8e-91aa-4c5e-8d3f-6a7b8c9d0e1f",
+  attempt: 3,
+  runnerId: "r1",
+};
+const logger = pino({ level: "silent" });
+
+describe("RunReporter", () => {
+  it("numbers reports, keeps order and retries a failed publish with the same message id", async () => {
+    const stored: { subject: string; msgId: string; report: RunReport }[] = [];
+    let failures = 2;
+    const reporter = new RunReporter({
+      ids,
+      logger,
+      sink: async (subject, payload, msgId) => {
+        if (failures-- > 0) throw new Error("nats down");
+        stored.push({ subject, msgId, report: RunReport.parse(JSON.parse(payload)) });
+      },
+    });
+    void reporter.send({ kind: "started", containerId: "c1", driver: "docker", image: "img" });
+    void reporter.send({ kind: "heartbeat" });
+    await reporter.send({
+      kind: "exited",
+      exitCode: 0,
+      reason: "completed",
+      oomKilled: false,
+      durationMs: 5,
+      error: null,
+    });
+    expect(stored.map((s) => [s.subject, s.msgId, s.report.seq])).toEqual([
+      [`optio.run.${ids.runId}.started`, `${ids.runId}:3:1`, 1],
+      [`optio.run.${ids.runId}.heartbeat`, `${ids.runId}:3:2`, 2],
+      [`optio.run.${ids.runId}.exited`, `${ids.runId}:3:3`, 3],
+    ]);
+  });
+
+  it("drops an invalid report without a gap in the sequence", async () => {
+    const seqs: number[] = [];
+    const reporter = new RunReporter({
+      ids,
+      logger,
+      sink: async (_s, payload) => void seqs.push(JSON.parse(payload).seq),
+    });
+    void reporter.send({ kind: "log", lines: [] }); // min 1 line: invalid
+    await reporter.send({ kind: "heartbeat" });
+    expect(seqs).toEqual([1]);
+  });
+
+  it("stops retrying once abandoned", async () => {
+    const reporter = new RunReporter({ ids, logger, sink: async () => Promise.reject(new Error("down")) });
+    const pending = reporter.send({ kind: "heartbeat" });
+    reporter.abandon();
+    await expect(pending).resolves.toBeUndefined();
+  });
+});
+
+describe("LogBatcher", () => {
+  it("flushes on line count, on byte size and after the delay, numbering lines from 1", async () => {
+    const batches: number[][] = [];
+    const batcher = new LogBatcher({
+      maxLines: 3,
+      maxDelayMs: 20,
+      maxBytes: 1000,
+      flush: (lines) => batches.push(lines.map((l) => l.n)),
+    });
+    const line = (content = "x") => ({
+      stream: "stdout" as const,
+      type: "stdout" as const,
+      time: new Date().toISOString(),
+      content,
+    });
+    for (let i = 0; i < 4; i++) batcher.add(line());
+    expect(batches).toEqual([[1, 2, 3]]);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(batches).toEqual([[1, 2, 3], [4]]);
+    batcher.add(line("y".repeat(2000)));
+    expect(batches.at(-1)).toEqual([5]);
+    batcher.flush();
+    expect(batches).toHaveLength(3);
+    expect(batcher.count).toBe(5);
+  });
+});
