@@ -214,12 +214,13 @@ export const DeleteTaskQuery = z.object({
 
 // ---------------------------------------------------------------- actions
 
-export const ResumeTaskBody = z.strictObject({
-  prompt: TaskPrompt.optional().describe("New context for the agent; default: continue"),
-});
-export const ForceRestartBody = z.strictObject({ prompt: TaskPrompt.optional() });
-/** cancel, retry, force-redo, review take no body; `{}` (or none) is accepted. */
-export const EmptyBody = z.strictObject({}).optional();
+// Action bodies are optional: an absent body arrives as null.
+export const ResumeTaskBody = z
+  .strictObject({ prompt: TaskPrompt.optional().describe("New context for the agent; default: continue") })
+  .nullish();
+export const ForceRestartBody = z.strictObject({ prompt: TaskPrompt.optional() }).nullish();
+/** cancel, retry, force-redo, review, bulk: no body; `{}` (or none) is accepted. */
+export const EmptyBody = z.strictObject({}).nullish();
 
 export const ReorderBody = z.strictObject({
   taskIds: z
