@@ -1,8 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import pino from "pino";
 import supertest from "supertest";
 import type { FastifyInstance } from "fastify";
@@ -12,33 +7,7 @@ import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats } from "../../src/nats/connection";
 import { createServices } from "../../src/services";
 import { createTestDatabase, testServiceConfig } from "../helpers/test-context";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private nats-server this test may kill without disturbing other test files. */
-async function startPrivateNats(): Promise<{ url: string; child: ChildProcess; dir: string }> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), "optio-health-nats-"));
-  const child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
-  const url = `nats://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      const nc = await connectNats(url, "probe");
-      await nc.close();
-      return { url, child, dir };
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error("private nats-server did not start");
-}
+import { freePort, startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 
 async function appWith(prisma: PrismaClient, nats: NatsConnection): Promise<FastifyInstance> {
   const logger = pino({ level: "silent" });
@@ -50,7 +19,7 @@ async function appWith(prisma: PrismaClient, nats: NatsConnection): Promise<Fast
 }
 
 describe("GET /api/health when a dependency is down", () => {
-  let nats: { url: string; child: ChildProcess; dir: string };
+  let nats: PrivateNats;
   let nc: NatsConnection;
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
   let prisma: PrismaClient;
@@ -62,11 +31,10 @@ describe("GET /api/health when a dependency is down", () => {
     prisma = createPrisma(database.url);
   });
   afterAll(async () => {
-    nats.child.kill("SIGKILL");
     await nc.close().catch(() => {});
+    await nats.stop();
     await prisma.$disconnect();
     await database.drop();
-    rmSync(nats.dir, { recursive: true, force: true });
   });
 
   it("answers 503 naming NATS, promptly, while NATS is down", async () => {
@@ -90,7 +58,6 @@ describe("GET /api/health when a dependency is down", () => {
     expect(res.body.checks).toEqual({ database: "down", nats: "ok" });
     await app.close();
     await liveNc.close();
-    live.child.kill("SIGKILL");
-    rmSync(live.dir, { recursive: true, force: true });
+    await live.stop();
   });
 });

@@ -16,6 +16,7 @@ import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
 import type { OutboxPublisher } from "../../src/events/outbox-publisher";
+import type { Dispatch } from "../../src/dispatch/dispatch-services";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -113,6 +114,8 @@ export type TestContext = {
   services: AppServices;
   outbox: Outbox;
   publisher: OutboxPublisher;
+  /** The runner protocol side; not started unless the test calls dispatch.server.start(). */
+  dispatch: Dispatch;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -125,6 +128,10 @@ export type TestContext = {
 export type TestContextOptions = {
   authRateLimit?: number;
   allowedRepoHosts?: string[];
+  /** A NATS of the test's own (see private-nats.ts) instead of the stack's. */
+  natsUrl?: string;
+  /** Configuration overrides (e.g. short leases for dispatch tests). */
+  config?: Partial<ApiConfig>;
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
   logStream?: DestinationStream;
 };
@@ -134,15 +141,18 @@ export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
   const database = await createTestDatabase();
   const prisma = createPrisma(database.url);
-  const nats = await connectNats(requireEnv("NATS_URL"), "optio-api-test");
+  const nats = await connectNats(options.natsUrl ?? requireEnv("NATS_URL"), "optio-api-test");
   await ensureEventsStream(nats);
   const logger = createLogger({
     name: "optio-api-test",
     level: options.logStream ? "info" : (process.env.OPTIO_TEST_LOG_LEVEL ?? "silent"),
     destination: options.logStream,
   });
-  const config = testServiceConfig({ OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts ?? ["127.0.0.1", "localhost"] });
-  const { services, publisher, outbox } = createServices({ config, prisma, nats, logger });
+  const config = testServiceConfig({
+    ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
+    ...options.config,
+  });
+  const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({ logger, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
   await app.ready();
   publisher.start();
@@ -159,6 +169,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     services,
     outbox,
     publisher,
+    dispatch,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -183,6 +194,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     close: async () => {
       await events.stop();
       await app.close();
+      await dispatch.server.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();
