@@ -198,7 +198,7 @@ describe("leases and fencing", () => {
     expect(old).toMatchObject({ state: "superseded", errorCode: "LEASE_EXPIRED" });
 
     const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => cancels.push(m.json()) });
+    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => void cancels.push(m.json()) });
     await lost.report(spec, resultOk); // the late runner's result is fenced
     await until("fenced", async () => cancels.length, (n) => n > 0);
     expect(cancels[0]).toMatchObject({ runId: spec.runId, attempt: 1, reason: "superseded" });
@@ -234,7 +234,7 @@ describe("leases and fencing", () => {
     await runner.report(spec, started);
     await until("running", () => taskState(task.id), (s) => s === "running");
     const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => cancels.push(m.json()) });
+    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => void cancels.push(m.json()) });
     await ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth).expect(200);
     await until("cancel sent", async () => cancels.length, (n) => n > 0);
     expect(cancels[0]).toMatchObject({ runId: spec.runId, reason: "cancelled" });
