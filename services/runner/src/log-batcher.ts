@@ -1,4 +1,6 @@
-// Groups a run's log lines into batches (≤ maxLines, or after maxDelayMs) and numbers them.
+// Groups a run's log lines into batches and numbers them. Leading-edge: a line arriving after a
+// quiet period goes out at once (the first output line reaches the API without delay); lines that
+// follow within maxDelayMs are batched (≤ maxLines, ≤ maxBytes).
 import type { LogLine } from "@optio/contracts";
 
 export type PendingLine = Omit<LogLine, "n">;
@@ -8,6 +10,7 @@ export class LogBatcher {
   private batch: LogLine[] = [];
   private bytes = 0;
   private timer: NodeJS.Timeout | undefined;
+  private lastFlush = 0;
 
   /** maxBytes keeps a batch well under NATS's max_payload (1 MB by default). */
   constructor(
@@ -27,8 +30,11 @@ export class LogBatcher {
     this.batch.push({ ...line, n: ++this.n });
     this.bytes += line.content.length + (line.data ? JSON.stringify(line.data).length : 0) + 100;
     if (this.batch.length >= this.opts.maxLines || this.bytes >= (this.opts.maxBytes ?? 256 * 1024))
-      this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), this.opts.maxDelayMs);
+      return this.flush();
+    if (this.timer) return;
+    const wait = this.lastFlush + this.opts.maxDelayMs - Date.now();
+    if (wait <= 0) this.flush();
+    else this.timer = setTimeout(() => this.flush(), wait);
   }
 
   flush(): void {
@@ -38,6 +44,7 @@ export class LogBatcher {
     const lines = this.batch;
     this.batch = [];
     this.bytes = 0;
+    this.lastFlush = Date.now();
     this.opts.flush(lines);
   }
 }

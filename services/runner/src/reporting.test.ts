@@ -61,28 +61,44 @@ describe("RunReporter", () => {
 });
 
 describe("LogBatcher", () => {
-  it("flushes on line count, on byte size and after the delay, numbering lines from 1", async () => {
+  const line = (content = "x") => ({
+    stream: "stdout" as const,
+    type: "stdout" as const,
+    time: new Date().toISOString(),
+    content,
+  });
+
+  it("sends a line after a quiet period at once, then batches what follows", async () => {
     const batches: number[][] = [];
     const batcher = new LogBatcher({
       maxLines: 3,
-      maxDelayMs: 20,
+      maxDelayMs: 30,
+      flush: (lines) => batches.push(lines.map((l) => l.n)),
+    });
+    batcher.add(line());
+    expect(batches).toEqual([[1]]);
+    batcher.add(line());
+    batcher.add(line());
+    expect(batches).toEqual([[1]]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(batches).toEqual([[1], [2, 3]]);
+  });
+
+  it("flushes on line count and byte size, numbering lines from 1", () => {
+    const batches: number[][] = [];
+    const batcher = new LogBatcher({
+      maxLines: 3,
+      maxDelayMs: 10_000,
       maxBytes: 1000,
       flush: (lines) => batches.push(lines.map((l) => l.n)),
     });
-    const line = (content = "x") => ({
-      stream: "stdout" as const,
-      type: "stdout" as const,
-      time: new Date().toISOString(),
-      content,
-    });
     for (let i = 0; i < 4; i++) batcher.add(line());
-    expect(batches).toEqual([[1, 2, 3]]);
-    await new Promise((r) => setTimeout(r, 40));
-    expect(batches).toEqual([[1, 2, 3], [4]]);
+    expect(batches).toEqual([[1], [2, 3, 4]]);
     batcher.add(line("y".repeat(2000)));
     expect(batches.at(-1)).toEqual([5]);
+    batcher.add(line());
     batcher.flush();
-    expect(batches).toHaveLength(3);
-    expect(batcher.count).toBe(5);
+    expect(batches.at(-1)).toEqual([6]);
+    expect(batcher.count).toBe(6);
   });
 });
