@@ -3,20 +3,20 @@
 // runner, beside a raw `docker run` of the same image measured in the same process.
 // The API is played by a fake dispatcher (claim replies from memory): this isolates the runner's
 // share. Real parts: NATS + JetStream, the Docker engine, the test agent image, a git server.
-//   node_modules/.bin/tsx bench/runner-dispatch.ts        (BENCH_RUNS=50 by default)
+//   node_modules/.bin/tsx services/runner/scripts/bench-dispatch.ts        (BENCH_RUNS=50 by default)
 import { spawn } from "node:child_process";
 import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import pino from "pino";
 import { subjects } from "@optio/contracts";
-import { DockerDriver } from "../services/runner/src/docker.driver";
-import { ensureRunsStream } from "../services/runner/src/nats";
-import { Runner } from "../services/runner/src/runner";
-import { testAgentImage } from "../services/runner/src/testing/agent-image";
-import { FakeDispatcher } from "../services/runner/src/testing/fake-dispatcher";
-import { runSpec, testConfig } from "../services/runner/src/testing/fixtures";
-import { startGitServer } from "../services/runner/src/testing/git-server";
-import { testNats } from "../services/runner/src/testing/nats";
+import { DockerDriver } from "../src/docker.driver";
+import { ensureRunsStream } from "../src/nats";
+import { Runner } from "../src/runner";
+import { testAgentImage } from "../src/testing/agent-image";
+import { FakeDispatcher } from "../src/testing/fake-dispatcher";
+import { runSpec, testConfig } from "../src/testing/fixtures";
+import { startGitServer } from "../src/testing/git-server";
+import { testNats } from "../src/testing/nats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
 
