@@ -30,7 +30,8 @@ function postgresUserIds() {
 /** Runs a Postgres binary as the `postgres` user when we are root (initdb refuses root). */
 function runPostgresTool(bin, args) {
   const [cmd, fullArgs] = postgresTool(bin, args);
-  return runAsync(cmd, fullArgs, { stdio: ["ignore", "ignore", "inherit"] });
+  // cwd "/": the postgres user may not be allowed into ours (pg_ctl complains).
+  return runAsync(cmd, fullArgs, { stdio: ["ignore", "ignore", "inherit"], cwd: "/" });
 }
 
 function tcpAnswers(port) {
@@ -50,7 +51,7 @@ function postgresTool(bin, args) {
 
 function postgresRunning(bin, dataDir) {
   const [cmd, args] = postgresTool(`${bin}/pg_ctl`, ["-D", dataDir, "status"]);
-  return spawnSync(cmd, args, { stdio: "ignore" }).status === 0;
+  return spawnSync(cmd, args, { stdio: "ignore", cwd: "/" }).status === 0;
 }
 
 /** Whether the `postgres` user can create and use `dir` (a root-only parent, like mkdtemp's, stops it). */
