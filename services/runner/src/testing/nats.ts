@@ -23,32 +23,55 @@ export interface TestNats {
   stop(): Promise<void>;
 }
 
-export async function testNats(): Promise<TestNats> {
-  if (process.env.NATS_URL) return { url: process.env.NATS_URL, stop: async () => {} };
-  const dir = mkdtempSync(path.join(os.tmpdir(), "optio-nats-"));
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    "nats-server",
-    ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir],
-    { stdio: "ignore" },
-  );
-  const url = `nats://127.0.0.1:${port}`;
+export interface PrivateNats extends TestNats {
+  /** Stops the server and starts it again on the same port and store (JetStream data kept). */
+  restart(downMs?: number): Promise<void>;
+}
+
+async function waitForServer(url: string): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       const nc = await connect({ servers: url, reconnect: false });
       await nc.close();
-      break;
+      return;
     } catch (error) {
       if (i > 50) throw error;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** A nats-server with JetStream of this test's own, on a free 127.0.0.1 port. */
+export async function privateNats(): Promise<PrivateNats> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "optio-nats-"));
+  const port = await freePort();
+  const url = `nats://127.0.0.1:${port}`;
+  const start = () =>
+    spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  const stopChild = async (child: ChildProcess) => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once("exit", r));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  let child = start();
+  await waitForServer(url);
   return {
     url,
+    restart: async (downMs = 1000) => {
+      await stopChild(child);
+      await new Promise((r) => setTimeout(r, downMs));
+      child = start();
+      await waitForServer(url);
+    },
     stop: async () => {
-      child.kill("SIGTERM");
-      await new Promise((r) => child.once("exit", r));
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export async function testNats(): Promise<TestNats> {
+  if (process.env.NATS_URL) return { url: process.env.NATS_URL, stop: async () => {} };
+  return privateNats();
 }
