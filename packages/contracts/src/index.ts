@@ -8,3 +8,4 @@ export * from "./health";
 export * from "./runs";
 export * from "./tasks";
 export * from "./runners";
+export * from "./logs";

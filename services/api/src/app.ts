@@ -20,6 +20,10 @@ import type { TaskServices } from "./tasks/task-services";
 import { tasksRoutes } from "./tasks/tasks.routes";
 import type { RunnerRegistry } from "./dispatch/runner-registry";
 import { runnersRoutes } from "./dispatch/runners.routes";
+import type { LiveHints } from "./logs/live-hints";
+import type { LogService } from "./logs/log.service";
+import { logsRoutes } from "./logs/logs.routes";
+import type { NatsConnection } from "@nats-io/nats-core";
 
 export type AppServices = {
   auth: AuthService;
@@ -28,10 +32,14 @@ export type AppServices = {
   health: HealthService;
   tasks: TaskServices;
   runners: RunnerRegistry;
+  logs: LogService;
+  hints: LiveHints;
 };
 
 export type AppOptions = {
   logger: Logger;
+  /** Live streams read the events stream directly. */
+  nats: NatsConnection;
   services: AppServices;
   version: string;
   authRateLimit: number;
@@ -71,6 +79,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
+      await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },
   );

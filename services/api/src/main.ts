@@ -17,6 +17,7 @@ async function main(): Promise<void> {
   const { services, publisher, dispatch } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({
     logger,
+    nats,
     services,
     version: VERSION,
     authRateLimit: config.OPTIO_AUTH_RATE_LIMIT,

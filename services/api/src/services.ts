@@ -11,6 +11,8 @@ import { RepoUrlPolicy } from "./repos/repo-url";
 import { RepoService } from "./repos/repo.service";
 import { UserService } from "./users/user.service";
 import { createTaskServices } from "./tasks/task-services";
+import { LiveHints } from "./logs/live-hints";
+import { LogService } from "./logs/log.service";
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
 
 export type ServiceDeps = {
@@ -50,7 +52,8 @@ export function createServices(deps: ServiceDeps): {
     defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
     secretValues: config.OPTIO_LOG_SECRETS,
   };
-  const dispatch = createDispatch({ prisma, nats, logger, tasks, settings });
+  const hints = new LiveHints({ nats });
+  const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
     users: new UserService({ prisma }),
@@ -58,6 +61,8 @@ export function createServices(deps: ServiceDeps): {
     health: new HealthService({ prisma, nats }),
     tasks,
     runners: dispatch.registry,
+    logs: new LogService({ prisma }),
+    hints,
   };
   return { services, publisher, outbox, dispatch };
 }

@@ -2,6 +2,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
+import type { LiveHints } from "../logs/live-hints";
 import type { TaskServices } from "../tasks/task-services";
 import { ClaimService } from "./claim.service";
 import { DispatchServer } from "./dispatch.server";
@@ -27,6 +28,7 @@ export function createDispatch(deps: {
   nats: NatsConnection;
   logger: Logger;
   tasks: Pick<TaskServices, "machine" | "work">;
+  hints: LiveHints;
   settings: DispatchSettings;
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
@@ -51,6 +53,14 @@ export function createDispatch(deps: {
     redactor: new SecretRedactor(settings.secretValues),
   });
   const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
-  const server = new DispatchServer({ nats, claims, reports, registry, reaper, logger: logger.child({ component: "dispatch" }) });
+  const server = new DispatchServer({
+    nats,
+    claims,
+    reports,
+    registry,
+    reaper,
+    hints: deps.hints,
+    logger: logger.child({ component: "dispatch" }),
+  });
   return { registry, server, reaper, claims };
 }

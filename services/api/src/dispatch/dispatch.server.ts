@@ -17,6 +17,7 @@ import {
 import type { Logger } from "pino";
 import type { z } from "zod";
 import { ensureRunsStream } from "../nats/connection";
+import type { LiveHints } from "../logs/live-hints";
 import type { ClaimService } from "./claim.service";
 import type { LeaseReaper } from "./lease-reaper";
 import type { ReportApplier } from "./report-applier";
@@ -31,6 +32,7 @@ export class DispatchServer {
   private readonly reports: ReportApplier;
   private readonly registry: RunnerRegistry;
   private readonly reaper: LeaseReaper;
+  private readonly hints: LiveHints;
   private readonly logger: Logger;
   private subscriptions: Subscription[] = [];
   private consumer: ConsumerMessages | undefined;
@@ -42,6 +44,7 @@ export class DispatchServer {
     reports: ReportApplier;
     registry: RunnerRegistry;
     reaper: LeaseReaper;
+    hints: LiveHints;
     logger: Logger;
   }) {
     this.nats = options.nats;
@@ -49,6 +52,7 @@ export class DispatchServer {
     this.reports = options.reports;
     this.registry = options.registry;
     this.reaper = options.reaper;
+    this.hints = options.hints;
     this.logger = options.logger;
   }
 
@@ -147,6 +151,7 @@ export class DispatchServer {
             continue;
           }
           if (result === "stale") this.fence(parsed.data.runId, parsed.data.attempt);
+          if (result === "applied" && parsed.data.kind === "log") this.hints.logsStored(parsed.data.taskId);
           message.ack();
         } catch (err) {
           this.logger.error({ err, runId: parsed.data.runId }, "applying a run report failed; redelivering");

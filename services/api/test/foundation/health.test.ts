@@ -13,7 +13,7 @@ async function appWith(prisma: PrismaClient, nats: NatsConnection): Promise<Fast
   const logger = pino({ level: "silent" });
   const config = testServiceConfig();
   const { services } = createServices({ config, prisma, nats, logger });
-  const app = await buildApp({ logger, services, version: "test", authRateLimit: 10 });
+  const app = await buildApp({ logger, nats, services, version: "test", authRateLimit: 10 });
   await app.ready();
   return app;
 }

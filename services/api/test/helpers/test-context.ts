@@ -153,7 +153,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...options.config,
   });
   const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
-  const app = await buildApp({ logger, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
+  const app = await buildApp({ logger, nats, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
   await app.ready();
   publisher.start();
   const events = new EventCollector(nats);
