@@ -1,0 +1,116 @@
+// End-to-end fixtures: the real API (in process, dispatch on), real runner processes, the Docker
+// engine, the test agent image and a git server, all on 127.0.0.1 (test containers use host networking).
+import { spawn, execFileSync, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { startGitServer, type GitServer } from "../../../runner/src/testing/git-server";
+import { testAgentImage } from "../../../runner/src/testing/agent-image";
+import { createTestContext, type TestContext } from "../helpers/test-context";
+import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
+
+const TSX = path.resolve(__dirname, "../../../../node_modules/.bin/tsx");
+const RUNNER_MAIN = path.resolve(__dirname, "../../../runner/src/main.ts");
+
+export type RunnerProcess = { id: string; child: ChildProcess; output: string[]; stop: () => Promise<void> };
+
+export type E2eStack = {
+  ctx: TestContext;
+  nats: PrivateNats;
+  git: GitServer;
+  image: string;
+  token: string;
+  startRunner: (id: string, env?: Record<string, string>) => Promise<RunnerProcess>;
+  close: () => Promise<void>;
+};
+
+export async function startE2eStack(config: Parameters<typeof createTestContext>[0] = {}): Promise<E2eStack> {
+  const image = testAgentImage();
+  const nats = await startPrivateNats();
+  const git = await startGitServer(null);
+  const ctx = await createTestContext({
+    natsUrl: nats.url,
+    ...config,
+    config: { OPTIO_DEFAULT_IMAGE: image, OPTIO_LEASE_MS: 4_000, OPTIO_REAP_INTERVAL_MS: 250, ...config.config },
+  });
+  await ctx.dispatch.server.start();
+  const token = await ctx.adminToken();
+  const runners: RunnerProcess[] = [];
+
+  const startRunner = async (id: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
+    const output: string[] = [];
+    const child = spawn(TSX, [RUNNER_MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NATS_URL: nats.url,
+        OPTIO_RUNNER_ID: id,
+        OPTIO_RUNNER_IMAGE: image,
+        OPTIO_RUNNER_NETWORK: "host",
+        OPTIO_RUNNER_PULL: "never",
+        OPTIO_RUNNER_SLOTS: "2",
+        OPTIO_RUNNER_HEARTBEAT_MS: "500",
+        OPTIO_RUNNER_POLL_MS: "1000",
+        OPTIO_RUNNER_STOP_GRACE_MS: "2000",
+        OPTIO_RUNNER_MEMORY_MB: "256",
+        OPTIO_LOG_LEVEL: "info",
+        ...env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr!.on("data", (chunk: Buffer) => output.push(chunk.toString()));
+    const runner: RunnerProcess = {
+      id,
+      child,
+      output,
+      stop: async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      },
+    };
+    runners.push(runner);
+    // Ready once the API has seen its heartbeat.
+    const deadline = Date.now() + 30_000;
+    while (!(await ctx.services.runners.list()).some((r) => r.runnerId === id)) {
+      if (child.exitCode !== null) throw new Error(`runner ${id} exited: ${output.join("")}`);
+      if (Date.now() > deadline) throw new Error(`runner ${id} did not come up: ${output.join("")}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return runner;
+  };
+
+  return {
+    ctx,
+    nats,
+    git,
+    image,
+    token,
+    startRunner,
+    close: async () => {
+      for (const runner of runners) {
+        if (runner.child.exitCode === null && runner.child.signalCode === null) runner.child.kill("SIGKILL");
+      }
+      await ctx.close();
+      await nats.stop();
+      await git.close();
+    },
+  };
+}
+
+/** Containers carrying a label, running or not. */
+export function containersLabelled(label: string): string[] {
+  return execFileSync("docker", ["ps", "-aq", "--filter", `label=${label}`], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
+}
+
+export async function eventually<T>(what: string, read: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
