@@ -6,7 +6,7 @@ import { DockerDriver } from "./docker.driver";
 import type { RunHandle } from "./driver";
 import { forEachLine } from "./lines";
 import { planRun } from "./run-plan";
-import { testAgentImage } from "./testing/agent-image";
+import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 
@@ -34,7 +34,7 @@ const inspect = (id: string) => JSON.parse(execFileSync("docker", ["inspect", id
 beforeAll(async () => {
   image = testAgentImage();
   git = await startGitServer(auth);
-});
+}, IMAGE_BUILD_TIMEOUT_MS);
 afterAll(async () => {
   for (const unit of await driver.list()) await driver.remove(unit.id);
   await git.close();

@@ -7,7 +7,7 @@ import { RunReport, RUNS_STREAM, subjects, type RunLog } from "@optio/contracts"
 import { DockerDriver } from "./docker.driver";
 import { connectNats, ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
-import { testAgentImage } from "./testing/agent-image";
+import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
@@ -21,8 +21,9 @@ let nc: NatsConnection;
 let runnerNc: NatsConnection;
 
 beforeAll(async () => {
+  testAgentImage();
   [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
-});
+}, IMAGE_BUILD_TIMEOUT_MS);
 afterAll(async () => {
   await nc?.close();
   await runnerNc?.close();

@@ -6,7 +6,7 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { RunnerAnnounced, subjects } from "@optio/contracts";
 import { ensureRunsStream } from "./nats";
-import { testAgentImage } from "./testing/agent-image";
+import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
@@ -82,7 +82,7 @@ beforeAll(async () => {
   nc = await connect({ servers: nats.url });
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
-});
+}, IMAGE_BUILD_TIMEOUT_MS);
 afterAll(async () => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");

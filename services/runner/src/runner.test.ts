@@ -8,7 +8,7 @@ import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
 import { ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
-import { testAgentImage } from "./testing/agent-image";
+import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
@@ -73,7 +73,7 @@ beforeAll(async () => {
     sink: async (subject, payload, msgId) => void (await js.publish(subject, payload, { msgID: msgId })),
   });
   await runner.start();
-});
+}, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await runner.shutdown();

@@ -4,6 +4,9 @@ import path from "node:path";
 
 let tag: string | undefined;
 
+/** A clean machine debootstraps the base image first (~95 s), then builds (~20 s): hooks need room. */
+export const IMAGE_BUILD_TIMEOUT_MS = 15 * 60_000;
+
 export function testAgentImage(): string {
   tag ??= execFileSync(
     process.execPath,
