@@ -7,7 +7,7 @@ import { testAgentImage } from "../../../runner/src/testing/agent-image";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 
-const TSX = path.resolve(__dirname, "../../../../node_modules/.bin/tsx");
+const ROOT = path.resolve(__dirname, "../../../..");
 const RUNNER_MAIN = path.resolve(__dirname, "../../../runner/src/main.ts");
 
 export type RunnerProcess = { id: string; child: ChildProcess; output: string[]; stop: () => Promise<void> };
@@ -37,7 +37,9 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
 
   const startRunner = async (id: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
     const output: string[] = [];
-    const child = spawn(TSX, [RUNNER_MAIN], {
+    // One process (tsx as a loader, not its CLI wrapper), so SIGKILL really kills the runner.
+    const child = spawn(process.execPath, ["--import", "tsx", RUNNER_MAIN], {
+      cwd: ROOT,
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -70,6 +72,8 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
       },
     };
     runners.push(runner);
+    // Never leave a runner behind, even if jest force-exits this worker.
+    process.once("exit", () => child.kill("SIGKILL"));
     // Ready once the API has seen its heartbeat.
     const deadline = Date.now() + 30_000;
     while (!(await ctx.services.runners.list()).some((r) => r.runnerId === id)) {

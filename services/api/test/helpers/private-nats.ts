@@ -16,30 +16,63 @@ export function freePort(): Promise<number> {
   });
 }
 
-export type PrivateNats = { url: string; child: ChildProcess; stop: () => Promise<void> };
+export type PrivateNats = {
+  url: string;
+  readonly child: ChildProcess;
+  /** Kills the server (SIGKILL) and removes its store. */
+  stop: () => Promise<void>;
+  /** Kills the server and starts it again on the same port with the same JetStream store. */
+  restart: (downMs?: number) => Promise<void>;
+};
 
-export async function startPrivateNats(): Promise<PrivateNats> {
-  const port = await freePort();
-  const dir = mkdtempSync(path.join(tmpdir(), "optio-test-nats-"));
-  const child = spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
-  const url = `nats://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGKILL");
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 100; i++) {
+async function untilReachable(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
     try {
       const nc = await connectNats(url, "probe");
       await nc.close();
-      return { url, child, stop };
+      return;
     } catch {
       await new Promise((r) => setTimeout(r, 50));
     }
   }
-  await stop();
-  throw new Error("private nats-server did not start");
+  throw new Error(`nats-server at ${url} did not start`);
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  child.kill("SIGKILL");
+  await exited;
+}
+
+export async function startPrivateNats(): Promise<PrivateNats> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), "optio-test-nats-"));
+  const launch = () =>
+    spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  let child = launch();
+  const url = `nats://127.0.0.1:${port}`;
+  const nats: PrivateNats = {
+    url,
+    get child() {
+      return child;
+    },
+    stop: async () => {
+      await kill(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    restart: async (downMs = 500) => {
+      await kill(child);
+      await new Promise((r) => setTimeout(r, downMs));
+      child = launch();
+      await untilReachable(url);
+    },
+  };
+  try {
+    await untilReachable(url);
+  } catch (err) {
+    await nats.stop();
+    throw err;
+  }
+  return nats;
 }

@@ -128,6 +128,8 @@ export type TestContext = {
 export type TestContextOptions = {
   authRateLimit?: number;
   allowedRepoHosts?: string[];
+  /** Reuse this database (e.g. a second API on the same data) instead of a fresh one; not dropped. */
+  databaseUrl?: string;
   /** A NATS of the test's own (see private-nats.ts) instead of the stack's. */
   natsUrl?: string;
   /** Configuration overrides (e.g. short leases for dispatch tests). */
@@ -139,7 +141,9 @@ export type TestContextOptions = {
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
 
 export async function createTestContext(options: TestContextOptions = {}): Promise<TestContext> {
-  const database = await createTestDatabase();
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => {} }
+    : await createTestDatabase();
   const prisma = createPrisma(database.url);
   const nats = await connectNats(options.natsUrl ?? requireEnv("NATS_URL"), "optio-api-test");
   await ensureEventsStream(nats);
