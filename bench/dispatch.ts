@@ -1,0 +1,264 @@
+// Dispatch benchmarks with real parts (API and runner processes, Docker, the test agent image, a git
+// server on 127.0.0.1):
+//  1. latency from POST /api/tasks returning to the container's first output line, p50/p99 over
+//     BENCH_RUNS trivial shell tasks with an idle runner, beside a raw `docker run` of the same image;
+//  2. throughput of short shell tasks with 1, 2 and 4 runner processes;
+//  3. claim cost (p99 of the claim request) with 10k and 100k queued tasks;
+//  4. memory: runner RSS idle and with all slots busy, API RSS under load.
+//   node_modules/.bin/tsx bench/dispatch.ts    (BENCH_RUNS=50 BENCH_TASKS=24)
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { connectNats } from "../services/api/src/nats/connection";
+import pg from "pg";
+import { startGitServer } from "../services/runner/src/testing/git-server";
+import { testAgentImage } from "../services/runner/src/testing/agent-image";
+import { apiToken, repoRoot, startApi, startStack, type Server, type Stack } from "./lib/stack";
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 50);
+const TASKS = Number(process.env.BENCH_TASKS ?? 24);
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+const ms = (value: number) => `${value.toFixed(0).padStart(5)} ms`;
+const rssMb = (pid: number) => {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+};
+
+function startRunner(stack: Stack, id: string, image: string, slots: number): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services/runner/src/main.ts")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NATS_URL: stack.natsUrl,
+      OPTIO_RUNNER_ID: id,
+      OPTIO_RUNNER_IMAGE: image,
+      OPTIO_RUNNER_NETWORK: "host",
+      OPTIO_RUNNER_SLOTS: String(slots),
+      OPTIO_LOG_LEVEL: "warn",
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+async function stopAll(children: ChildProcess[]) {
+  await Promise.all(
+    children.map(
+      (child) =>
+        new Promise((resolve) => {
+          if (child.exitCode !== null) return resolve(null);
+          child.once("exit", resolve);
+          child.kill("SIGTERM");
+        }),
+    ),
+  );
+}
+
+class Client {
+  constructor(
+    private readonly api: Server,
+    private readonly token: string,
+  ) {}
+
+  async post(pathName: string, body: unknown) {
+    const res = await fetch(`${this.api.url}${pathName}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${this.token}` },
+      body: JSON.stringify(body),
+    });
+    if (res.status >= 300) throw new Error(`${pathName}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { task: { id: string } };
+  }
+
+  async get(pathName: string) {
+    const res = await fetch(`${this.api.url}${pathName}`, {
+      headers: { authorization: `Bearer ${this.token}` },
+    });
+    return (await res.json()) as Record<string, unknown>;
+  }
+
+  async waitRunners(count: number) {
+    for (;;) {
+      const { runners } = (await this.get("/api/runners")) as { runners: unknown[] };
+      if (runners.length >= count) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function firstLineAt(db: pg.Client, taskId: string): Promise<number> {
+  for (;;) {
+    const { rows } = await db.query("SELECT min(created_at) AS t FROM task_logs WHERE task_id = $1", [
+      taskId,
+    ]);
+    if (rows[0]?.t) return (rows[0].t as Date).getTime();
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function waitDone(db: pg.Client, ids: string[]) {
+  for (;;) {
+    const { rows } = await db.query(
+      "SELECT count(*)::int AS n FROM tasks WHERE id = ANY($1) AND state IN ('completed','failed','needs_attention')",
+      [ids],
+    );
+    if (rows[0].n === ids.length) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Raw `docker run` of the same image: spawn to first stdout line. */
+function rawDockerRun(image: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn("docker", [
+      "run",
+      "--rm",
+      "--network",
+      "host",
+      "--entrypoint",
+      "bash",
+      image,
+      "-c",
+      "echo first",
+    ]);
+    child.stdout.once("data", () => resolve(performance.now() - started));
+    child.once("error", reject);
+  });
+}
+
+async function main() {
+  const image = testAgentImage();
+  const stack = await startStack("optio_bench_dispatch");
+  const git = await startGitServer(null);
+  git.createRepo("bench");
+  const api = await startApi(stack, { OPTIO_DEFAULT_IMAGE: image, OPTIO_ALLOWED_REPO_HOSTS: "127.0.0.1" });
+  const client = new Client(api, await apiToken(api.url));
+  const db = new pg.Client({ connectionString: stack.databaseUrl });
+  await db.connect();
+  // One repo, no concurrency cap for the benchmark (the default is 2 per repo).
+  await client.post("/api/repos", { repoUrl: git.url("bench"), maxConcurrentTasks: 100 });
+  const task = (prompt: string) => ({
+    title: "bench",
+    prompt,
+    repoUrl: git.url("bench"),
+    agentType: "shell",
+  });
+  const children: ChildProcess[] = [];
+  try {
+    // 1. Latency with one idle runner.
+    const runner = startRunner(stack, "bench-1", image, 4);
+    children.push(runner);
+    await client.waitRunners(1);
+    const idleRss = rssMb(runner.pid!);
+    const raw: number[] = [];
+    for (let i = 0; i < Math.min(RUNS, 20); i++) raw.push(await rawDockerRun(image));
+    const latencies: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const before = Date.now();
+      const { task: created } = await client.post("/api/tasks", task("echo ok > out.txt"));
+      const returned = Date.now();
+      latencies.push((await firstLineAt(db, created.id)) - returned);
+      await waitDone(db, [created.id]);
+      if (i === 0 && returned - before > 1000) console.log("(slow first POST)");
+    }
+    console.log(`\nDispatch latency, ${RUNS} trivial shell tasks, one idle runner`);
+    console.log(
+      `  POST returned -> first container line   p50 ${ms(percentile(latencies, 50))}  p99 ${ms(percentile(latencies, 99))}`,
+    );
+    console.log(
+      `  raw docker run -> first line (${raw.length} runs)  p50 ${ms(percentile(raw, 50))}  p99 ${ms(percentile(raw, 99))}`,
+    );
+    console.log(
+      `  overhead at p50: ${ms(percentile(latencies, 50) - percentile(raw, 50))} (target < 150 ms)`,
+    );
+
+    // 4a. Runner RSS with all slots busy.
+    const slow = await Promise.all(
+      Array.from({ length: 4 }, () => client.post("/api/tasks", task("sleep 3; echo x > y"))),
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    const busyRss = rssMb(runner.pid!);
+    await waitDone(
+      db,
+      slow.map((s) => s.task.id),
+    );
+    await stopAll(children.splice(0));
+
+    // 2. Throughput with 1, 2 and 4 runner processes (2 slots each).
+    console.log(`\nThroughput, ${TASKS} short shell tasks`);
+    let apiRssUnderLoad = 0;
+    for (const count of [1, 2, 4]) {
+      for (let i = 0; i < count; i++) children.push(startRunner(stack, `bench-t${count}-${i}`, image, 2));
+      await client.waitRunners(count);
+      const started = performance.now();
+      const ids = (
+        await Promise.all(
+          Array.from({ length: TASKS }, () => client.post("/api/tasks", task("echo t > t.txt"))),
+        )
+      ).map((r) => r.task.id);
+      await new Promise((r) => setTimeout(r, 500));
+      apiRssUnderLoad = Math.max(apiRssUnderLoad, rssMb(api.child.pid!));
+      await waitDone(db, ids);
+      const seconds = (performance.now() - started) / 1000;
+      console.log(
+        `  ${count} runner(s) x 2 slots: ${(TASKS / seconds).toFixed(2)} tasks/s (${seconds.toFixed(1)} s)`,
+      );
+      await stopAll(children.splice(0));
+    }
+
+    // 3. Claim cost with 10k and 100k queued tasks (agent type no runner here serves).
+    console.log("\nClaim cost (one claim request = one task claimed)");
+    const nc = await connectNats(stack.natsUrl, "bench-claimer");
+    for (const queued of [10_000, 100_000]) {
+      const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
+      const missing = queued - rows[0].n;
+      if (missing > 0) {
+        await db.query(
+          `INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
+           SELECT gen_random_uuid(), 'q', 'p', 'https://example.com/claims/r' || (g % 500), 'main', 'codex', 'queued',
+                  (g % 1000), 3, now()
+             FROM generate_series(1, $1) g`,
+          [missing],
+        );
+        await db.query("ANALYZE tasks");
+      }
+      const times: number[] = [];
+      for (let i = 0; i < 200; i++) {
+        const started = performance.now();
+        await nc.request(
+          "optio.dispatch.claim",
+          JSON.stringify({ runnerId: "bench-claimer", freeSlots: 1, agentTypes: ["codex"], labels: [] }),
+          { timeout: 10_000 },
+        );
+        times.push(performance.now() - started);
+      }
+      console.log(
+        `  ${String(queued).padStart(6)} queued: p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}`,
+      );
+    }
+    await nc.close();
+
+    console.log("\nMemory (RSS)");
+    console.log(
+      `  runner idle ${idleRss.toFixed(0)} MB; all 4 slots busy ${busyRss.toFixed(0)} MB; API under load ${apiRssUnderLoad.toFixed(0)} MB`,
+    );
+  } finally {
+    await stopAll(children);
+    await db.end();
+    await api.stop();
+    await git.close();
+    await stack.stop();
+    execFileSync("docker", ["container", "prune", "-f", "--filter", "label=optio.runner"], {
+      stdio: "ignore",
+    });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

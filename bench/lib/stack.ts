@@ -1,0 +1,169 @@
+// A throw-away Postgres (durable: fsync on) and NATS JetStream for a benchmark, on free ports in a
+// temporary directory, migrated; plus helpers to start the real API process (services/api/src/main.ts)
+// or another server script as a child and to measure it with autocannon.
+// DATABASE_URL / NATS_URL point at existing services instead (nothing is started for them).
+import { spawn, type ChildProcess } from "node:child_process";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import autocannon from "autocannon";
+// The same scripts npm start / npm test use.
+import { createDatabase, startNats, startPostgres, stopChild } from "../../scripts/lib/services.mjs";
+import { migrate } from "../../scripts/lib/stack.mjs";
+import { freePort, isRoot } from "../../scripts/lib/system.mjs";
+
+export const repoRoot = path.resolve(__dirname, "../..");
+
+export type Stack = { databaseUrl: string; adminUrl: string; natsUrl: string; stop: () => Promise<void> };
+
+export async function startStack(database = "optio_bench"): Promise<Stack> {
+  const stops: (() => Promise<void>)[] = [];
+  const tmp = mkdtempSync(path.join(os.tmpdir(), "optio-bench-"));
+  if (isRoot) chmodSync(tmp, 0o755);
+  stops.push(async () => rmSync(tmp, { recursive: true, force: true }));
+  let adminUrl: string;
+  let natsUrl: string;
+  if (process.env.DATABASE_URL) {
+    const url = new URL(process.env.DATABASE_URL);
+    url.pathname = "/postgres";
+    adminUrl = url.toString();
+  } else {
+    const pg = await startPostgres({
+      dataDir: path.join(tmp, "pg"),
+      port: await freePort(),
+      database: null,
+      durable: true,
+    });
+    stops.push(pg.stop);
+    adminUrl = pg.adminUrl;
+  }
+  if (process.env.NATS_URL) {
+    natsUrl = process.env.NATS_URL;
+  } else {
+    mkdirSync(path.join(tmp, "logs"));
+    const nats = await startNats({
+      dataDir: path.join(tmp, "nats"),
+      port: await freePort(),
+      monitorPort: await freePort(),
+      logFile: path.join(tmp, "logs", "nats.log"),
+    });
+    stops.push(nats.stop);
+    natsUrl = nats.url;
+  }
+  createDatabase(adminUrl, database, { recreate: true });
+  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
+  migrate(databaseUrl);
+  return {
+    databaseUrl,
+    adminUrl,
+    natsUrl,
+    stop: async () => {
+      for (const stop of stops.reverse()) await stop().catch(() => {});
+    },
+  };
+}
+
+export type Server = { url: string; child: ChildProcess; stop: () => Promise<void> };
+
+/** Starts a TypeScript entry point under tsx and waits until `readyUrl` answers. */
+export async function startServer(
+  entry: string,
+  env: Record<string, string>,
+  readyPath: string,
+): Promise<Server> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, entry)], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, OPTIO_API_PORT: String(port), PORT: String(port) },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`${url}${readyPath}`)).status < 500) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${entry} did not start`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return { url, child, stop: () => stopChild(child) };
+}
+
+export type Load = {
+  url: string;
+  method?: "GET" | "POST";
+  headers?: Record<string, string>;
+  body?: string;
+  connections: number;
+  duration: number;
+};
+
+export type Figures = {
+  requests: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+};
+
+export async function load(options: Load): Promise<Figures> {
+  const result = await autocannon({
+    url: options.url,
+    method: options.method ?? "GET",
+    headers: { "content-type": "application/json", ...options.headers },
+    body: options.body,
+    connections: options.connections,
+    duration: options.duration,
+  });
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+  };
+}
+
+export const fmt = (f: Figures) =>
+  `${f.rps.toFixed(0).padStart(6)} req/s  p50 ${f.p50.toFixed(1).padStart(6)} ms  p99 ${f.p99.toFixed(1).padStart(6)} ms` +
+  `  (${f.requests} requests, ${f.non2xx} non-2xx, ${f.errors} errors)`;
+
+/** First admin + an API token (optio_pat_...), as a CI system would authenticate. */
+export async function apiToken(apiUrl: string): Promise<string> {
+  const post = async (pathName: string, body: unknown, token?: string) => {
+    const res = await fetch(`${apiUrl}${pathName}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`${pathName}: ${res.status} ${await res.text()}`);
+    return (await res.json()) as Record<string, unknown>;
+  };
+  const setup = await post("/api/setup/complete", {
+    email: "bench@example.test",
+    password: "bench-password-1",
+  });
+  const created = await post("/api/auth/tokens", { name: "bench" }, setup.token as string);
+  return created.token as string;
+}
+
+/** The API process with quiet logs; `env` adds or overrides settings. */
+export function startApi(stack: Stack, env: Record<string, string> = {}): Promise<Server> {
+  return startServer(
+    "services/api/src/main.ts",
+    {
+      DATABASE_URL: stack.databaseUrl,
+      NATS_URL: stack.natsUrl,
+      OPTIO_LOG_LEVEL: "warn",
+      OPTIO_AUTH_RATE_LIMIT: "1000",
+      NODE_ENV: "production",
+      ...env,
+    },
+    "/api/health",
+  );
+}
