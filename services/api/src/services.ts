@@ -43,7 +43,14 @@ export function createServices(deps: ServiceDeps): {
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
   const outbox = new Outbox({ prisma, onCommit: () => publisher.poke() });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
-  const tasks = createTaskServices({ prisma, outbox, urlPolicy, nats, logger: logger.child({ component: "tasks" }) });
+  const tasks = createTaskServices({
+    prisma,
+    outbox,
+    urlPolicy,
+    nats,
+    logger: logger.child({ component: "tasks" }),
+    onCommit: () => publisher.poke(),
+  });
   const settings: DispatchSettings = {
     leaseMs: config.OPTIO_LEASE_MS,
     reapIntervalMs: config.OPTIO_REAP_INTERVAL_MS,

@@ -12,9 +12,8 @@ import {
 } from "@optio/core";
 import type { PrismaClient } from "../db/prisma";
 import { AppError } from "../errors";
-import type { Outbox } from "../events/outbox";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
-import { TaskFactory } from "./task-factory";
+import { insertTask } from "./task-factory";
 import { SUBTASK_VIEW, taskNotFound, type Actor } from "./task-machine";
 import type { TaskUnitOfWork } from "./task-work";
 import { LATEST_RUN } from "./task.view";
@@ -22,12 +21,10 @@ import { LATEST_RUN } from "./task.view";
 export class SubtaskService {
   private readonly prisma: PrismaClient;
   private readonly work: TaskUnitOfWork;
-  private readonly factory: TaskFactory;
 
-  constructor(options: { prisma: PrismaClient; outbox: Outbox; work: TaskUnitOfWork }) {
+  constructor(options: { prisma: PrismaClient; work: TaskUnitOfWork }) {
     this.prisma = options.prisma;
     this.work = options.work;
-    this.factory = new TaskFactory({ outbox: options.outbox });
   }
 
   async list(parentId: string): Promise<(TaskRow & { runs: Run[] })[]> {
@@ -62,13 +59,12 @@ export class SubtaskService {
       const type = input.taskType;
       const hold = initialSubtaskState(type, siblings) === "pending";
       const defaultPriority = type === "review" ? REVIEW_PRIORITY : subtaskPriority(parent.priority);
-      return this.factory.insert(
-        work,
+      const subtask = await insertTask(
+        work.tx,
         {
           title: input.title,
           prompt: input.prompt,
           repoUrl: parent.repoUrl,
-          repoId: parent.repoId,
           repoBranch: input.repoBranch ?? parent.repoBranch,
           agentType: input.agentType ?? (parent.agentType as AgentType),
           model: input.model ?? parent.model,
@@ -81,8 +77,10 @@ export class SubtaskService {
           subtaskOrder: nextSubtaskOrder(type, siblings),
           blocksParent: blocksParentByDefault(type, input.blocksParent),
         },
-        { dependsOn: [], actor, hold },
+        { state: hold ? "pending" : "queued", actor },
       );
+      if (!hold) work.after.wakeup = true;
+      return subtask;
     });
   }
 

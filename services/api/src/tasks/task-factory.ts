@@ -1,23 +1,26 @@
-// Inserting a task (top-level or subtask) in its initial state, with its dependency edges, its
-// first run, its creation event row and its `created` outbox event, inside the caller's transaction.
-import type { AgentType, TaskType } from "@optio/contracts";
-import { canTransition, dependencyVerdict, type TaskState } from "@optio/core";
-import type { Prisma, Tx } from "../db/prisma";
+// Inserting a task (top-level or subtask) in its initial state with its first run, its creation
+// event row and its `created` outbox event: ONE SQL statement (data-modifying CTEs), so the common
+// intake path needs no interactive transaction and one round trip. Dependency edges are added by the
+// caller inside its transaction.
+import { randomUUID } from "node:crypto";
+import { subjects, type AgentType, type TaskType } from "@optio/contracts";
+import { canTransition, type TaskState } from "@optio/core";
+import type { PrismaClient, Tx } from "../db/prisma";
+import { Prisma } from "../generated/prisma/client";
 import { AppError } from "../errors";
-import type { Outbox } from "../events/outbox";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
-import { actorName, actorUserId, type Actor, type Work } from "./task-machine";
+import { actorName, actorUserId, type Actor } from "./task-machine";
 
+/** A new task. Null repoBranch/agentType/maxAttempts: the connected repo's setting, else the default. */
 export type NewTask = {
   title: string;
   prompt: string;
   repoUrl: string;
-  repoId: string | null;
-  repoBranch: string;
-  agentType: AgentType;
+  repoBranch: string | null;
+  agentType: AgentType | null;
   model: string | null;
   priority: number;
-  maxAttempts: number;
+  maxAttempts: number | null;
   metadata: Record<string, unknown>;
   createdBy: string | null;
   taskType: TaskType;
@@ -55,77 +58,140 @@ export async function checkDependencies(
   return rows;
 }
 
-export class TaskFactory {
-  private readonly outbox: Outbox;
+const TASK_COLUMNS: [column: string, field: keyof TaskRow][] = [
+  ["id", "id"],
+  ["title", "title"],
+  ["prompt", "prompt"],
+  ["repo_url", "repoUrl"],
+  ["repo_id", "repoId"],
+  ["repo_branch", "repoBranch"],
+  ["agent_type", "agentType"],
+  ["model", "model"],
+  ["priority", "priority"],
+  ["position", "position"],
+  ["max_attempts", "maxAttempts"],
+  ["metadata", "metadata"],
+  ["state", "state"],
+  ["state_version", "stateVersion"],
+  ["task_type", "taskType"],
+  ["parent_id", "parentId"],
+  ["subtask_order", "subtaskOrder"],
+  ["blocks_parent", "blocksParent"],
+  ["created_by", "createdBy"],
+  ["branch_name", "branchName"],
+  ["pr_url", "prUrl"],
+  ["pr_number", "prNumber"],
+  ["error_message", "errorMessage"],
+  ["result_summary", "resultSummary"],
+  ["session_id", "sessionId"],
+  ["attempts", "attempts"],
+  ["cost_usd", "costUsd"],
+  ["input_tokens", "inputTokens"],
+  ["output_tokens", "outputTokens"],
+  ["created_at", "createdAt"],
+  ["updated_at", "updatedAt"],
+  ["started_at", "startedAt"],
+  ["completed_at", "completedAt"],
+];
+const RETURNING = Prisma.raw(
+  [
+    ...TASK_COLUMNS.map(([column, field]) => `task.${column} AS "${field}"`),
+    `run.id AS "run.id"`,
+    `run.created_at AS "run.createdAt"`,
+    `run.updated_at AS "run.updatedAt"`,
+  ].join(", "),
+);
 
-  constructor(options: { outbox: Outbox }) {
-    this.outbox = options.outbox;
-  }
+type Returned = TaskRow & { "run.id": string; "run.createdAt": Date; "run.updatedAt": Date };
 
-  /**
-   * Creates the task in `queued`, `waiting_on_deps` (unmet dependencies) or `pending` (a step
-   * behind others: `hold`). The initial state is one the table allows from `pending`.
-   */
-  async insert(
-    work: Work,
-    fields: NewTask,
-    options: { dependsOn: readonly string[]; actor: Actor; hold?: boolean; dependencyField?: string },
-  ): Promise<TaskRow & { runs: Run[] }> {
-    const { tx } = work;
-    const deps = await checkDependencies(tx, options.dependsOn, options.dependencyField ?? "body.dependsOn");
-    const verdict = dependencyVerdict(deps.map((dep) => dep.state));
-    const state: TaskState = options.hold ? "pending" : verdict === "met" ? "queued" : "waiting_on_deps";
-    if (state !== "pending" && !canTransition("pending", state))
-      throw new Error(`bad initial state ${state}`);
+export type Created = TaskRow & { runs: Run[] };
 
-    const data: Prisma.TaskUncheckedCreateInput = {
-      ...fields,
-      metadata: fields.metadata as Prisma.InputJsonObject,
-      state,
-      attempts: 1,
-    };
-    const task = await tx.task.create({ data });
-    if (deps.length > 0) {
-      await tx.taskDependency.createMany({
-        data: deps.map((dep) => ({ taskId: task.id, dependsOnId: dep.id })),
-      });
-    }
-    const run = await tx.run.create({ data: { taskId: task.id, attempt: 1, kind: "initial" } });
-    const trigger =
-      state === "pending"
-        ? "task_created"
-        : state === "queued"
-          ? "task_submitted"
-          : "task_submitted_with_deps";
-    await tx.taskEvent.create({
-      data: {
-        taskId: task.id,
-        fromState: null,
-        toState: state,
-        trigger,
-        actor: actorName(options.actor),
-        userId: actorUserId(options.actor),
-        runId: run.id,
-      },
-    });
-    await this.outbox.record(tx, {
-      entity: "task",
-      entityId: task.id,
-      event: "created",
-      data: {
-        taskId: task.id,
-        title: task.title,
-        state,
-        taskType: task.taskType,
-        parentId: task.parentId,
-        repoUrl: task.repoUrl,
-        repoBranch: task.repoBranch,
-        agentType: task.agentType,
-        priority: task.priority,
-        createdBy: task.createdBy,
-      },
-    });
-    if (state === "queued") work.after.wakeup = true;
-    return { ...task, runs: [run] };
-  }
+export type InsertOptions = { state: TaskState; actor: Actor };
+
+/**
+ * Creates the task in `options.state` (queued, waiting_on_deps, or pending for a step held behind
+ * others: states the table allows from `pending`), with run #1, its history row and its outbox event.
+ * `db` is the client (one atomic statement) or the caller's transaction.
+ */
+export async function insertTask(
+  db: PrismaClient | Tx,
+  fields: NewTask,
+  options: InsertOptions,
+): Promise<Created> {
+  const { state } = options;
+  if (state !== "pending" && !canTransition("pending", state)) throw new Error(`bad initial state ${state}`);
+  const id = randomUUID();
+  const runId = randomUUID();
+  const trigger =
+    state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
+  const rows = await db.$queryRaw<Returned[]>`
+    WITH repo AS (
+      SELECT id, default_branch, default_agent_type, max_attempts FROM repos WHERE repo_url = ${fields.repoUrl}
+    ), task AS (
+      INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
+                         max_attempts, metadata, state, task_type, parent_id, subtask_order, blocks_parent,
+                         created_by, attempts, updated_at)
+      VALUES (${id}::uuid, ${fields.title}, ${fields.prompt}, ${fields.repoUrl}, (SELECT id FROM repo),
+              COALESCE(${fields.repoBranch}::text, (SELECT default_branch FROM repo), 'main'),
+              COALESCE(${fields.agentType}::text, (SELECT default_agent_type FROM repo), 'claude'),
+              ${fields.model}::text, ${fields.priority}::int,
+              COALESCE(${fields.maxAttempts}::int, (SELECT max_attempts FROM repo), 3),
+              ${JSON.stringify(fields.metadata)}::jsonb, ${state}::"TaskState", ${fields.taskType}::"TaskType",
+              ${fields.parentId ?? null}::uuid, ${fields.subtaskOrder ?? 0}::int, ${fields.blocksParent ?? false},
+              ${fields.createdBy}::uuid, 1, now())
+      RETURNING *
+    ), run AS (
+      INSERT INTO runs (id, task_id, attempt, kind, state, updated_at)
+      SELECT ${runId}::uuid, task.id, 1, 'initial', 'queued', now() FROM task
+      RETURNING id, created_at, updated_at
+    ), history AS (
+      INSERT INTO task_events (id, task_id, from_state, to_state, trigger, actor, user_id, run_id)
+      SELECT ${randomUUID()}::uuid, task.id, NULL, task.state, ${trigger}, ${actorName(options.actor)},
+             ${actorUserId(options.actor)}::uuid, ${runId}::uuid FROM task
+    ), announced AS (
+      -- The same row Outbox.record writes: the publisher moves it to JetStream.
+      INSERT INTO outbox_events (id, subject, type, data)
+      SELECT ${randomUUID()}::uuid, ${subjects.entityEvent("task", id, "created")}, 'task.created',
+             jsonb_build_object('taskId', task.id, 'title', task.title, 'state', task.state,
+                                'taskType', task.task_type, 'parentId', task.parent_id, 'repoUrl', task.repo_url,
+                                'repoBranch', task.repo_branch, 'agentType', task.agent_type,
+                                'priority', task.priority, 'createdBy', task.created_by)
+        FROM task
+    )
+    SELECT ${RETURNING} FROM task, run`;
+  const row = rows[0]!;
+  const task = Object.fromEntries(TASK_COLUMNS.map(([, field]) => [field, row[field]])) as unknown as TaskRow;
+  const run: Run = {
+    id: row["run.id"],
+    taskId: id,
+    attempt: 1,
+    kind: "initial",
+    state: "queued",
+    prompt: null,
+    resumeSessionId: null,
+    runnerId: null,
+    leaseExpiresAt: null,
+    containerId: null,
+    startedAt: null,
+    finishedAt: null,
+    exitCode: null,
+    errorCode: null,
+    error: null,
+    branch: null,
+    sessionId: null,
+    model: null,
+    costUsd: null,
+    inputTokens: null,
+    outputTokens: null,
+    lastReportSeq: 0,
+    createdAt: row["run.createdAt"],
+    updatedAt: row["run.updatedAt"],
+  };
+  return { ...task, runs: [run] };
+}
+
+/** Adds the edges of a task created with dependencies (inside the creating transaction). */
+export async function insertEdges(tx: Tx, taskId: string, dependsOn: readonly string[]): Promise<void> {
+  if (dependsOn.length === 0) return;
+  await tx.taskDependency.createMany({ data: dependsOn.map((dependsOnId) => ({ taskId, dependsOnId })) });
 }

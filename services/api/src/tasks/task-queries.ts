@@ -8,7 +8,8 @@ import {
   type PipelineProgress,
   type SubtaskStatus,
 } from "@optio/core";
-import type { Prisma, PrismaClient } from "../db/prisma";
+import type { PrismaClient } from "../db/prisma";
+import { Prisma } from "../generated/prisma/client";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import { normaliseRepoUrl } from "../repos/repo-url";
 import { SUBTASK_VIEW, taskNotFound } from "./task-machine";
@@ -33,6 +34,33 @@ function startOf(bound: string, end: boolean): Date {
   return new Date(bound);
 }
 
+const ORDERS: Record<ListTasksQuery["sort"], string> = {
+  queue: "priority ASC, position ASC, created_at ASC, id ASC",
+  created: "created_at ASC, id ASC",
+  "-created": "created_at DESC, id DESC",
+};
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
+
+function listWhere(query: ListTasksQuery): Prisma.Sql {
+  const conditions: Prisma.Sql[] = [];
+  if (query.state) conditions.push(Prisma.sql`state = ANY(${query.state}::"TaskState"[])`);
+  if (query.repoUrl) {
+    conditions.push(Prisma.sql`repo_url = ${normaliseRepoUrl(query.repoUrl, "query.repoUrl").repoUrl}`);
+  }
+  if (query.repoId) conditions.push(Prisma.sql`repo_id = ${query.repoId}::uuid`);
+  if (query.type) conditions.push(Prisma.sql`task_type = ${query.type}::"TaskType"`);
+  if (query.agentType) conditions.push(Prisma.sql`agent_type = ${query.agentType}`);
+  if (query.parentId) conditions.push(Prisma.sql`parent_id = ${query.parentId}::uuid`);
+  if (query.createdAfter) conditions.push(Prisma.sql`created_at >= ${startOf(query.createdAfter, false)}`);
+  if (query.createdBefore) conditions.push(Prisma.sql`created_at <= ${startOf(query.createdBefore, true)}`);
+  if (query.q) {
+    const pattern = `%${escapeLike(query.q)}%`;
+    conditions.push(Prisma.sql`(title ILIKE ${pattern} OR prompt ILIKE ${pattern})`);
+  }
+  return conditions.length ? Prisma.sql`WHERE ${Prisma.join(conditions, " AND ")}` : Prisma.empty;
+}
+
 export class TaskQueries {
   private readonly prisma: PrismaClient;
 
@@ -40,43 +68,27 @@ export class TaskQueries {
     this.prisma = options.prisma;
   }
 
+  /**
+   * One filter builder for the page and the total, in SQL: the total is a plain count the planner
+   * answers with an index-only scan (Prisma's count wraps a sub-select of ids, which it cannot).
+   */
   async list(query: ListTasksQuery): Promise<{ tasks: (TaskRow & { runs: Run[] })[]; total: number }> {
-    const where: Prisma.TaskWhereInput = {};
-    if (query.state) where.state = { in: query.state };
-    if (query.repoUrl) where.repoUrl = normaliseRepoUrl(query.repoUrl, "query.repoUrl").repoUrl;
-    if (query.repoId) where.repoId = query.repoId;
-    if (query.type) where.taskType = query.type;
-    if (query.agentType) where.agentType = query.agentType;
-    if (query.parentId) where.parentId = query.parentId;
-    if (query.createdAfter || query.createdBefore) {
-      where.createdAt = {
-        ...(query.createdAfter ? { gte: startOf(query.createdAfter, false) } : {}),
-        ...(query.createdBefore ? { lte: startOf(query.createdBefore, true) } : {}),
-      };
-    }
-    if (query.q) {
-      where.OR = [
-        { title: { contains: query.q, mode: "insensitive" } },
-        { prompt: { contains: query.q, mode: "insensitive" } },
-      ];
-    }
-    const orderBy: Prisma.TaskOrderByWithRelationInput[] =
-      query.sort === "queue"
-        ? [{ priority: "asc" }, { position: "asc" }, { createdAt: "asc" }, { id: "asc" }]
-        : query.sort === "created"
-          ? [{ createdAt: "asc" }, { id: "asc" }]
-          : [{ createdAt: "desc" }, { id: "desc" }];
-    const [tasks, total] = await Promise.all([
-      this.prisma.task.findMany({
-        where,
-        orderBy,
-        take: query.limit,
-        skip: query.offset,
-        include: LATEST_RUN,
-      }),
-      this.prisma.task.count({ where }),
+    const where = listWhere(query);
+    const order = Prisma.raw(ORDERS[query.sort]);
+    const [page, counted] = await Promise.all([
+      this.prisma.$queryRaw<{ id: string }[]>`
+        SELECT id FROM tasks ${where} ORDER BY ${order} LIMIT ${query.limit} OFFSET ${query.offset}`,
+      this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM tasks ${where}`,
     ]);
-    return { tasks, total };
+    const ids = page.map((row) => row.id);
+    const rows = ids.length
+      ? await this.prisma.task.findMany({ where: { id: { in: ids } }, include: LATEST_RUN })
+      : [];
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return {
+      tasks: ids.flatMap((id) => byId.get(id) ?? []),
+      total: counted[0]?.total ?? 0,
+    };
   }
 
   async get(id: string): Promise<TaskRow & { runs: Run[] }> {

@@ -6,6 +6,7 @@ import type { Outbox } from "../events/outbox";
 import type { RepoUrlPolicy } from "../repos/repo-url";
 import { CommentService } from "./comment.service";
 import { DependencyService } from "./dependency.service";
+import { RepoUrlGuard } from "./repo-url-guard";
 import { NatsRunSignals, type RunSignals } from "./run-signals";
 import { SubtaskService } from "./subtask.service";
 import { TaskMachine } from "./task-machine";
@@ -31,15 +32,23 @@ export function createTaskServices(deps: {
   nats: NatsConnection;
   logger: Logger;
   signals?: RunSignals;
+  /** Wakes the outbox publisher after a write outside Outbox.transaction (the intake fast path). */
+  onCommit?: () => void;
 }): TaskServices {
   const { prisma, outbox, urlPolicy } = deps;
   const signals = deps.signals ?? new NatsRunSignals({ nats: deps.nats, logger: deps.logger });
   const machine = new TaskMachine({ outbox });
-  const work = new TaskUnitOfWork({ outbox, signals });
+  const work = new TaskUnitOfWork({ prisma, outbox, signals, onCommit: deps.onCommit });
   return {
-    tasks: new TaskService({ prisma, outbox, machine, work, urlPolicy }),
+    tasks: new TaskService({
+      prisma,
+      outbox,
+      machine,
+      work,
+      urlGuard: new RepoUrlGuard({ policy: urlPolicy }),
+    }),
     queries: new TaskQueries({ prisma }),
-    subtasks: new SubtaskService({ prisma, outbox, work }),
+    subtasks: new SubtaskService({ prisma, work }),
     dependencies: new DependencyService({ prisma, outbox, machine, work }),
     comments: new CommentService({ prisma, outbox }),
     machine,

@@ -1,8 +1,9 @@
 // Runs task changes in one transaction (retried on deadlock / serialization failure) and sends the
 // runner signals it accumulated once it has committed.
+import type { PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import type { RunSignals } from "./run-signals";
-import type { Work } from "./task-machine";
+import type { AfterCommit, Work } from "./task-machine";
 
 const RETRYABLE = new Set(["P2034", "40P01", "40001"]);
 const MAX_TRIES = 4;
@@ -18,12 +19,33 @@ function isRetryable(err: unknown): boolean {
 }
 
 export class TaskUnitOfWork {
+  private readonly prisma: PrismaClient;
   private readonly outbox: Outbox;
   private readonly signals: RunSignals;
+  private readonly onCommit: () => void;
 
-  constructor(options: { outbox: Outbox; signals: RunSignals }) {
+  constructor(options: { prisma: PrismaClient; outbox: Outbox; signals: RunSignals; onCommit?: () => void }) {
+    this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.signals = options.signals;
+    this.onCommit = options.onCommit ?? (() => {});
+  }
+
+  /**
+   * One atomic statement that wrote outbox rows, without an interactive transaction (the intake
+   * fast path): then wakes the outbox publisher and sends the signals.
+   */
+  async single<T>(body: (db: PrismaClient, after: AfterCommit) => Promise<T>): Promise<T> {
+    const after: AfterCommit = { cancelRuns: [], wakeup: false };
+    const result = await body(this.prisma, after);
+    this.onCommit();
+    this.send(after);
+    return result;
+  }
+
+  private send(after: AfterCommit): void {
+    for (const run of after.cancelRuns) this.signals.cancelRun(run);
+    if (after.wakeup) this.signals.wakeup();
   }
 
   async run<T>(body: (work: Work) => Promise<T>): Promise<T> {
@@ -31,8 +53,7 @@ export class TaskUnitOfWork {
       const after = { cancelRuns: [] as Work["after"]["cancelRuns"], wakeup: false };
       try {
         const result = await this.outbox.transaction((tx) => body({ tx, after }));
-        for (const run of after.cancelRuns) this.signals.cancelRun(run);
-        if (after.wakeup) this.signals.wakeup();
+        this.send(after);
         return result;
       } catch (err) {
         if (attempt >= MAX_TRIES || !isRetryable(err)) throw err;

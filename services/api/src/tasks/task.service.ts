@@ -2,7 +2,7 @@
 // resume/force-restart/force-redo, bulk actions and reorder. Every change of state goes through
 // TaskMachine.transition inside one TaskUnitOfWork transaction.
 import { createHash } from "node:crypto";
-import type { AgentType, CreateTaskInput, UpdateTaskInput } from "@optio/contracts";
+import type { CreateTaskInput, UpdateTaskInput } from "@optio/contracts";
 import {
   ACTION_RULES,
   BULK_CANCEL_STATES,
@@ -20,8 +20,8 @@ import type { PrismaClient, Prisma, Tx } from "../db/prisma";
 import { AppError, conflict } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
-import type { RepoUrlPolicy } from "../repos/repo-url";
-import { TaskFactory } from "./task-factory";
+import type { RepoUrlGuard } from "./repo-url-guard";
+import { checkDependencies, insertEdges, insertTask, type NewTask } from "./task-factory";
 import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
 import type { TaskUnitOfWork } from "./task-work";
 import { LATEST_RUN } from "./task.view";
@@ -54,27 +54,46 @@ export class TaskService {
   private readonly outbox: Outbox;
   private readonly machine: TaskMachine;
   private readonly work: TaskUnitOfWork;
-  private readonly factory: TaskFactory;
-  private readonly urlPolicy: RepoUrlPolicy;
+  private readonly urlGuard: RepoUrlGuard;
 
   constructor(options: {
     prisma: PrismaClient;
     outbox: Outbox;
     machine: TaskMachine;
     work: TaskUnitOfWork;
-    urlPolicy: RepoUrlPolicy;
+    urlGuard: RepoUrlGuard;
   }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.machine = options.machine;
     this.work = options.work;
-    this.urlPolicy = options.urlPolicy;
-    this.factory = new TaskFactory({ outbox: options.outbox });
+    this.urlGuard = options.urlGuard;
   }
 
   /** POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task. */
   async create(input: CreateTaskInput, userId: string, idempotencyKey?: string): Promise<CreateResult> {
-    const { repoUrl } = await this.urlPolicy.check(input.repoUrl);
+    const { repoUrl } = await this.urlGuard.check(input.repoUrl);
+    const actor: Actor = { kind: "user", userId };
+    const fields: NewTask = {
+      title: input.title,
+      prompt: input.prompt,
+      repoUrl,
+      repoBranch: input.repoBranch ?? null,
+      agentType: input.agentType ?? null,
+      model: input.model ?? null,
+      priority: input.priority ?? DEFAULT_PRIORITY,
+      maxAttempts: input.maxAttempts ?? null,
+      metadata: input.metadata ?? {},
+      createdBy: userId,
+      taskType: "coding",
+    };
+    if (!idempotencyKey && input.dependsOn.length === 0) {
+      // The common case: one atomic statement, no interactive transaction.
+      return this.work.single(async (db, after) => {
+        after.wakeup = true;
+        return { task: await insertTask(db, fields, { state: "queued", actor }), replayed: false };
+      });
+    }
     const hash = idempotencyKey ? requestHash({ ...input, repoUrl }) : null;
     return this.work.run(async (work) => {
       const { tx } = work;
@@ -82,25 +101,12 @@ export class TaskService {
         const replay = await this.replay(tx, userId, idempotencyKey, hash);
         if (replay) return { task: replay, replayed: true };
       }
-      const repo = await tx.repo.findUnique({ where: { repoUrl } });
-      const task = await this.factory.insert(
-        work,
-        {
-          title: input.title,
-          prompt: input.prompt,
-          repoUrl,
-          repoId: repo?.id ?? null,
-          repoBranch: input.repoBranch ?? repo?.defaultBranch ?? "main",
-          agentType: input.agentType ?? (repo?.defaultAgentType as AgentType | undefined) ?? "claude",
-          model: input.model ?? null,
-          priority: input.priority ?? DEFAULT_PRIORITY,
-          maxAttempts: input.maxAttempts ?? repo?.maxAttempts ?? 3,
-          metadata: input.metadata ?? {},
-          createdBy: userId,
-          taskType: "coding",
-        },
-        { dependsOn: input.dependsOn, actor: { kind: "user", userId } },
-      );
+      const deps = await checkDependencies(tx, input.dependsOn, "body.dependsOn");
+      const verdict = dependencyVerdict(deps.map((dep) => dep.state));
+      const state = verdict === "met" ? "queued" : "waiting_on_deps";
+      const task = await insertTask(tx, fields, { state, actor });
+      await insertEdges(tx, task.id, input.dependsOn);
+      if (state === "queued") work.after.wakeup = true;
       if (idempotencyKey && hash) {
         await tx.idempotencyKey.create({
           data: { userId, key: idempotencyKey, requestHash: hash, taskId: task.id },
