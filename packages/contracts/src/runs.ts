@@ -41,7 +41,10 @@ export const RunnerInfo = z.object({
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
 
-/** Published once on `optio.runner.<id>.announced` when a runner starts (and after a reconnect). */
+/**
+ * Published once on `optio.runner.<id>.announced` when a runner process starts: it holds no run, so
+ * runs still leased to its id are lost. NOT repeated after a NATS reconnect (a heartbeat is sent then).
+ */
 export const RunnerAnnounced = RunnerInfo.extend({ time: Time });
 export type RunnerAnnounced = z.infer<typeof RunnerAnnounced>;
 

@@ -55,7 +55,11 @@ export const RunnerConfig = z.object({
   OPTIO_RUNNER_HEARTBEAT_MS: int(200, 600_000, 5000),
   /** Back-stop poll for work when no wakeup arrives. */
   OPTIO_RUNNER_POLL_MS: int(100, 600_000, 10_000),
-  OPTIO_RUNNER_CLAIM_TIMEOUT_MS: int(100, 60_000, 3000),
+  /**
+   * How long a claim may take. Generous: a claim the API commits after the runner gave up is only
+   * recovered by lease expiry (as a new attempt), so giving up early costs more than waiting.
+   */
+  OPTIO_RUNNER_CLAIM_TIMEOUT_MS: int(100, 120_000, 15_000),
   /** SIGTERM → SIGKILL grace when a run is stopped (cancel, timeout, shutdown). */
   OPTIO_RUNNER_STOP_GRACE_MS: int(0, 600_000, 10_000),
   /** On SIGTERM: how long running runs may finish before they are stopped and handed back. */

@@ -45,12 +45,12 @@ async function main(): Promise<void> {
   });
   await runner.start();
 
-  // Re-announce after a reconnect so a restarted NATS (or API) learns about us at once.
+  // After a reconnect: heartbeat at once (leases), and look for work.
   void (async () => {
     for await (const status of nc.status()) {
       if (status.type === "reconnect") {
         logger.info("reconnected to NATS");
-        runner.announce();
+        runner.reconnected();
       }
     }
   })();

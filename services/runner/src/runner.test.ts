@@ -158,6 +158,24 @@ describe("Runner", () => {
     ).toEqual(["listing", "README.md"]);
   });
 
+  it("keeps renewing a finished run's lease until the API says the run is closed", async () => {
+    const run = spec("finishing", { agentType: "shell", prompt: "true" });
+    dispatch(run);
+    await dispatcher.exited(run.runId);
+    const held = { runId: run.runId, attempt: 1 };
+    const beatAfter = async (t: number) => {
+      while (!dispatcher.heartbeats.some((h, i) => i >= t)) await new Promise((r) => setTimeout(r, 50));
+      return dispatcher.heartbeats.at(-1)!;
+    };
+    const next = await beatAfter(dispatcher.heartbeats.length);
+    expect(next.runs).toContainEqual(held);
+    expect(next.slots.busy).toBe(0);
+    dispatcher.stopDirectives = [{ ...held, reason: "lease_lost" }];
+    await beatAfter(dispatcher.heartbeats.length); // answered with the stop
+    dispatcher.stopDirectives = [];
+    expect((await beatAfter(dispatcher.heartbeats.length)).runs).not.toContainEqual(held);
+  });
+
   it("reports a failing agent", async () => {
     const run = spec("fail", { agentType: "shell", prompt: "echo oops >&2; exit 7" });
     dispatch(run);

@@ -54,6 +54,12 @@ export class Runner {
   private dirty = false;
   private waiter: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /**
+   * Runs that ended here but that the API may not have closed yet (its report applier can lag):
+   * heartbeats keep naming them, so their leases do not expire while their final reports wait in
+   * the stream. Dropped when a heartbeat reply says the run is no longer open, or after a while.
+   */
+  private readonly finishing = new Map<string, { attempt: number; until: number }>();
 
   constructor(private readonly opts: RunnerOptions) {
     this.presence = new Presence({
@@ -62,16 +68,29 @@ export class Runner {
       intervalMs: opts.config.OPTIO_RUNNER_HEARTBEAT_MS,
       snapshot: () => ({
         info: this.info(),
-        runs: [...this.runs.values()].map(({ execution }) => ({
-          runId: execution.runId,
-          attempt: execution.attempt,
-        })),
+        runs: this.heldRuns(),
         stopping: this.stopping,
       }),
       onStop: (stop) => {
-        for (const s of stop) this.stopRun(s.runId, s.attempt, STOP_CAUSE[s.reason]);
+        for (const s of stop) {
+          if (this.finishing.get(s.runId)?.attempt === s.attempt) this.finishing.delete(s.runId);
+          this.stopRun(s.runId, s.attempt, STOP_CAUSE[s.reason]);
+        }
       },
     });
+  }
+
+  /** Runs whose leases this runner renews: running ones and finishing ones (see `finishing`). */
+  private heldRuns(): { runId: string; attempt: number }[] {
+    const now = Date.now();
+    for (const [runId, f] of this.finishing) if (f.until < now) this.finishing.delete(runId);
+    return [
+      ...[...this.runs.values()].map(({ execution }) => ({
+        runId: execution.runId,
+        attempt: execution.attempt,
+      })),
+      ...[...this.finishing].map(([runId, f]) => ({ runId, attempt: f.attempt })),
+    ];
   }
 
   info(): RunnerInfo {
@@ -116,9 +135,12 @@ export class Runner {
     this.loop = this.claimLoop();
   }
 
-  /** Announce again (after a NATS reconnect). */
-  announce(): void {
-    this.presence.announce();
+  /**
+   * After a NATS reconnect: a heartbeat at once (renewing the leases of the runs still going) and a
+   * claim. Not an announce: that tells the API this runner holds nothing any more.
+   */
+  reconnected(): void {
+    void this.presence.beat();
     this.wake();
   }
 
@@ -176,7 +198,10 @@ export class Runner {
       try {
         outcome = await this.claim(free);
       } catch (error) {
-        logger.debug({ err: error }, "claim failed");
+        // No API listening (503) is routine while the API restarts; anything else is worth seeing.
+        const code = (error as { code?: string }).code;
+        if (code === "503" || /no responders/i.test(String(error))) logger.debug("claim: no API answering");
+        else logger.warn({ err: error }, "claim request failed");
         outcome = "error";
       }
       if (this.stopping) {
@@ -245,6 +270,7 @@ export class Runner {
       .catch((error) => runLogger.error({ err: error }, "run crashed"))
       .finally(() => {
         this.runs.delete(spec.runId);
+        this.finishing.set(spec.runId, { attempt: spec.attempt, until: Date.now() + FINISHING_MAX_MS });
         void reporter.flushed().finally(() => this.reporters.delete(reporter));
         this.wake();
       });
@@ -280,5 +306,8 @@ export class Runner {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 }
+
+/** How long a finished run's lease is renewed at most, waiting for the API to apply its reports. */
+const FINISHING_MAX_MS = 10 * 60_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
