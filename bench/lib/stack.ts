@@ -3,7 +3,7 @@
 // or another server script as a child and to measure it with autocannon.
 // DATABASE_URL / NATS_URL point at existing services instead (nothing is started for them).
 import { spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -108,9 +108,18 @@ export type Figures = {
   p99: number;
   non2xx: number;
   errors: number;
+  /** CPU time of the server process per request (load-independent), when `serverPid` was given. */
+  cpuMsPerRequest?: number;
 };
 
-export async function load(options: Load): Promise<Figures> {
+/** User + system CPU seconds of a process so far (Linux /proc). */
+export function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+export async function load(options: Load & { serverPid?: number }): Promise<Figures> {
+  const cpuBefore = options.serverPid ? cpuSeconds(options.serverPid) : 0;
   const result = await autocannon({
     url: options.url,
     method: options.method ?? "GET",
@@ -119,7 +128,11 @@ export async function load(options: Load): Promise<Figures> {
     connections: options.connections,
     duration: options.duration,
   });
+  const cpu = options.serverPid ? cpuSeconds(options.serverPid) - cpuBefore : undefined;
   return {
+    ...(cpu !== undefined && result.requests.total > 0
+      ? { cpuMsPerRequest: (cpu * 1000) / result.requests.total }
+      : {}),
     requests: result.requests.total,
     rps: result.requests.average,
     p50: result.latency.p50,
@@ -131,6 +144,7 @@ export async function load(options: Load): Promise<Figures> {
 
 export const fmt = (f: Figures) =>
   `${f.rps.toFixed(0).padStart(6)} req/s  p50 ${f.p50.toFixed(1).padStart(6)} ms  p99 ${f.p99.toFixed(1).padStart(6)} ms` +
+  (f.cpuMsPerRequest !== undefined ? `  server CPU ${f.cpuMsPerRequest.toFixed(2)} ms/req` : "") +
   `  (${f.requests} requests, ${f.non2xx} non-2xx, ${f.errors} errors)`;
 
 /** First admin + an API token (optio_pat_...), as a CI system would authenticate. */

@@ -1,0 +1,24 @@
+// Types for the plain-JS helpers in scripts/lib that the benchmarks reuse.
+declare module "*/scripts/lib/services.mjs" {
+  export function createDatabase(adminUrl: string, database: string, options?: { recreate?: boolean }): void;
+  export function startPostgres(options: {
+    dataDir: string;
+    port: number;
+    database?: string | null;
+    durable?: boolean;
+  }): Promise<{ url: string; adminUrl: string; stop: () => Promise<void> }>;
+  export function startNats(options: {
+    dataDir: string;
+    port: number;
+    monitorPort: number;
+    logFile: string;
+  }): Promise<{ url: string; stop: () => Promise<void> }>;
+  export function stopChild(child: import("node:child_process").ChildProcess): Promise<void>;
+}
+declare module "*/scripts/lib/stack.mjs" {
+  export function migrate(databaseUrl: string): void;
+}
+declare module "*/scripts/lib/system.mjs" {
+  export function freePort(): Promise<number>;
+  export const isRoot: boolean;
+}
