@@ -1,6 +1,7 @@
-import type { RunCancel } from "@optio/contracts";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
+import { eventually } from "../helpers/eventually";
+import { DispatchFixtures } from "./fixtures";
 import { ScriptedRunner, exited, resultOk, started } from "./protocol";
 
 let nats: PrivateNats;
@@ -11,7 +12,8 @@ beforeAll(async () => {
   nats = await startPrivateNats();
   ctx = await createTestContext({
     natsUrl: nats.url,
-    config: { OPTIO_LEASE_MS: 1_500, OPTIO_REAP_INTERVAL_MS: 200, OPTIO_RUNNER_STALE_MS: 3_000 },
+    // Leases outlive the tests here (leases.test.ts covers expiry); runners go stale quickly.
+    config: { OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 },
   });
   await ctx.dispatch.server.start();
   auth = { authorization: `Bearer ${await ctx.adminToken()}` };
@@ -21,40 +23,10 @@ afterAll(async () => {
   await nats.stop();
 });
 
-let counter = 0;
-async function createTask(extra: Record<string, unknown> = {}) {
-  counter++;
-  const res = await ctx.http
-    .post("/api/tasks")
-    .set(auth)
-    .send({ title: `Task ${counter}`, prompt: "echo hi", repoUrl: `https://example.com/acme/r${counter}`, agentType: "shell", ...extra })
-    .expect(201);
-  return res.body.task as { id: string; state: string };
-}
-
-async function taskState(id: string): Promise<string> {
-  return (await ctx.prisma.task.findUniqueOrThrow({ where: { id } })).state;
-}
-
-async function until<T>(what: string, read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Sets aside work left by earlier tests (queued tasks, open runs) so each test sees only its own. */
-async function drainQueue(runner: ScriptedRunner) {
-  await ctx.prisma.run.updateMany({ where: { state: { in: ["queued", "provisioning", "running"] } }, data: { state: "cancelled" } });
-  await ctx.prisma.task.updateMany({
-    where: { state: { in: ["queued", "provisioning", "running"] } },
-    data: { state: "cancelled" },
-  });
-  expect(await runner.claim()).toBeNull();
-}
+const { createTask, taskState, drainQueue } = new DispatchFixtures(
+  () => ctx,
+  () => auth,
+);
 
 describe("claims", () => {
   it("hands a queued task to one runner with a full run spec, then nothing", async () => {
@@ -94,7 +66,11 @@ describe("claims", () => {
   it("respects the repo's maxConcurrentTasks", async () => {
     const runner = new ScriptedRunner(ctx.nats, "r-limit");
     await drainQueue(runner);
-    await ctx.http.post("/api/repos").set(auth).send({ repoUrl: "https://example.com/acme/limited", maxConcurrentTasks: 1 }).expect(201);
+    await ctx.http
+      .post("/api/repos")
+      .set(auth)
+      .send({ repoUrl: "https://example.com/acme/limited", maxConcurrentTasks: 1 })
+      .expect(201);
     const first = await createTask({ repoUrl: "https://example.com/acme/limited" });
     const second = await createTask({ repoUrl: "https://example.com/acme/limited" });
     const spec = await runner.claim();
@@ -102,15 +78,24 @@ describe("claims", () => {
     expect(await runner.claim()).toBeNull();
     await runner.report(spec!, started);
     await runner.report(spec!, resultOk);
-    await until("first completes", () => taskState(first.id), (s) => s === "completed");
+    await eventually(
+      "first completes",
+      () => taskState(first.id),
+      (s) => s === "completed",
+    );
     expect((await runner.claim())!.taskId).toBe(second.id);
   });
 
   it("never hands one task to two runners claiming at once", async () => {
-    const runners = [new ScriptedRunner(ctx.nats, "r-a"), new ScriptedRunner(ctx.nats, "r-b"), new ScriptedRunner(ctx.nats, "r-c")];
+    const runners = [
+      new ScriptedRunner(ctx.nats, "r-a"),
+      new ScriptedRunner(ctx.nats, "r-b"),
+      new ScriptedRunner(ctx.nats, "r-c"),
+    ];
     await drainQueue(runners[0]!);
     const ids = new Set<string>();
-    for (let i = 0; i < 12; i++) ids.add((await createTask({ repoUrl: `https://example.com/race/r${i}` })).id);
+    for (let i = 0; i < 12; i++)
+      ids.add((await createTask({ repoUrl: `https://example.com/race/r${i}` })).id);
     const claimed: string[] = [];
     await Promise.all(
       runners.map(async (runner) => {
@@ -122,7 +107,9 @@ describe("claims", () => {
       }),
     );
     expect(claimed.sort()).toEqual([...ids].sort());
-    expect(await ctx.prisma.run.count({ where: { taskId: { in: [...ids] }, state: "provisioning" } })).toBe(12);
+    expect(await ctx.prisma.run.count({ where: { taskId: { in: [...ids] }, state: "provisioning" } })).toBe(
+      12,
+    );
   });
 });
 
@@ -133,27 +120,53 @@ describe("reports", () => {
     const task = await createTask();
     const spec = (await runner.claim())!;
     await runner.report(spec, started);
-    await until("running", () => taskState(task.id), (s) => s === "running");
+    await eventually(
+      "running",
+      () => taskState(task.id),
+      (s) => s === "running",
+    );
     await runner.report(spec, {
       kind: "log",
       lines: [
         { n: 1, stream: "stdout", type: "text", time: new Date().toISOString(), content: "hello" },
-        { n: 2, stream: "stderr", type: "stderr", time: new Date().toISOString(), content: "key ghp_abcdefghijklmnopqrstuvwxyz0123" },
+        {
+          n: 2,
+          stream: "stderr",
+          type: "stderr",
+          time: new Date().toISOString(),
+          content: "key ghp_abcdefghijklmnopqrstuvwxyz0123",
+        },
       ],
     });
     await runner.report(spec, resultOk);
     await runner.report(spec, exited);
-    await until("completed", () => taskState(task.id), (s) => s === "completed");
+    await eventually(
+      "completed",
+      () => taskState(task.id),
+      (s) => s === "completed",
+    );
     const row = await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
-    expect(row).toMatchObject({ branchName: "optio/x", sessionId: "sess-1", inputTokens: 100n, outputTokens: 50n });
+    expect(row).toMatchObject({
+      branchName: "optio/x",
+      sessionId: "sess-1",
+      inputTokens: 100n,
+      outputTokens: 50n,
+    });
     expect(row.costUsd.toString()).toBe("0.25");
     const logs = await ctx.prisma.taskLog.findMany({ where: { taskId: task.id }, orderBy: { seq: "asc" } });
     expect(logs.map((l) => l.content)).toEqual(["hello", "key [REDACTED]"]);
     const run = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
     expect(run).toMatchObject({ state: "succeeded", exitCode: 0, lastReportSeq: 4 });
-    const history = await ctx.prisma.taskEvent.findMany({ where: { taskId: task.id }, orderBy: { seq: "asc" } });
+    const history = await ctx.prisma.taskEvent.findMany({
+      where: { taskId: task.id },
+      orderBy: { seq: "asc" },
+    });
     expect(history.map((e) => `${e.fromState}->${e.toState}:${e.trigger}`)).toEqual(
-      expect.arrayContaining(["queued->provisioning:claimed", "provisioning->running:run_started", "running->completed:run_succeeded"]),
+      expect.arrayContaining([
+        "queued->provisioning:claimed",
+        "provisioning->running:run_started",
+        "running->completed:run_succeeded",
+      ]),
     );
   });
 
@@ -165,10 +178,16 @@ describe("reports", () => {
     await runner.report(spec, { ...resultOk, commits: 0, pushed: false }, 2); // early
     await runner.report(spec, started, 1);
     await runner.report(spec, started, 1); // a duplicate (different msg id? same: deduplicated)
-    await until("needs attention", () => taskState(task.id), (s) => s === "needs_attention");
+    await eventually(
+      "needs attention",
+      () => taskState(task.id),
+      (s) => s === "needs_attention",
+    );
     const events = await ctx.prisma.taskEvent.count({ where: { taskId: task.id, trigger: "run_started" } });
     expect(events).toBe(1);
-    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(/without changing/);
+    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
+      /without changing/,
+    );
   });
 
   it("fails the task with a clear reason when the container was OOM-killed", async () => {
@@ -178,81 +197,13 @@ describe("reports", () => {
     const spec = (await runner.claim())!;
     await runner.report(spec, started);
     await runner.report(spec, { ...exited, exitCode: 137, reason: "oom", oomKilled: true });
-    await until("failed", () => taskState(task.id), (s) => s === "failed");
+    await eventually(
+      "failed",
+      () => taskState(task.id),
+      (s) => s === "failed",
+    );
     const row = await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
     expect(row.errorMessage).toMatch(/^OOM_KILLED: .*out of memory/);
-  });
-});
-
-describe("leases and fencing", () => {
-  it("requeues a run whose runner stopped heartbeating, then refuses the late runner's reports", async () => {
-    const lost = new ScriptedRunner(ctx.nats, "r-lost");
-    await drainQueue(lost);
-    const task = await createTask();
-    const spec = (await lost.claim())!;
-    await lost.report(spec, started);
-    await until("running", () => taskState(task.id), (s) => s === "running");
-    // No heartbeats: the lease (1.5 s) expires and the reaper requeues attempt 2.
-    await until("requeued", () => taskState(task.id), (s) => s === "queued", 10_000);
-    const old = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
-    expect(old).toMatchObject({ state: "superseded", errorCode: "LEASE_EXPIRED" });
-
-    const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => void cancels.push(m.json()) });
-    await lost.report(spec, resultOk); // the late runner's result is fenced
-    await until("fenced", async () => cancels.length, (n) => n > 0);
-    expect(cancels[0]).toMatchObject({ runId: spec.runId, attempt: 1, reason: "superseded" });
-    sub.unsubscribe();
-    expect(await taskState(task.id)).toBe("queued");
-
-    const next = (await new ScriptedRunner(ctx.nats, "r-next").claim())!;
-    expect(next).toMatchObject({ taskId: task.id, attempt: 2 });
-  });
-
-  it("keeps a run alive while heartbeats renew its lease, and fails after the last attempt", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-beat");
-    await drainQueue(runner);
-    const task = await createTask({ maxAttempts: 1 });
-    const spec = (await runner.claim())!;
-    await runner.report(spec, started);
-    for (let i = 0; i < 6; i++) {
-      expect((await runner.heartbeat([spec])).stop).toEqual([]);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(await taskState(task.id)).toBe("running");
-    await until("failed after the only attempt", () => taskState(task.id), (s) => s === "failed", 10_000);
-    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
-      /LEASE_EXPIRED.*after 1 of 1 attempts/,
-    );
-  });
-
-  it("tells the runner to stop a cancelled run, by message and in the heartbeat reply", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-cancel");
-    await drainQueue(runner);
-    const task = await createTask();
-    const spec = (await runner.claim())!;
-    await runner.report(spec, started);
-    await until("running", () => taskState(task.id), (s) => s === "running");
-    const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, { callback: (_e, m) => void cancels.push(m.json()) });
-    await ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth).expect(200);
-    await until("cancel sent", async () => cancels.length, (n) => n > 0);
-    expect(cancels[0]).toMatchObject({ runId: spec.runId, reason: "cancelled" });
-    sub.unsubscribe();
-    expect((await runner.heartbeat([spec])).stop).toEqual([{ runId: spec.runId, attempt: 1, reason: "cancelled" }]);
-    // A result arriving after the cancel changes nothing.
-    await runner.report(spec, resultOk);
-    await new Promise((r) => setTimeout(r, 500));
-    expect(await taskState(task.id)).toBe("cancelled");
-  });
-
-  it("a runner that restarts forfeits the runs it held at once", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-restart");
-    await drainQueue(runner);
-    const task = await createTask();
-    await runner.claim();
-    runner.announce();
-    await until("requeued", () => taskState(task.id), (s) => s === "queued", 3_000);
   });
 });
 
@@ -262,10 +213,18 @@ describe("GET /api/runners", () => {
     await runner.heartbeat([]);
     const res = await ctx.http.get("/api/runners").set(auth).expect(200);
     const listed = res.body.runners.find((r: { runnerId: string }) => r.runnerId === "r-listed");
-    expect(listed).toMatchObject({ driver: "local", isolated: false, slots: { total: 4, busy: 0 }, agentTypes: ["claude", "codex", "shell"] });
-    await until(
+    expect(listed).toMatchObject({
+      driver: "local",
+      isolated: false,
+      slots: { total: 4, busy: 0 },
+      agentTypes: ["claude", "codex", "shell"],
+    });
+    await eventually(
       "gone",
-      async () => (await ctx.http.get("/api/runners").set(auth)).body.runners.map((r: { runnerId: string }) => r.runnerId),
+      async () =>
+        (await ctx.http.get("/api/runners").set(auth)).body.runners.map(
+          (r: { runnerId: string }) => r.runnerId,
+        ),
       (ids: string[]) => !ids.includes("r-listed"),
       6_000,
     );

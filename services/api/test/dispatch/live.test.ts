@@ -33,7 +33,12 @@ async function runningTask(): Promise<RunSpec> {
   await ctx.http
     .post("/api/tasks")
     .set(auth())
-    .send({ title: "Live", prompt: "echo", repoUrl: `https://example.com/acme/live-${repos}`, agentType: "shell" })
+    .send({
+      title: "Live",
+      prompt: "echo",
+      repoUrl: `https://example.com/acme/live-${repos}`,
+      agentType: "shell",
+    })
     .expect(201);
   const spec = (await runner.claim())!;
   await runner.report(spec, started);
@@ -56,7 +61,9 @@ describe("GET /api/tasks/:id/logs", () => {
     await runner.report(spec, { kind: "log", lines: lines(1, 5) });
     await runner.report(spec, {
       kind: "log",
-      lines: [{ n: 6, stream: "stderr", type: "error", time: new Date().toISOString(), content: "Boom happened" }],
+      lines: [
+        { n: 6, stream: "stderr", type: "error", time: new Date().toISOString(), content: "Boom happened" },
+      ],
     });
     const all = await (async () => {
       for (let i = 0; i < 100; i++) {
@@ -74,7 +81,13 @@ describe("GET /api/tasks/:id/logs", () => {
       "line 5",
       "Boom happened",
     ]);
-    expect(all.logs[0]).toMatchObject({ runId: spec.runId, attempt: 1, seq: 1, stream: "stdout", type: "text" });
+    expect(all.logs[0]).toMatchObject({
+      runId: spec.runId,
+      attempt: 1,
+      seq: 1,
+      stream: "stdout",
+      type: "text",
+    });
 
     const first = await ctx.http.get(`/api/tasks/${spec.taskId}/logs?limit=4`).set(auth()).expect(200);
     expect(first.body.logs).toHaveLength(4);
@@ -124,18 +137,29 @@ describe("live streams (SSE)", () => {
     const spec = await runningTask();
     const stream = await SseClient.open(`${base}/api/events/stream?taskId=${spec.taskId}`, auth());
     await new Promise((r) => setTimeout(r, 200));
-    await ctx.http.post(`/api/tasks/${spec.taskId}/comments`).set(auth()).send({ content: "hello" }).expect(201);
+    await ctx.http
+      .post(`/api/tasks/${spec.taskId}/comments`)
+      .set(auth())
+      .send({ content: "hello" })
+      .expect(201);
     await ctx.http.post(`/api/tasks/${spec.taskId}/cancel`).set(auth()).expect(200);
-    const isCancel = (e: { data: unknown }) => (e.data as { data: { toState?: string } }).data.toState === "cancelled";
+    const isCancel = (e: { data: unknown }) =>
+      (e.data as { data: { toState?: string } }).data.toState === "cancelled";
     const deadline = Date.now() + 8_000;
-    while (!stream.events.some(isCancel) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!stream.events.some(isCancel) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     const events = stream.events;
     stream.close();
-    expect(events.every((e) => (e.data as { subject: string }).subject.startsWith(`optio.task.${spec.taskId}.`))).toBe(true);
+    expect(
+      events.every((e) => (e.data as { subject: string }).subject.startsWith(`optio.task.${spec.taskId}.`)),
+    ).toBe(true);
     expect(events.some(isCancel)).toBe(true);
     expect(events.some((e) => (e.data as { type: string }).type === "task.comment_added")).toBe(true);
 
-    const resumed = await SseClient.open(`${base}/api/events/stream?taskId=${spec.taskId}&after=${events[0]!.id}`, auth());
+    const resumed = await SseClient.open(
+      `${base}/api/events/stream?taskId=${spec.taskId}&after=${events[0]!.id}`,
+      auth(),
+    );
     const again = await resumed.waitForCount(1);
     resumed.close();
     expect(again[0]!.id).toBe(events[1]!.id);

@@ -53,11 +53,18 @@ export class ScriptedRunner {
   }
 
   announce(): void {
-    this.nats.publish(subjects.runnerAnnounce(this.runnerId), JSON.stringify({ ...this.info(), time: new Date().toISOString() }));
+    this.nats.publish(
+      subjects.runnerAnnounce(this.runnerId),
+      JSON.stringify({ ...this.info(), time: new Date().toISOString() }),
+    );
   }
 
   /** Publishes a report with the next sequence number of that run (or an explicit one). */
-  async report(spec: { runId: string; taskId: string; attempt: number }, body: DistributiveOmit, seq?: number) {
+  async report(
+    spec: { runId: string; taskId: string; attempt: number },
+    body: DistributiveOmit,
+    seq?: number,
+  ) {
     const key = `${spec.runId}:${spec.attempt}`;
     const next = seq ?? (this.seqs.get(key) ?? 0) + 1;
     this.seqs.set(key, Math.max(next, this.seqs.get(key) ?? 0));

@@ -42,10 +42,26 @@ const ended = (state: string) => ["completed", "failed", "needs_attention", "can
 it("two runners x two slots, many short tasks: every task runs exactly once", async () => {
   const ids: string[] = [];
   for (let i = 0; i < 12; i++) ids.push(await createTask({ prompt: `echo run-${i} > out.txt` }));
-  for (const id of ids) await eventually(`task ${id}`, () => taskOf(id), (t) => ended(t.state), 120_000);
+  for (const id of ids)
+    await eventually(
+      `task ${id}`,
+      () => taskOf(id),
+      (t) => ended(t.state),
+      120_000,
+    );
   const tasks = await api.prisma.task.findMany({ where: { id: { in: ids } }, include: { runs: true } });
   if (!tasks.every((t) => t.runs.length === 1 && t.runs[0]!.state === "succeeded")) {
-    console.log(JSON.stringify(tasks.map((t) => ({ s: t.state, e: t.errorMessage, runs: t.runs.map((r) => [r.runnerId, r.state, r.errorCode, r.error]) })), null, 1));
+    console.log(
+      JSON.stringify(
+        tasks.map((t) => ({
+          s: t.state,
+          e: t.errorMessage,
+          runs: t.runs.map((r) => [r.runnerId, r.state, r.errorCode, r.error]),
+        })),
+        null,
+        1,
+      ),
+    );
   }
   expect(tasks.map((t) => t.state)).toEqual(ids.map(() => "completed"));
   expect(tasks.every((t) => t.runs.length === 1 && t.runs[0]!.state === "succeeded")).toBe(true);
@@ -55,9 +71,19 @@ it("two runners x two slots, many short tasks: every task runs exactly once", as
 
 it("NATS restarted mid-run: runner and API reconnect and the run's reports all arrive", async () => {
   const id = await createTask({ agentType: "claude", prompt: "FAKE_SLEEP=4 then write" });
-  await eventually("running", () => taskOf(id), (t) => t.state === "running", 60_000);
+  await eventually(
+    "running",
+    () => taskOf(id),
+    (t) => t.state === "running",
+    60_000,
+  );
   await stack.nats.restart(500);
-  const done = await eventually("completed", () => taskOf(id), (t) => ended(t.state), 90_000);
+  const done = await eventually(
+    "completed",
+    () => taskOf(id),
+    (t) => ended(t.state),
+    90_000,
+  );
   expect(done.state).toBe("completed");
   const logs = await api.prisma.taskLog.findMany({ where: { taskId: id }, orderBy: { seq: "asc" } });
   expect(logs.map((l) => l.seq)).toEqual(logs.map((_, i) => i + 1)); // no gap
@@ -66,28 +92,51 @@ it("NATS restarted mid-run: runner and API reconnect and the run's reports all a
 
 it("API restarted mid-run: reports buffered in JetStream are applied when it is back", async () => {
   const id = await createTask({ agentType: "claude", prompt: "FAKE_SLEEP=3 then write" });
-  await eventually("running", () => taskOf(id), (t) => t.state === "running", 60_000);
+  await eventually(
+    "running",
+    () => taskOf(id),
+    (t) => t.state === "running",
+    60_000,
+  );
   const databaseUrl = api.databaseUrl;
   await api.dispatch.server.stop(); // the API goes away: nobody consumes reports or answers runners
   await api.app.close();
   await new Promise((r) => setTimeout(r, 4_500)); // the run finishes meanwhile
   expect((await stack.ctx.prisma.task.findUniqueOrThrow({ where: { id } })).state).toBe("running");
 
-  api = await createTestContext({ databaseUrl, natsUrl: stack.nats.url, config: { OPTIO_DEFAULT_IMAGE: stack.image } });
+  api = await createTestContext({
+    databaseUrl,
+    natsUrl: stack.nats.url,
+    config: { OPTIO_DEFAULT_IMAGE: stack.image },
+  });
   await api.dispatch.server.start();
-  const done = await eventually("completed", () => taskOf(id), (t) => ended(t.state), 60_000);
+  const done = await eventually(
+    "completed",
+    () => taskOf(id),
+    (t) => ended(t.state),
+    60_000,
+  );
   expect(done).toMatchObject({ state: "completed", attempts: 1 });
 });
 
 it("kill -9 of a runner mid-run: the task completes on another runner, once; the restarted runner removes its orphan", async () => {
   await runnerB.stop(); // only A can claim
   const id = await createTask({ agentType: "claude", prompt: "FAKE_SLEEP=8 then write" });
-  await eventually("running on A", () => api.prisma.run.findFirst({ where: { taskId: id } }), (r) => r?.state === "running");
+  await eventually(
+    "running on A",
+    () => api.prisma.run.findFirst({ where: { taskId: id } }),
+    (r) => r?.state === "running",
+  );
   runnerA.child.kill("SIGKILL");
   expect(containersLabelled(`optio.task=${id}`)).toHaveLength(1); // its container is orphaned
   runnerB = await stack.startRunner("fault-b");
 
-  const done = await eventually("completed elsewhere", () => taskOf(id), (t) => ended(t.state), 120_000);
+  const done = await eventually(
+    "completed elsewhere",
+    () => taskOf(id),
+    (t) => ended(t.state),
+    120_000,
+  );
   expect(done).toMatchObject({ state: "completed", attempts: 2 });
   const runs = await api.prisma.run.findMany({ where: { taskId: id }, orderBy: { attempt: "asc" } });
   expect(runs.map((r) => [r.attempt, r.runnerId, r.state, r.errorCode])).toEqual([
@@ -96,5 +145,10 @@ it("kill -9 of a runner mid-run: the task completes on another runner, once; the
   ]);
 
   runnerA = await stack.startRunner("fault-a");
-  await eventually("orphan removed", () => containersLabelled("optio.runner=fault-a"), (ids) => ids.length === 0, 30_000);
+  await eventually(
+    "orphan removed",
+    () => containersLabelled("optio.runner=fault-a"),
+    (ids) => ids.length === 0,
+    30_000,
+  );
 });

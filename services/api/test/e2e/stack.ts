@@ -6,6 +6,7 @@ import { startGitServer, type GitServer } from "../../../runner/src/testing/git-
 import { testAgentImage } from "../../../runner/src/testing/agent-image";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
+export { eventually } from "../helpers/eventually";
 
 const ROOT = path.resolve(__dirname, "../../../..");
 const RUNNER_MAIN = path.resolve(__dirname, "../../../runner/src/main.ts");
@@ -29,7 +30,12 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
   const ctx = await createTestContext({
     natsUrl: nats.url,
     ...config,
-    config: { OPTIO_DEFAULT_IMAGE: image, OPTIO_LEASE_MS: 4_000, OPTIO_REAP_INTERVAL_MS: 250, ...config.config },
+    config: {
+      OPTIO_DEFAULT_IMAGE: image,
+      OPTIO_LEASE_MS: 4_000,
+      OPTIO_REAP_INTERVAL_MS: 250,
+      ...config.config,
+    },
   });
   await ctx.dispatch.server.start();
   const token = await ctx.adminToken();
@@ -107,14 +113,4 @@ export function containersLabelled(label: string): string[] {
   return execFileSync("docker", ["ps", "-aq", "--filter", `label=${label}`], { encoding: "utf8" })
     .split("\n")
     .filter(Boolean);
-}
-
-export async function eventually<T>(what: string, read: () => Promise<T> | T, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

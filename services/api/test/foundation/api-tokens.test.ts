@@ -39,8 +39,14 @@ describe("API tokens", () => {
       .set(auth)
       .send({ name: "soon", expiresAt: new Date(Date.now() + 60_000).toISOString() })
       .expect(201);
-    await ctx.prisma.apiToken.update({ where: { id: created.body.apiToken.id }, data: { expiresAt: new Date(0) } });
-    const res = await ctx.http.get("/api/auth/me").set("authorization", `Bearer ${created.body.token}`).expect(401);
+    await ctx.prisma.apiToken.update({
+      where: { id: created.body.apiToken.id },
+      data: { expiresAt: new Date(0) },
+    });
+    const res = await ctx.http
+      .get("/api/auth/me")
+      .set("authorization", `Bearer ${created.body.token}`)
+      .expect(401);
     expect(res.body.code).toBe("AUTH_INVALID");
   });
 });

@@ -7,7 +7,6 @@ import {
   LoginBody,
   RepoSettings,
   SetupCompleteBody,
-  UpdateUserBody,
 } from "@optio/contracts";
 import { createTestContext, TEST_PASSWORD, type TestContext } from "../helpers/test-context";
 import { invalidBodies } from "../helpers/invalid-bodies";
@@ -21,7 +20,13 @@ afterAll(() => ctx.close());
 /** Row counts of every table a write could touch: they must not move on a 400. */
 async function rowCounts(): Promise<number[]> {
   const p = ctx.prisma;
-  return Promise.all([p.user.count(), p.session.count(), p.apiToken.count(), p.repo.count(), p.outboxEvent.count()]);
+  return Promise.all([
+    p.user.count(),
+    p.session.count(),
+    p.apiToken.count(),
+    p.repo.count(),
+    p.outboxEvent.count(),
+  ]);
 }
 
 type Endpoint = {
@@ -68,7 +73,11 @@ const endpoints: Endpoint[] = [
     method: "patch",
     path: () => `/api/users/${memberId}`,
     valid: { role: "member" },
-    shape: { role: z.enum(["admin", "member"]), active: z.boolean(), name: z.string().trim().min(1).max(200) },
+    shape: {
+      role: z.enum(["admin", "member"]),
+      active: z.boolean(),
+      name: z.string().trim().min(1).max(200),
+    },
     auth: true,
     partial: true,
   },

@@ -20,7 +20,10 @@ it("never logs credentials: not the ?token= value, the bearer header, the cookie
   await ctx.http.get(`/api/auth/me?token=${token}`).expect(200);
   await ctx.http.get("/api/auth/me").set("authorization", `Bearer ${token}`).expect(200);
   await ctx.http.get("/api/auth/me").set("cookie", `optio_session=${token}`).expect(200);
-  await ctx.http.post("/api/auth/login").send({ email: "admin@example.test", password: TEST_PASSWORD }).expect(200);
+  await ctx.http
+    .post("/api/auth/login")
+    .send({ email: "admin@example.test", password: TEST_PASSWORD })
+    .expect(200);
   await ctx.http.get("/api/repos?token=optio_pat_deadbeef&limit=5").expect(401);
 
   const log = lines.join("");

@@ -19,12 +19,17 @@ async function storedOn(subject: string): Promise<number> {
   return info.state.subjects?.[subject] ?? 0;
 }
 
-const newPublisher = () => new OutboxPublisher({ prisma: ctx.prisma, nats: ctx.nats, logger: pino({ level: "silent" }) });
+const newPublisher = () =>
+  new OutboxPublisher({ prisma: ctx.prisma, nats: ctx.nats, logger: pino({ level: "silent" }) });
 
 describe("transactional outbox", () => {
   it("publishes a committed change once when the publisher died before publishing", async () => {
     await ctx.publisher.stop(); // the publisher is gone between commit and publish
-    const res = await ctx.http.post("/api/repos").set(admin).send({ repoUrl: "https://example.com/outbox/one" }).expect(201);
+    const res = await ctx.http
+      .post("/api/repos")
+      .set(admin)
+      .send({ repoUrl: "https://example.com/outbox/one" })
+      .expect(201);
     const subject = `optio.repo.${res.body.repo.id}.created`;
     const row = await ctx.prisma.outboxEvent.findFirstOrThrow({ where: { subject } });
     expect(row.publishedAt).toBeNull();
@@ -36,11 +41,17 @@ describe("transactional outbox", () => {
     expect(event).toMatchObject({ id: row.id, type: "repo.created", source: "optio-api" });
     expect(event.data).toMatchObject({ repo: { repoUrl: "https://example.com/outbox/one" } });
     expect(await storedOn(subject)).toBe(1);
-    expect((await ctx.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt).not.toBeNull();
+    expect(
+      (await ctx.prisma.outboxEvent.findUniqueOrThrow({ where: { id: row.id } })).publishedAt,
+    ).not.toBeNull();
   });
 
   it("does not publish twice when it died after publishing but before marking the row", async () => {
-    const res = await ctx.http.post("/api/repos").set(admin).send({ repoUrl: "https://example.com/outbox/two" }).expect(201);
+    const res = await ctx.http
+      .post("/api/repos")
+      .set(admin)
+      .send({ repoUrl: "https://example.com/outbox/two" })
+      .expect(201);
     const subject = `optio.repo.${res.body.repo.id}.created`;
     // The crash: marking the row fails after the message went out, so the transaction rolls back.
     await ctx.prisma.$executeRawUnsafe(`
@@ -53,9 +64,13 @@ describe("transactional outbox", () => {
     expect(await storedOn(subject)).toBe(1);
     expect((await ctx.prisma.outboxEvent.findFirstOrThrow({ where: { subject } })).publishedAt).toBeNull();
 
-    await ctx.prisma.$executeRawUnsafe(`DROP TRIGGER crash_before_mark ON outbox_events; DROP FUNCTION crash_before_mark();`);
+    await ctx.prisma.$executeRawUnsafe(
+      `DROP TRIGGER crash_before_mark ON outbox_events; DROP FUNCTION crash_before_mark();`,
+    );
     await newPublisher().drain();
-    expect((await ctx.prisma.outboxEvent.findFirstOrThrow({ where: { subject } })).publishedAt).not.toBeNull();
+    expect(
+      (await ctx.prisma.outboxEvent.findFirstOrThrow({ where: { subject } })).publishedAt,
+    ).not.toBeNull();
     expect(await storedOn(subject)).toBe(1); // deduplicated by message id
     expect(ctx.events.events.filter((e) => e.subject === subject)).toHaveLength(1);
   });
@@ -64,7 +79,11 @@ describe("transactional outbox", () => {
     const restarted = newPublisher();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const res = await ctx.http.post("/api/repos").set(admin).send({ repoUrl: `https://example.com/order/r${i}` }).expect(201);
+      const res = await ctx.http
+        .post("/api/repos")
+        .set(admin)
+        .send({ repoUrl: `https://example.com/order/r${i}` })
+        .expect(201);
       ids.push(res.body.repo.id);
     }
     await restarted.drain();

@@ -60,22 +60,33 @@ describe("POST /api/repos", () => {
   });
 
   it("allows a private host listed in OPTIO_ALLOWED_REPO_HOSTS", async () => {
-    await ctx.http.post("/api/repos").set(admin).send({ repoUrl: "http://127.0.0.1:9418/local/repo" }).expect(201);
+    await ctx.http
+      .post("/api/repos")
+      .set(admin)
+      .send({ repoUrl: "http://127.0.0.1:9418/local/repo" })
+      .expect(201);
   });
 
-  it.each(["ftp://example.com/a/b", "file:///etc/passwd", "https://user:secret@example.com/a/b", "not a url", "https://example.com/"])(
-    "refuses %s naming the field",
-    async (repoUrl) => {
-      const res = await ctx.http.post("/api/repos").set(admin).send({ repoUrl }).expect(400);
-      expect(res.body.code).toBe("VALIDATION_FAILED");
-      expect(res.body.details[0].path).toBe("body.repoUrl");
-      expect(JSON.stringify(res.body)).not.toContain("secret");
-    },
-  );
+  it.each([
+    "ftp://example.com/a/b",
+    "file:///etc/passwd",
+    "https://user:secret@example.com/a/b",
+    "not a url",
+    "https://example.com/",
+  ])("refuses %s naming the field", async (repoUrl) => {
+    const res = await ctx.http.post("/api/repos").set(admin).send({ repoUrl }).expect(400);
+    expect(res.body.code).toBe("VALIDATION_FAILED");
+    expect(res.body.details[0].path).toBe("body.repoUrl");
+    expect(JSON.stringify(res.body)).not.toContain("secret");
+  });
 
   it("is an admin action: a member gets 403 and nothing is written", async () => {
     const before = await ctx.prisma.repo.count();
-    const res = await ctx.http.post("/api/repos").set(member).send({ repoUrl: "https://example.com/a/b" }).expect(403);
+    const res = await ctx.http
+      .post("/api/repos")
+      .set(member)
+      .send({ repoUrl: "https://example.com/a/b" })
+      .expect(403);
     expect(res.body.code).toBe("FORBIDDEN");
     expect(await ctx.prisma.repo.count()).toBe(before);
   });
@@ -92,26 +103,45 @@ describe("reading, updating and deleting repos", () => {
   });
 
   it("updates settings, announces the change, and validates each field", async () => {
-    const created = await ctx.http.post("/api/repos").set(admin).send({ repoUrl: "https://example.com/t/settings" }).expect(201);
+    const created = await ctx.http
+      .post("/api/repos")
+      .set(admin)
+      .send({ repoUrl: "https://example.com/t/settings" })
+      .expect(201);
     const id = created.body.repo.id as string;
     const res = await ctx.http
       .patch(`/api/repos/${id}`)
       .set(admin)
       .send({ maxConcurrentTasks: 5, defaultAgentType: "claude-code", autoMerge: true })
       .expect(200);
-    expect(res.body.repo).toMatchObject({ maxConcurrentTasks: 5, defaultAgentType: "claude", autoMerge: true });
+    expect(res.body.repo).toMatchObject({
+      maxConcurrentTasks: 5,
+      defaultAgentType: "claude",
+      autoMerge: true,
+    });
     const event = await ctx.events.waitFor((e) => e.subject === `optio.repo.${id}.updated`);
     expect(event).toMatchObject({ type: "repo.updated", source: "optio-api" });
     expect(event.data).toMatchObject({ repo: { maxConcurrentTasks: 5 } });
 
-    const bad = await ctx.http.patch(`/api/repos/${id}`).set(admin).send({ maxConcurrentTasks: 0, repoUrl: "x" }).expect(400);
-    expect(bad.body.details.map((d: { path: string }) => d.path).sort()).toEqual(["body.maxConcurrentTasks", "body.repoUrl"]);
+    const bad = await ctx.http
+      .patch(`/api/repos/${id}`)
+      .set(admin)
+      .send({ maxConcurrentTasks: 0, repoUrl: "x" })
+      .expect(400);
+    expect(bad.body.details.map((d: { path: string }) => d.path).sort()).toEqual([
+      "body.maxConcurrentTasks",
+      "body.repoUrl",
+    ]);
     await ctx.http.patch(`/api/repos/${id}`).set(member).send({ autoMerge: false }).expect(403);
     expect((await ctx.prisma.repo.findUniqueOrThrow({ where: { id } })).maxConcurrentTasks).toBe(5);
   });
 
   it("deletes, then answers 404 with REPO_NOT_FOUND", async () => {
-    const created = await ctx.http.post("/api/repos").set(admin).send({ repoUrl: "https://example.com/t/gone" }).expect(201);
+    const created = await ctx.http
+      .post("/api/repos")
+      .set(admin)
+      .send({ repoUrl: "https://example.com/t/gone" })
+      .expect(201);
     const id = created.body.repo.id as string;
     await ctx.http.delete(`/api/repos/${id}`).set(admin).expect(200);
     const res = await ctx.http.get(`/api/repos/${id}`).set(member).expect(404);

@@ -2,7 +2,13 @@
 // the generated OpenAPI document, so a new route is covered the moment it exists.
 import { createTestContext, type TestContext } from "../helpers/test-context";
 
-const PUBLIC = new Set(["GET /api/health", "GET /api/setup/status", "POST /api/setup/complete", "POST /api/auth/login", "POST /api/auth/logout"]);
+const PUBLIC = new Set([
+  "GET /api/health",
+  "GET /api/setup/status",
+  "POST /api/setup/complete",
+  "POST /api/auth/login",
+  "POST /api/auth/logout",
+]);
 const SAMPLE_ID = "00000000-0000-4000-8000-000000000000";
 
 let ctx: TestContext;
@@ -11,9 +17,14 @@ let expiredSession: string;
 
 beforeAll(async () => {
   ctx = await createTestContext();
-  const doc = (await ctx.http.get("/api/openapi.json").expect(200)).body as { paths: Record<string, Record<string, unknown>> };
+  const doc = (await ctx.http.get("/api/openapi.json").expect(200)).body as {
+    paths: Record<string, Record<string, unknown>>;
+  };
   routes = Object.entries(doc.paths).flatMap(([path, ops]) =>
-    Object.keys(ops).map((method) => ({ method: method.toUpperCase(), path: path.replace(/\{[^}]+\}/g, SAMPLE_ID) })),
+    Object.keys(ops).map((method) => ({
+      method: method.toUpperCase(),
+      path: path.replace(/\{[^}]+\}/g, SAMPLE_ID),
+    })),
   );
   const admin = await ctx.adminToken();
   expiredSession = admin;
@@ -22,7 +33,9 @@ beforeAll(async () => {
 afterAll(() => ctx.close());
 
 function send(method: string, path: string) {
-  return ctx.http[method.toLowerCase() as "get"](path).send(method === "GET" || method === "DELETE" ? undefined : {});
+  return ctx.http[method.toLowerCase() as "get"](path).send(
+    method === "GET" || method === "DELETE" ? undefined : {},
+  );
 }
 
 describe("route inventory", () => {

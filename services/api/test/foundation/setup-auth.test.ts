@@ -21,7 +21,12 @@ describe("setup", () => {
       .post("/api/setup/complete")
       .send({ email: "Admin@Example.test", password: TEST_PASSWORD, name: "Ada" })
       .expect(201);
-    expect(res.body.user).toMatchObject({ email: "admin@example.test", role: "admin", name: "Ada", active: true });
+    expect(res.body.user).toMatchObject({
+      email: "admin@example.test",
+      role: "admin",
+      name: "Ada",
+      active: true,
+    });
     expect(res.body.user.passwordHash).toBeUndefined();
     expect(res.body.token).toMatch(/^optio_sess_/);
     const cookie = String(res.headers["set-cookie"]);
@@ -62,9 +67,9 @@ describe("credentials", () => {
     expect(viaQuery.body.user.email).toBe("admin@example.test");
 
     expect((await ctx.http.get("/api/auth/me").expect(401)).body.code).toBe("AUTH_REQUIRED");
-    expect((await ctx.http.get("/api/auth/me").set("authorization", "Bearer nope").expect(401)).body.code).toBe(
-      "AUTH_INVALID",
-    );
+    expect(
+      (await ctx.http.get("/api/auth/me").set("authorization", "Bearer nope").expect(401)).body.code,
+    ).toBe("AUTH_INVALID");
   });
 
   it("refuses a wrong password and an expired session", async () => {
@@ -79,7 +84,10 @@ describe("credentials", () => {
       .send({ email: "admin@example.test", password: TEST_PASSWORD })
       .expect(200);
     await ctx.prisma.session.updateMany({ data: { expiresAt: new Date(Date.now() - 1000) } });
-    const res = await ctx.http.get("/api/auth/me").set("authorization", `Bearer ${login.body.token}`).expect(401);
+    const res = await ctx.http
+      .get("/api/auth/me")
+      .set("authorization", `Bearer ${login.body.token}`)
+      .expect(401);
     expect(res.body.code).toBe("AUTH_INVALID");
   });
 
@@ -96,7 +104,9 @@ describe("credentials", () => {
   it("rate-limits logins per IP with the error envelope", async () => {
     let limited: { status: number; body: { code?: string } } | undefined;
     for (let i = 0; i < 8 && !limited; i++) {
-      const res = await ctx.http.post("/api/auth/login").send({ email: "x@example.test", password: "whatever-1" });
+      const res = await ctx.http
+        .post("/api/auth/login")
+        .send({ email: "x@example.test", password: "whatever-1" });
       if (res.status === 429) limited = res;
     }
     expect(limited?.body.code).toBe("RATE_LIMITED");

@@ -52,7 +52,11 @@ describe("user administration", () => {
     await ctx.http.patch(`/api/users/${id}`).set(admin).send({ role: "member" }).expect(200);
 
     const me = await ctx.http.get("/api/auth/me").set(admin).expect(200);
-    const res = await ctx.http.patch(`/api/users/${me.body.user.id}`).set(admin).send({ role: "member" }).expect(409);
+    const res = await ctx.http
+      .patch(`/api/users/${me.body.user.id}`)
+      .set(admin)
+      .send({ role: "member" })
+      .expect(409);
     expect(res.body.code).toBe("CONFLICT");
     await ctx.http.patch(`/api/users/${me.body.user.id}`).set(admin).send({}).expect(400);
   });

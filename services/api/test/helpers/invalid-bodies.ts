@@ -38,7 +38,9 @@ export function invalidBodies(
   const notAnObject = fc
     .oneof(fc.integer(), fc.string({ minLength: 1 }), fc.array(fc.integer(), { minLength: 1 }))
     .map((body) => ({ body, path: "body" }));
-  const required = partial ? [] : fields.filter((field) => !shape[field]!.safeParse(undefined).success && field in valid);
+  const required = partial
+    ? []
+    : fields.filter((field) => !shape[field]!.safeParse(undefined).success && field in valid);
   const arbitraries: fc.Arbitrary<InvalidBody>[] = [wrongValue, unknownField, notAnObject];
   if (required.length > 0) {
     arbitraries.push(

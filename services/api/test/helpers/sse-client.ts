@@ -38,7 +38,11 @@ export class SseClient {
       fields[line.slice(0, colon)] = line.slice(colon + 1).trimStart();
     }
     if (fields.data !== undefined) {
-      this.events.push({ id: fields.id ?? "", event: fields.event ?? "message", data: JSON.parse(fields.data) });
+      this.events.push({
+        id: fields.id ?? "",
+        event: fields.event ?? "message",
+        data: JSON.parse(fields.data),
+      });
     }
   }
 

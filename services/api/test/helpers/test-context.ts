@@ -20,7 +20,8 @@ import type { Dispatch } from "../../src/dispatch/dispatch-services";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the test stack`);
+  if (!value)
+    throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the test stack`);
   return value;
 }
 
@@ -62,7 +63,9 @@ export class EventCollector {
   }
 
   private async start(nats: NatsConnection): Promise<void> {
-    const consumer = await jetstream(nats).consumers.get(EVENTS_STREAM, { deliver_policy: DeliverPolicy.New });
+    const consumer = await jetstream(nats).consumers.get(EVENTS_STREAM, {
+      deliver_policy: DeliverPolicy.New,
+    });
     this.messages = await consumer.consume();
     void (async () => {
       for await (const message of this.messages!) this.events.push(message.json<EventEnvelope>());
@@ -81,7 +84,9 @@ export class EventCollector {
       const found = this.events.find(predicate);
       if (found) return found;
       if (Date.now() > deadline) {
-        throw new Error(`no matching event within ${timeoutMs} ms; saw: ${this.events.map((e) => e.subject).join(", ")}`);
+        throw new Error(
+          `no matching event within ${timeoutMs} ms; saw: ${this.events.map((e) => e.subject).join(", ")}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -157,7 +162,13 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...options.config,
   });
   const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
-  const app = await buildApp({ logger, nats, services, version: "test", authRateLimit: options.authRateLimit ?? 1000 });
+  const app = await buildApp({
+    logger,
+    nats,
+    services,
+    version: "test",
+    authRateLimit: options.authRateLimit ?? 1000,
+  });
   await app.ready();
   publisher.start();
   const events = new EventCollector(nats);

@@ -1,0 +1,138 @@
+import type { RunCancel } from "@optio/contracts";
+import { createTestContext, type TestContext } from "../helpers/test-context";
+import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
+import { eventually } from "../helpers/eventually";
+import { DispatchFixtures } from "./fixtures";
+import { ScriptedRunner, resultOk, started } from "./protocol";
+
+let nats: PrivateNats;
+let ctx: TestContext;
+let auth: { authorization: string };
+
+beforeAll(async () => {
+  nats = await startPrivateNats();
+  ctx = await createTestContext({
+    natsUrl: nats.url,
+    config: { OPTIO_LEASE_MS: 1_500, OPTIO_REAP_INTERVAL_MS: 200 },
+  });
+  await ctx.dispatch.server.start();
+  auth = { authorization: `Bearer ${await ctx.adminToken()}` };
+});
+afterAll(async () => {
+  await ctx.close();
+  await nats.stop();
+});
+
+const { createTask, taskState, drainQueue } = new DispatchFixtures(
+  () => ctx,
+  () => auth,
+);
+
+describe("leases and fencing", () => {
+  it("requeues a run whose runner stopped heartbeating, then refuses the late runner's reports", async () => {
+    const lost = new ScriptedRunner(ctx.nats, "r-lost");
+    await drainQueue(lost);
+    const task = await createTask();
+    const spec = (await lost.claim())!;
+    await lost.report(spec, started);
+    await eventually(
+      "running",
+      () => taskState(task.id),
+      (s) => s === "running",
+    );
+    // No heartbeats: the lease (1.5 s) expires and the reaper requeues attempt 2.
+    await eventually(
+      "requeued",
+      () => taskState(task.id),
+      (s) => s === "queued",
+      10_000,
+    );
+    const old = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
+    expect(old).toMatchObject({ state: "superseded", errorCode: "LEASE_EXPIRED" });
+
+    const cancels: RunCancel[] = [];
+    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+      callback: (_e, m) => void cancels.push(m.json()),
+    });
+    await lost.report(spec, resultOk); // the late runner's result is fenced
+    await eventually(
+      "fenced",
+      async () => cancels.length,
+      (n) => n > 0,
+    );
+    expect(cancels[0]).toMatchObject({ runId: spec.runId, attempt: 1, reason: "superseded" });
+    sub.unsubscribe();
+    expect(await taskState(task.id)).toBe("queued");
+
+    const next = (await new ScriptedRunner(ctx.nats, "r-next").claim())!;
+    expect(next).toMatchObject({ taskId: task.id, attempt: 2 });
+  });
+
+  it("keeps a run alive while heartbeats renew its lease, and fails after the last attempt", async () => {
+    const runner = new ScriptedRunner(ctx.nats, "r-beat");
+    await drainQueue(runner);
+    const task = await createTask({ maxAttempts: 1 });
+    const spec = (await runner.claim())!;
+    await runner.report(spec, started);
+    for (let i = 0; i < 6; i++) {
+      expect((await runner.heartbeat([spec])).stop).toEqual([]);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(await taskState(task.id)).toBe("running");
+    await eventually(
+      "failed after the only attempt",
+      () => taskState(task.id),
+      (s) => s === "failed",
+      10_000,
+    );
+    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
+      /LEASE_EXPIRED.*after 1 of 1 attempts/,
+    );
+  });
+
+  it("tells the runner to stop a cancelled run, by message and in the heartbeat reply", async () => {
+    const runner = new ScriptedRunner(ctx.nats, "r-cancel");
+    await drainQueue(runner);
+    const task = await createTask();
+    const spec = (await runner.claim())!;
+    await runner.report(spec, started);
+    await eventually(
+      "running",
+      () => taskState(task.id),
+      (s) => s === "running",
+    );
+    const cancels: RunCancel[] = [];
+    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+      callback: (_e, m) => void cancels.push(m.json()),
+    });
+    await ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth).expect(200);
+    await eventually(
+      "cancel sent",
+      async () => cancels.length,
+      (n) => n > 0,
+    );
+    expect(cancels[0]).toMatchObject({ runId: spec.runId, reason: "cancelled" });
+    sub.unsubscribe();
+    expect((await runner.heartbeat([spec])).stop).toEqual([
+      { runId: spec.runId, attempt: 1, reason: "cancelled" },
+    ]);
+    // A result arriving after the cancel changes nothing.
+    await runner.report(spec, resultOk);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await taskState(task.id)).toBe("cancelled");
+  });
+
+  it("a runner that restarts forfeits the runs it held at once", async () => {
+    const runner = new ScriptedRunner(ctx.nats, "r-restart");
+    await drainQueue(runner);
+    const task = await createTask();
+    await runner.claim();
+    runner.announce();
+    await eventually(
+      "requeued",
+      () => taskState(task.id),
+      (s) => s === "queued",
+      3_000,
+    );
+  });
+});
