@@ -73,7 +73,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(
     async (api) => {
       await api.register(healthRoutes, { health: services.health, version: options.version });
-      await api.register(setupRoutes, { users: services.users, auth: services.auth, authRateLimit: options.authRateLimit });
+      await api.register(setupRoutes, {
+        users: services.users,
+        auth: services.auth,
+        authRateLimit: options.authRateLimit,
+      });
       await api.register(authRoutes, { auth: services.auth, authRateLimit: options.authRateLimit });
       await api.register(usersRoutes, { users: services.users });
       await api.register(reposRoutes, { repos: services.repos });

@@ -6,7 +6,11 @@ export function redactUrl(url: string): string {
 }
 
 /** pino with secrets redacted; pretty output is left to the terminal (pipe through pino-pretty). */
-export function createLogger(options: { level: string; name: string; destination?: pino.DestinationStream }): Logger {
+export function createLogger(options: {
+  level: string;
+  name: string;
+  destination?: pino.DestinationStream;
+}): Logger {
   const settings: pino.LoggerOptions = {
     name: options.name,
     level: options.level,

@@ -53,7 +53,9 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimi
 
   app.get(
     "/auth/me",
-    { schema: { tags: ["auth"], summary: "The authenticated user", response: { 200: MeResponse, ...errors } } },
+    {
+      schema: { tags: ["auth"], summary: "The authenticated user", response: { 200: MeResponse, ...errors } },
+    },
     async (request) => ({ user: currentUser(request) }),
   );
 
@@ -76,7 +78,11 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimi
   app.get(
     "/auth/tokens",
     {
-      schema: { tags: ["auth"], summary: "Your API tokens (no secrets)", response: { 200: ApiTokenListResponse, ...errors } },
+      schema: {
+        tags: ["auth"],
+        summary: "Your API tokens (no secrets)",
+        response: { 200: ApiTokenListResponse, ...errors },
+      },
     },
     async (request) => {
       const tokens = await auth.listApiTokens(currentUser(request).id);
@@ -87,7 +93,12 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimi
   app.delete(
     "/auth/tokens/:id",
     {
-      schema: { tags: ["auth"], summary: "Revoke one of your API tokens", params: IdParams, response: { 200: OkResponse, ...errors } },
+      schema: {
+        tags: ["auth"],
+        summary: "Revoke one of your API tokens",
+        params: IdParams,
+        response: { 200: OkResponse, ...errors },
+      },
     },
     async (request) => {
       await auth.deleteApiToken(currentUser(request).id, request.params.id);

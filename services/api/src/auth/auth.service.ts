@@ -71,7 +71,10 @@ export class AuthService {
 
   private async authenticateSession(token: string): Promise<Principal> {
     const now = this.clock();
-    const session = await this.prisma.session.findUnique({ where: { tokenHash: sha256(token) }, include: { user: true } });
+    const session = await this.prisma.session.findUnique({
+      where: { tokenHash: sha256(token) },
+      include: { user: true },
+    });
     if (!session || session.expiresAt <= now || !session.user.active) throw invalid();
     // Sliding expiry, written at most once a minute per session to keep reads cheap.
     const refreshed = now.getTime() - session.lastUsedAt.getTime() > 60_000;
@@ -85,7 +88,10 @@ export class AuthService {
 
   private async authenticateApiToken(token: string): Promise<Principal> {
     const now = this.clock();
-    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: sha256(token) }, include: { user: true } });
+    const row = await this.prisma.apiToken.findUnique({
+      where: { tokenHash: sha256(token) },
+      include: { user: true },
+    });
     if (!row || (row.expiresAt && row.expiresAt <= now) || !row.user.active) throw invalid();
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
       await this.prisma.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: now } });

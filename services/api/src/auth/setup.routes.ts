@@ -4,15 +4,20 @@ import type { UserService } from "../users/user.service";
 import type { AuthService } from "./auth.service";
 import { setSessionCookie } from "./auth.plugin";
 
-export const setupRoutes: FastifyPluginAsyncZod<{ users: UserService; auth: AuthService; authRateLimit: number }> = async (
-  app,
-  { users, auth, authRateLimit },
-) => {
+export const setupRoutes: FastifyPluginAsyncZod<{
+  users: UserService;
+  auth: AuthService;
+  authRateLimit: number;
+}> = async (app, { users, auth, authRateLimit }) => {
   app.get(
     "/setup/status",
     {
       config: { public: true },
-      schema: { tags: ["setup"], summary: "Whether the first admin exists", response: { 200: SetupStatusResponse } },
+      schema: {
+        tags: ["setup"],
+        summary: "Whether the first admin exists",
+        response: { 200: SetupStatusResponse },
+      },
     },
     async () => {
       const isSetUp = await users.isSetUp();

@@ -21,7 +21,12 @@ export type DispatchSettings = {
   secretValues: string[];
 };
 
-export type Dispatch = { registry: RunnerRegistry; server: DispatchServer; reaper: LeaseReaper; claims: ClaimService };
+export type Dispatch = {
+  registry: RunnerRegistry;
+  server: DispatchServer;
+  reaper: LeaseReaper;
+  claims: ClaimService;
+};
 
 export function createDispatch(deps: {
   prisma: PrismaClient;

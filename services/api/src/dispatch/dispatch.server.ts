@@ -2,7 +2,13 @@
 // one replica answers each), notes announcements, and consumes run reports from JetStream with a
 // durable consumer, so reports sent while no API was up are applied when one comes back.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type ConsumerMessages } from "@nats-io/jetstream";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+} from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import {
   ClaimRequest,
@@ -95,7 +101,11 @@ export class DispatchServer {
     this.subscriptions.push(sub);
   }
 
-  private async handle<S extends z.ZodType>(msg: Msg, schema: S, handle: (message: z.output<S>) => Promise<object | null>) {
+  private async handle<S extends z.ZodType>(
+    msg: Msg,
+    schema: S,
+    handle: (message: z.output<S>) => Promise<object | null>,
+  ) {
     let body: unknown;
     try {
       body = msg.json();
@@ -140,7 +150,10 @@ export class DispatchServer {
       for await (const message of messages) {
         const parsed = RunReport.safeParse(safeJson(() => message.json()));
         if (!parsed.success) {
-          this.logger.warn({ subject: message.subject, issues: parsed.error.issues }, "invalid run report dropped");
+          this.logger.warn(
+            { subject: message.subject, issues: parsed.error.issues },
+            "invalid run report dropped",
+          );
           message.term();
           continue;
         }

@@ -58,7 +58,9 @@ export class LeaseReaper {
 
   private reapOne(): Promise<boolean> {
     return this.work.run(async (work) => {
-      const [run] = await work.tx.$queryRaw<{ id: string; task_id: string; attempt: number; runner_id: string | null }[]>`
+      const [run] = await work.tx.$queryRaw<
+        { id: string; task_id: string; attempt: number; runner_id: string | null }[]
+      >`
         SELECT id, task_id, attempt, runner_id FROM runs
          WHERE state IN ('provisioning', 'running') AND lease_expires_at < now()
          ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`;

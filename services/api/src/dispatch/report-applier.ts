@@ -20,7 +20,12 @@ export class ReportApplier {
   private readonly leaseMs: number;
   private readonly redactor: SecretRedactor;
 
-  constructor(options: { machine: TaskMachine; work: TaskUnitOfWork; leaseMs: number; redactor: SecretRedactor }) {
+  constructor(options: {
+    machine: TaskMachine;
+    work: TaskUnitOfWork;
+    leaseMs: number;
+    redactor: SecretRedactor;
+  }) {
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
@@ -50,7 +55,12 @@ export class ReportApplier {
         case "started":
           await work.tx.run.update({
             where: { id: run.id },
-            data: { state: "running", startedAt: new Date(report.time), containerId: report.containerId, ...this.lease() },
+            data: {
+              state: "running",
+              startedAt: new Date(report.time),
+              containerId: report.containerId,
+              ...this.lease(),
+            },
           });
           await this.machine.transition(work, {
             taskId: run.taskId,
@@ -161,6 +171,9 @@ function factsOf(report: RunResult | RunExited) {
         ? { code: "RUN_TIMEOUT", message: "The run exceeded the repo's runTimeoutSeconds" }
         : report.reason === "shutdown"
           ? { code: "RUNNER_SHUTDOWN", message: "The runner shut down before the run finished" }
-          : { code: "AGENT_NO_OUTPUT", message: `The run exited (${report.reason}, code ${report.exitCode}) without a result` });
+          : {
+              code: "AGENT_NO_OUTPUT",
+              message: `The run exited (${report.reason}, code ${report.exitCode}) without a result`,
+            });
   return { exitCode: report.exitCode, pushed: false, commits: 0, error };
 }

@@ -4,7 +4,12 @@ import type { Repo as RepoRow, Run as RunRow, Task as TaskRow } from "../generat
 export type RunDefaults = { image: string; timeoutSeconds: number };
 
 /** The run spec a runner receives: the task, this attempt, and the repo's settings. Pure. */
-export function buildRunSpec(task: TaskRow, run: RunRow, repo: RepoRow | null, defaults: RunDefaults): RunSpec {
+export function buildRunSpec(
+  task: TaskRow,
+  run: RunRow,
+  repo: RepoRow | null,
+  defaults: RunDefaults,
+): RunSpec {
   return {
     runId: run.id,
     taskId: task.id,

@@ -1,9 +1,14 @@
 // Runners as seen through their heartbeats, shared by every API replica through Postgres. A
 // heartbeat renews the leases of the runs the runner holds and answers which ones it must stop.
-import type { RunnerHeartbeat, RunnerHeartbeatReply, RunnerInfo, RunnerView, StopReason } from "@optio/contracts";
+import type {
+  RunnerHeartbeat,
+  RunnerHeartbeatReply,
+  RunnerInfo,
+  RunnerView,
+  StopReason,
+} from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
 import type { Runner as RunnerRow } from "../generated/prisma/client";
-
 
 export class RunnerRegistry {
   private readonly prisma: PrismaClient;
@@ -31,7 +36,11 @@ export class RunnerRegistry {
       startedAt: new Date(info.startedAt),
       lastHeartbeatAt: new Date(),
     };
-    await this.prisma.runner.upsert({ where: { id: info.runnerId }, create: { id: info.runnerId, ...data }, update: data });
+    await this.prisma.runner.upsert({
+      where: { id: info.runnerId },
+      create: { id: info.runnerId, ...data },
+      update: data,
+    });
   }
 
   /** Records the heartbeat, renews the leases it covers, and lists the runs to stop. */

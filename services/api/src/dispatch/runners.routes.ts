@@ -2,7 +2,10 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ErrorResponse, RunnerListResponse } from "@optio/contracts";
 import type { RunnerRegistry } from "./runner-registry";
 
-export const runnersRoutes: FastifyPluginAsyncZod<{ registry: RunnerRegistry }> = async (app, { registry }) => {
+export const runnersRoutes: FastifyPluginAsyncZod<{ registry: RunnerRegistry }> = async (
+  app,
+  { registry },
+) => {
   app.get(
     "/runners",
     {

@@ -17,6 +17,8 @@ describe("SecretRedactor", () => {
     expect(redactor.redact("cloning https://x-access-token:hunter22@git.example.com/a/b")).toBe(
       "cloning https://[REDACTED]@git.example.com/a/b",
     );
-    expect(redactor.redact("plain text with sk- and ghp_ prefixes only")).toBe("plain text with sk- and ghp_ prefixes only");
+    expect(redactor.redact("plain text with sk- and ghp_ prefixes only")).toBe(
+      "plain text with sk- and ghp_ prefixes only",
+    );
   });
 });

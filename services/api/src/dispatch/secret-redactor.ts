@@ -15,7 +15,9 @@ export class SecretRedactor {
   /** `values`: secret strings to remove wherever they appear (shorter than 6 chars are ignored). */
   constructor(values: readonly string[] = []) {
     // Longest first, so a secret containing another is removed whole.
-    this.values = [...new Set(values.filter((value) => value.length >= 6))].sort((a, b) => b.length - a.length);
+    this.values = [...new Set(values.filter((value) => value.length >= 6))].sort(
+      (a, b) => b.length - a.length,
+    );
   }
 
   redact(text: string): string {

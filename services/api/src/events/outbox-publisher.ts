@@ -22,7 +22,13 @@ export class OutboxPublisher {
   private again = false;
   private stopped = true;
 
-  constructor(options: { prisma: PrismaClient; nats: NatsConnection; logger: Logger; pollMs?: number; source?: string }) {
+  constructor(options: {
+    prisma: PrismaClient;
+    nats: NatsConnection;
+    logger: Logger;
+    pollMs?: number;
+    source?: string;
+  }) {
     this.prisma = options.prisma;
     this.js = jetstream(options.nats);
     this.logger = options.logger;
@@ -80,7 +86,14 @@ export class OutboxPublisher {
     return this.prisma.$transaction(
       async (tx) => {
         const rows = await tx.$queryRaw<
-          { seq: bigint; id: string; subject: string; type: string; data: Record<string, unknown>; created_at: Date }[]
+          {
+            seq: bigint;
+            id: string;
+            subject: string;
+            type: string;
+            data: Record<string, unknown>;
+            created_at: Date;
+          }[]
         >`SELECT seq, id, subject, type, data, created_at FROM outbox_events
            WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
         // Pipelined on one connection: the stream still receives them in this order.

@@ -36,7 +36,10 @@ export class Outbox {
   }
 
   /** Runs `work` in a transaction and wakes the publisher once it has committed. */
-  async transaction<T>(work: (tx: Tx) => Promise<T>, options?: { isolationLevel?: "Serializable" }): Promise<T> {
+  async transaction<T>(
+    work: (tx: Tx) => Promise<T>,
+    options?: { isolationLevel?: "Serializable" },
+  ): Promise<T> {
     const result = await this.prisma.$transaction(work, { ...options, timeout: 15_000 });
     this.onCommit();
     return result;

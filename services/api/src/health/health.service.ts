@@ -10,7 +10,13 @@ async function within(ms: number, probe: () => Promise<unknown>): Promise<Check>
     timer = setTimeout(() => resolve("down"), ms);
   });
   try {
-    return await Promise.race([probe().then((): Check => "ok", (): Check => "down"), timeout]);
+    return await Promise.race([
+      probe().then(
+        (): Check => "ok",
+        (): Check => "down",
+      ),
+      timeout,
+    ]);
   } finally {
     clearTimeout(timer);
   }

@@ -3,7 +3,12 @@ import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorDetail, ErrorResponse } from "@optio/contracts";
 import { AppError } from "../errors";
 
-type ValidationIssue = { instancePath: string; message?: string; keyword: string; params: Record<string, unknown> };
+type ValidationIssue = {
+  instancePath: string;
+  message?: string;
+  keyword: string;
+  params: Record<string, unknown>;
+};
 
 /** One detail per offending field: `body.email`, `query.limit`, `params.id`. */
 function validationDetails(context: string, issues: ValidationIssue[]): ErrorDetail[] {
@@ -16,7 +21,12 @@ function validationDetails(context: string, issues: ValidationIssue[]): ErrorDet
   });
 }
 
-const CONTEXT_NAMES: Record<string, string> = { querystring: "query", body: "body", params: "params", headers: "headers" };
+const CONTEXT_NAMES: Record<string, string> = {
+  querystring: "query",
+  body: "body",
+  params: "params",
+  headers: "headers",
+};
 
 /** Maps every error to the envelope `{ error, code, details? }`; never leaks stacks or SQL. */
 export function registerErrorHandling(app: FastifyInstance): void {
@@ -30,14 +40,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
       const context = CONTEXT_NAMES[error.validationContext ?? "body"] ?? "body";
       const details = validationDetails(context, error.validation);
       const fields = [...new Set(details.map((detail) => detail.path))].join(", ");
-      return reply
-        .status(400)
-        .send({ error: `Invalid request: ${fields}`, code: "VALIDATION_FAILED", details } satisfies ErrorResponse);
+      return reply.status(400).send({
+        error: `Invalid request: ${fields}`,
+        code: "VALIDATION_FAILED",
+        details,
+      } satisfies ErrorResponse);
     }
     // Fastify's own client errors (malformed JSON, wrong content type, body too large, ...).
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) {
-      const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status === 429 ? "RATE_LIMITED" : "VALIDATION_FAILED";
+      const code =
+        status === 413 ? "PAYLOAD_TOO_LARGE" : status === 429 ? "RATE_LIMITED" : "VALIDATION_FAILED";
       const path = error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE" ? "headers.content-type" : "body";
       return reply.status(status).send({
         error: error.message,
@@ -46,9 +59,10 @@ export function registerErrorHandling(app: FastifyInstance): void {
       } satisfies ErrorResponse);
     }
     request.log.error({ err: error, reqId: request.id }, "unhandled error");
-    return reply
-      .status(500)
-      .send({ error: `Internal server error (request ${request.id})`, code: "INTERNAL" } satisfies ErrorResponse);
+    return reply.status(500).send({
+      error: `Internal server error (request ${request.id})`,
+      code: "INTERNAL",
+    } satisfies ErrorResponse);
   });
 
   app.setNotFoundHandler((request, reply) => {

@@ -17,10 +17,11 @@ import { resumeFrom, SseStream } from "./sse";
 const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
 const POLL_MS = 1_000;
 
-export const logsRoutes: FastifyPluginAsyncZod<{ logs: LogService; hints: LiveHints; nats: NatsConnection }> = async (
-  app,
-  { logs, hints, nats },
-) => {
+export const logsRoutes: FastifyPluginAsyncZod<{
+  logs: LogService;
+  hints: LiveHints;
+  nats: NatsConnection;
+}> = async (app, { logs, hints, nats }) => {
   app.get(
     "/tasks/:id/logs",
     {

@@ -21,7 +21,8 @@ export function normaliseRepoUrl(input: string, field = "body.repoUrl"): Normali
   } catch {
     throw invalidField(field, "must be an http(s), ssh or git URL, or git@host:owner/name");
   }
-  if (!ALLOWED_SCHEMES.has(url.protocol)) throw invalidField(field, "only http(s), ssh and git URLs are supported");
+  if (!ALLOWED_SCHEMES.has(url.protocol))
+    throw invalidField(field, "only http(s), ssh and git URLs are supported");
   if (url.password || (url.username && url.protocol !== "ssh:")) {
     throw invalidField(field, "must not contain credentials; connect a credential instead");
   }
@@ -38,7 +39,11 @@ export function normaliseRepoUrl(input: string, field = "body.repoUrl"): Normali
   const host = url.hostname.toLowerCase();
   const user = url.protocol === "ssh:" && url.username ? `${url.username}@` : "";
   const port = url.port ? `:${url.port}` : "";
-  return { repoUrl: `${url.protocol}//${user}${host}${port}/${segments.join("/")}`, host, fullName: segments.join("/") };
+  return {
+    repoUrl: `${url.protocol}//${user}${host}${port}/${segments.join("/")}`,
+    host,
+    fullName: segments.join("/"),
+  };
 }
 
 // Addresses a repository host must not be or resolve to: requests to them would reach this
@@ -82,7 +87,9 @@ async function resolveAll(host: string, timeoutMs: number): Promise<string[]> {
     timer = setTimeout(() => resolve([]), timeoutMs);
   });
   try {
-    const lookups = lookup(host, { all: true, verbatim: true }).then((rows) => rows.map((row) => row.address));
+    const lookups = lookup(host, { all: true, verbatim: true }).then((rows) =>
+      rows.map((row) => row.address),
+    );
     return await Promise.race([lookups.catch(() => []), timeout]);
   } finally {
     clearTimeout(timer);

@@ -37,7 +37,12 @@ export class RepoService {
   private readonly urlPolicy: RepoUrlPolicy;
   private readonly defaultImage: string;
 
-  constructor(options: { prisma: PrismaClient; outbox: Outbox; urlPolicy: RepoUrlPolicy; defaultImage: string }) {
+  constructor(options: {
+    prisma: PrismaClient;
+    outbox: Outbox;
+    urlPolicy: RepoUrlPolicy;
+    defaultImage: string;
+  }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.urlPolicy = options.urlPolicy;
@@ -73,7 +78,12 @@ export class RepoService {
           data: { image: this.defaultImage, ...settings, repoUrl, fullName, createdBy: actorId },
         });
         const repo = toRepoView(row);
-        await this.outbox.record(tx, { entity: "repo", entityId: row.id, event: "created", data: { repo, actorId } });
+        await this.outbox.record(tx, {
+          entity: "repo",
+          entityId: row.id,
+          event: "created",
+          data: { repo, actorId },
+        });
         return repo;
       });
     } catch (err) {
@@ -87,7 +97,12 @@ export class RepoService {
       const { count } = await tx.repo.updateMany({ where: { id }, data: changes });
       if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
       const repo = toRepoView(await tx.repo.findUniqueOrThrow({ where: { id } }));
-      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "updated", data: { repo, changes, actorId } });
+      await this.outbox.record(tx, {
+        entity: "repo",
+        entityId: id,
+        event: "updated",
+        data: { repo, changes, actorId },
+      });
       return repo;
     });
   }
@@ -96,7 +111,12 @@ export class RepoService {
     await this.outbox.transaction(async (tx) => {
       const { count } = await tx.repo.deleteMany({ where: { id } });
       if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
-      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "deleted", data: { repoId: id, actorId } });
+      await this.outbox.record(tx, {
+        entity: "repo",
+        entityId: id,
+        event: "deleted",
+        data: { repoId: id, actorId },
+      });
     });
   }
 }

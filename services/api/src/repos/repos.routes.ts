@@ -12,14 +12,27 @@ import {
 import { currentUser, requireRole } from "../auth/auth.plugin";
 import type { RepoService } from "./repo.service";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
 const adminOnly = requireRole("admin");
 
 /** Connected repositories: everyone reads, admins administer. */
 export const reposRoutes: FastifyPluginAsyncZod<{ repos: RepoService }> = async (app, { repos }) => {
   app.get(
     "/repos",
-    { schema: { tags: ["repos"], summary: "List connected repositories", querystring: Pagination, response: { 200: RepoListResponse, ...errors } } },
+    {
+      schema: {
+        tags: ["repos"],
+        summary: "List connected repositories",
+        querystring: Pagination,
+        response: { 200: RepoListResponse, ...errors },
+      },
+    },
     async (request) => ({ ...(await repos.list(request.query)), ...request.query }),
   );
 
@@ -27,7 +40,12 @@ export const reposRoutes: FastifyPluginAsyncZod<{ repos: RepoService }> = async 
     "/repos",
     {
       onRequest: adminOnly,
-      schema: { tags: ["repos"], summary: "Connect a repository", body: CreateRepoBody, response: { 201: RepoResponse, ...errors } },
+      schema: {
+        tags: ["repos"],
+        summary: "Connect a repository",
+        body: CreateRepoBody,
+        response: { 201: RepoResponse, ...errors },
+      },
     },
     async (request, reply) =>
       reply.status(201).send({ repo: await repos.create(request.body, currentUser(request).id) }),
@@ -35,7 +53,14 @@ export const reposRoutes: FastifyPluginAsyncZod<{ repos: RepoService }> = async 
 
   app.get(
     "/repos/:id",
-    { schema: { tags: ["repos"], summary: "A repository and its settings", params: IdParams, response: { 200: RepoResponse, ...errors } } },
+    {
+      schema: {
+        tags: ["repos"],
+        summary: "A repository and its settings",
+        params: IdParams,
+        response: { 200: RepoResponse, ...errors },
+      },
+    },
     async (request) => ({ repo: await repos.get(request.params.id) }),
   );
 
@@ -51,14 +76,21 @@ export const reposRoutes: FastifyPluginAsyncZod<{ repos: RepoService }> = async 
         response: { 200: RepoResponse, ...errors },
       },
     },
-    async (request) => ({ repo: await repos.update(request.params.id, request.body, currentUser(request).id) }),
+    async (request) => ({
+      repo: await repos.update(request.params.id, request.body, currentUser(request).id),
+    }),
   );
 
   app.delete(
     "/repos/:id",
     {
       onRequest: adminOnly,
-      schema: { tags: ["repos"], summary: "Disconnect a repository", params: IdParams, response: { 200: OkResponse, ...errors } },
+      schema: {
+        tags: ["repos"],
+        summary: "Disconnect a repository",
+        params: IdParams,
+        response: { 200: OkResponse, ...errors },
+      },
     },
     async (request) => {
       await repos.delete(request.params.id, currentUser(request).id);

@@ -11,7 +11,13 @@ import {
 import { requireRole } from "../auth/auth.plugin";
 import type { UserService } from "./user.service";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse };
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+};
 
 /** User administration: admins only. */
 export const usersRoutes: FastifyPluginAsyncZod<{ users: UserService }> = async (app, { users }) => {
@@ -19,13 +25,27 @@ export const usersRoutes: FastifyPluginAsyncZod<{ users: UserService }> = async 
 
   app.get(
     "/users",
-    { schema: { tags: ["users"], summary: "List users", querystring: Pagination, response: { 200: UserListResponse, ...errors } } },
+    {
+      schema: {
+        tags: ["users"],
+        summary: "List users",
+        querystring: Pagination,
+        response: { 200: UserListResponse, ...errors },
+      },
+    },
     async (request) => users.list(request.query),
   );
 
   app.post(
     "/users",
-    { schema: { tags: ["users"], summary: "Add a user", body: CreateUserBody, response: { 201: UserResponse, ...errors } } },
+    {
+      schema: {
+        tags: ["users"],
+        summary: "Add a user",
+        body: CreateUserBody,
+        response: { 201: UserResponse, ...errors },
+      },
+    },
     async (request, reply) => reply.status(201).send({ user: await users.create(request.body) }),
   );
 
