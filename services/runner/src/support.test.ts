@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { PassThrough } from "node:stream";
@@ -26,6 +26,7 @@ describe("tarFiles", () => {
     expect(readFileSync(path.join(dir, "optio/big")).length).toBe(1500);
     expect(statSync(path.join(dir, "optio/prompt")).mode & 0o777).toBe(0o400);
     expect(execFileSync("tar", ["-tvf", "a.tar"], { cwd: dir, encoding: "utf8" })).toMatch(/1000\/1000/);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 
