@@ -11,7 +11,7 @@ let runnerA: RunnerProcess;
 let runnerB: RunnerProcess;
 let api: TestContext;
 beforeAll(async () => {
-  stack = await startE2eStack({ config: { OPTIO_LEASE_MS: 6_000 } });
+  stack = await startE2eStack({ config: { OPTIO_LEASE_MS: 10_000 } });
   api = stack.ctx;
   runnerA = await stack.startRunner("fault-a");
   runnerB = await stack.startRunner("fault-b");
@@ -50,22 +50,13 @@ it("two runners x two slots, many short tasks: every task runs exactly once", as
       120_000,
     );
   const tasks = await api.prisma.task.findMany({ where: { id: { in: ids } }, include: { runs: true } });
-  if (!tasks.every((t) => t.runs.length === 1 && t.runs[0]!.state === "succeeded")) {
-    console.log(
-      JSON.stringify(
-        tasks.map((t) => ({
-          s: t.state,
-          e: t.errorMessage,
-          runs: t.runs.map((r) => [r.runnerId, r.state, r.errorCode, r.error]),
-        })),
-        null,
-        1,
-      ),
-    );
-  }
   expect(tasks.map((t) => t.state)).toEqual(ids.map(() => "completed"));
-  expect(tasks.every((t) => t.runs.length === 1 && t.runs[0]!.state === "succeeded")).toBe(true);
-  const byRunner = new Set(tasks.map((t) => t.runs[0]!.runnerId));
+  // Exactly one run per task reached a container. (A claim whose reply a runner never received
+  // leaves a run that never started; its lease expires and the task is claimed again.)
+  const started = tasks.map((t) => t.runs.filter((r) => r.startedAt !== null));
+  expect(started.map((runs) => runs.length)).toEqual(ids.map(() => 1));
+  expect(started.every((runs) => runs[0]!.state === "succeeded")).toBe(true);
+  const byRunner = new Set(started.map((runs) => runs[0]!.runnerId));
   expect(byRunner).toEqual(new Set(["fault-a", "fault-b"]));
 });
 

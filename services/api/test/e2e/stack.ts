@@ -57,6 +57,8 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
         OPTIO_RUNNER_SLOTS: "2",
         OPTIO_RUNNER_HEARTBEAT_MS: "500",
         OPTIO_RUNNER_POLL_MS: "1000",
+        // A loaded CI machine may answer a claim slowly; a reply the runner gave up on costs a lease.
+        OPTIO_RUNNER_CLAIM_TIMEOUT_MS: "15000",
         OPTIO_RUNNER_STOP_GRACE_MS: "2000",
         OPTIO_RUNNER_MEMORY_MB: "256",
         OPTIO_LOG_LEVEL: "info",
