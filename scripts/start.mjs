@@ -6,6 +6,7 @@ import { mkdirSync } from "node:fs";
 import { request } from "node:http";
 import path from "node:path";
 import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
+import { buildProdImage, imageId, PROD_IMAGE } from "./build-agent-image.mjs";
 import { stopChild } from "./lib/services.mjs";
 import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
 import { ExitedError, log, startProcess, waitFor } from "./lib/system.mjs";
@@ -71,6 +72,12 @@ async function main() {
   });
   migrate(postgres.url);
   teardown.assertRunning();
+  // Runners need an agent image; the default one is built once (a few minutes) and then reused.
+  if (settings.runners > 0 && !env.OPTIO_DEFAULT_IMAGE && !env.DOCKER_HOST && !imageId(PROD_IMAGE)) {
+    log(`building the agent image ${PROD_IMAGE} once (Debian base, Node 22, Claude Code, Codex: a few minutes)`);
+    await buildProdImage();
+    teardown.assertRunning();
+  }
 
   const common = {
     DATABASE_URL: postgres.url,
