@@ -6,10 +6,10 @@ import { randomUUID } from "node:crypto";
 import { subjects, type AgentType, type TaskType } from "@optio/contracts";
 import { canTransition, type TaskState } from "@optio/core";
 import type { PrismaClient, Tx } from "../db/prisma";
-import { Prisma } from "../generated/prisma/client";
 import { AppError } from "../errors";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import { actorName, actorUserId, type Actor } from "./task-machine";
+import { taskAndRunSelect, toTaskWithRun } from "./task-rows";
 
 /** A new task. Null repoBranch/agentType/maxAttempts: the connected repo's setting, else the default. */
 export type NewTask = {
@@ -58,52 +58,6 @@ export async function checkDependencies(
   return rows;
 }
 
-const TASK_COLUMNS: [column: string, field: keyof TaskRow][] = [
-  ["id", "id"],
-  ["title", "title"],
-  ["prompt", "prompt"],
-  ["repo_url", "repoUrl"],
-  ["repo_id", "repoId"],
-  ["repo_branch", "repoBranch"],
-  ["agent_type", "agentType"],
-  ["model", "model"],
-  ["priority", "priority"],
-  ["position", "position"],
-  ["max_attempts", "maxAttempts"],
-  ["metadata", "metadata"],
-  ["state", "state"],
-  ["state_version", "stateVersion"],
-  ["task_type", "taskType"],
-  ["parent_id", "parentId"],
-  ["subtask_order", "subtaskOrder"],
-  ["blocks_parent", "blocksParent"],
-  ["created_by", "createdBy"],
-  ["branch_name", "branchName"],
-  ["pr_url", "prUrl"],
-  ["pr_number", "prNumber"],
-  ["error_message", "errorMessage"],
-  ["result_summary", "resultSummary"],
-  ["session_id", "sessionId"],
-  ["attempts", "attempts"],
-  ["cost_usd", "costUsd"],
-  ["input_tokens", "inputTokens"],
-  ["output_tokens", "outputTokens"],
-  ["created_at", "createdAt"],
-  ["updated_at", "updatedAt"],
-  ["started_at", "startedAt"],
-  ["completed_at", "completedAt"],
-];
-const RETURNING = Prisma.raw(
-  [
-    ...TASK_COLUMNS.map(([column, field]) => `task.${column} AS "${field}"`),
-    `run.id AS "run.id"`,
-    `run.created_at AS "run.createdAt"`,
-    `run.updated_at AS "run.updatedAt"`,
-  ].join(", "),
-);
-
-type Returned = TaskRow & { "run.id": string; "run.createdAt": Date; "run.updatedAt": Date };
-
 export type Created = TaskRow & { runs: Run[] };
 
 export type InsertOptions = { state: TaskState; actor: Actor };
@@ -124,7 +78,7 @@ export async function insertTask(
   const runId = randomUUID();
   const trigger =
     state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
-  const rows = await db.$queryRaw<Returned[]>`
+  const rows = await db.$queryRaw<Record<string, unknown>[]>`
     WITH repo AS (
       SELECT id, default_branch, default_agent_type, max_attempts FROM repos WHERE repo_url = ${fields.repoUrl}
     ), task AS (
@@ -143,7 +97,7 @@ export async function insertTask(
     ), run AS (
       INSERT INTO runs (id, task_id, attempt, kind, state, updated_at)
       SELECT ${runId}::uuid, task.id, 1, 'initial', 'queued', now() FROM task
-      RETURNING id, created_at, updated_at
+      RETURNING *
     ), history AS (
       INSERT INTO task_events (id, task_id, from_state, to_state, trigger, actor, user_id, run_id)
       SELECT ${randomUUID()}::uuid, task.id, NULL, task.state, ${trigger}, ${actorName(options.actor)},
@@ -158,36 +112,8 @@ export async function insertTask(
                                 'priority', task.priority, 'createdBy', task.created_by)
         FROM task
     )
-    SELECT ${RETURNING} FROM task, run`;
-  const row = rows[0]!;
-  const task = Object.fromEntries(TASK_COLUMNS.map(([, field]) => [field, row[field]])) as unknown as TaskRow;
-  const run: Run = {
-    id: row["run.id"],
-    taskId: id,
-    attempt: 1,
-    kind: "initial",
-    state: "queued",
-    prompt: null,
-    resumeSessionId: null,
-    runnerId: null,
-    leaseExpiresAt: null,
-    containerId: null,
-    startedAt: null,
-    finishedAt: null,
-    exitCode: null,
-    errorCode: null,
-    error: null,
-    branch: null,
-    sessionId: null,
-    model: null,
-    costUsd: null,
-    inputTokens: null,
-    outputTokens: null,
-    lastReportSeq: 0,
-    createdAt: row["run.createdAt"],
-    updatedAt: row["run.updatedAt"],
-  };
-  return { ...task, runs: [run] };
+    SELECT ${taskAndRunSelect("task", "run")} FROM task, run`;
+  return toTaskWithRun(rows[0]!);
 }
 
 /** Adds the edges of a task created with dependencies (inside the creating transaction). */

@@ -13,6 +13,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import { normaliseRepoUrl } from "../repos/repo-url";
 import { SUBTASK_VIEW, taskNotFound } from "./task-machine";
+import { taskAndRunSelect, toTaskWithRun } from "./task-rows";
 import { LATEST_RUN } from "./task.view";
 
 /** A connected repo's concurrency limit applies; an unconnected repo gets the repo default. */
@@ -34,10 +35,10 @@ function startOf(bound: string, end: boolean): Date {
   return new Date(bound);
 }
 
-const ORDERS: Record<ListTasksQuery["sort"], string> = {
-  queue: "priority ASC, position ASC, created_at ASC, id ASC",
-  created: "created_at ASC, id ASC",
-  "-created": "created_at DESC, id DESC",
+const ORDERS: Record<ListTasksQuery["sort"], (alias: string) => string> = {
+  queue: (t) => `${t}priority ASC, ${t}position ASC, ${t}created_at ASC, ${t}id ASC`,
+  created: (t) => `${t}created_at ASC, ${t}id ASC`,
+  "-created": (t) => `${t}created_at DESC, ${t}id DESC`,
 };
 
 const escapeLike = (text: string) => text.replace(/[\\%_]/g, (c) => `\\${c}`);
@@ -74,21 +75,16 @@ export class TaskQueries {
    */
   async list(query: ListTasksQuery): Promise<{ tasks: (TaskRow & { runs: Run[] })[]; total: number }> {
     const where = listWhere(query);
-    const order = Prisma.raw(ORDERS[query.sort]);
+    const order = ORDERS[query.sort];
     const [page, counted] = await Promise.all([
-      this.prisma.$queryRaw<{ id: string }[]>`
-        SELECT id FROM tasks ${where} ORDER BY ${order} LIMIT ${query.limit} OFFSET ${query.offset}`,
+      this.prisma.$queryRaw<Record<string, unknown>[]>`
+        SELECT ${taskAndRunSelect("t", "r")}
+          FROM (SELECT * FROM tasks ${where} ORDER BY ${Prisma.raw(order(""))} LIMIT ${query.limit} OFFSET ${query.offset}) t
+          LEFT JOIN LATERAL (SELECT * FROM runs WHERE runs.task_id = t.id ORDER BY attempt DESC LIMIT 1) r ON true
+         ORDER BY ${Prisma.raw(order("t."))}`,
       this.prisma.$queryRaw<{ total: number }[]>`SELECT count(*)::int AS total FROM tasks ${where}`,
     ]);
-    const ids = page.map((row) => row.id);
-    const rows = ids.length
-      ? await this.prisma.task.findMany({ where: { id: { in: ids } }, include: LATEST_RUN })
-      : [];
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    return {
-      tasks: ids.flatMap((id) => byId.get(id) ?? []),
-      total: counted[0]?.total ?? 0,
-    };
+    return { tasks: page.map(toTaskWithRun), total: counted[0]?.total ?? 0 };
   }
 
   async get(id: string): Promise<TaskRow & { runs: Run[] }> {
