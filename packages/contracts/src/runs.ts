@@ -80,6 +80,11 @@ export type RunnerHeartbeatReply = z.infer<typeof RunnerHeartbeatReply>;
 /** Request on `optio.dispatch.claim` (API replicas answer from one queue group). */
 export const ClaimRequest = z.object({
   runnerId: RunnerId,
+  /**
+   * Makes the claim idempotent: a runner that did not get the reply asks again with the same id
+   * and receives the same run, instead of leaving it to lease expiry.
+   */
+  claimId: z.uuid().optional(),
   freeSlots: z.number().int().min(1),
   agentTypes: z.array(AgentType).min(1),
   labels: RunnerLabels,

@@ -1,5 +1,6 @@
 // The runner: slots, the claim loop (wakeups + slow poll), cancel and fencing commands, orphan
 // cleanup, presence, graceful shutdown. Runs go through RunExecution; the engine through a Driver.
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import type { Logger } from "pino";
@@ -52,6 +53,8 @@ export class Runner {
   private readonly startedAt = new Date().toISOString();
   private stopping = false;
   private dirty = false;
+  /** The id of a claim whose reply has not arrived yet (see claim()). */
+  private pendingClaimId: string | undefined;
   private waiter: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   /**
@@ -224,8 +227,11 @@ export class Runner {
 
   private async claim(freeSlots: number): Promise<RunSpec | null> {
     const { config, nc, logger } = this.opts;
+    // Kept until a reply arrives: a retry after a lost reply gets the same run back.
+    this.pendingClaimId ??= randomUUID();
     const request = ClaimRequest.parse({
       runnerId: config.OPTIO_RUNNER_ID,
+      claimId: this.pendingClaimId,
       freeSlots,
       agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
       labels: config.OPTIO_RUNNER_LABELS,
@@ -233,6 +239,7 @@ export class Runner {
     const reply = await nc.request(subjects.dispatchClaim(), JSON.stringify(request), {
       timeout: config.OPTIO_RUNNER_CLAIM_TIMEOUT_MS,
     });
+    this.pendingClaimId = undefined;
     const parsed = ClaimReply.safeParse(reply.json());
     if (!parsed.success) {
       logger.error({ issues: parsed.error.issues }, "invalid claim reply ignored");

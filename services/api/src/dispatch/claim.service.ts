@@ -29,6 +29,18 @@ export class ClaimService {
   async claim(request: ClaimRequest): Promise<RunSpec | null> {
     return this.work.run(async (work) => {
       const { tx } = work;
+      if (request.claimId) {
+        // A repeated claim (the runner missed our reply): the same run again, or nothing.
+        const previous = await tx.run.findUnique({
+          where: { claimId: request.claimId },
+          include: { task: true },
+        });
+        if (previous) {
+          if (previous.runnerId !== request.runnerId || previous.state !== "provisioning") return null;
+          const repo = await tx.repo.findUnique({ where: { repoUrl: previous.task.repoUrl } });
+          return buildRunSpec(previous.task, previous, repo, this.defaults);
+        }
+      }
       const skipped: string[] = [];
       // A candidate may lose the per-repo race below; a few more tries find the next one.
       for (let tries = 0; tries < 5; tries++) {
@@ -71,21 +83,15 @@ export class ClaimService {
           where: { taskId: task.id, state: "queued" },
           orderBy: { attempt: "desc" },
         });
-        const leaseExpiresAt = new Date(Date.now() + this.leaseMs);
+        const claimed = {
+          state: "provisioning" as const,
+          runnerId: request.runnerId,
+          claimId: request.claimId ?? null,
+          leaseExpiresAt: new Date(Date.now() + this.leaseMs),
+        };
         const run = queued
-          ? await tx.run.update({
-              where: { id: queued.id },
-              data: { state: "provisioning", runnerId: request.runnerId, leaseExpiresAt },
-            })
-          : await tx.run.create({
-              data: {
-                taskId: task.id,
-                attempt: task.attempts + 1,
-                state: "provisioning",
-                runnerId: request.runnerId,
-                leaseExpiresAt,
-              },
-            });
+          ? await tx.run.update({ where: { id: queued.id }, data: claimed })
+          : await tx.run.create({ data: { taskId: task.id, attempt: task.attempts + 1, ...claimed } });
         if (!queued) await tx.task.update({ where: { id: task.id }, data: { attempts: run.attempt } });
         const repo = await tx.repo.findUnique({ where: { repoUrl: task.repoUrl } });
         return buildRunSpec(task, run, repo, this.defaults);

@@ -62,6 +62,7 @@ const RUN_COLUMNS = {
   costUsd: "cost_usd",
   inputTokens: "input_tokens",
   outputTokens: "output_tokens",
+  claimId: "claim_id",
   lastReportSeq: "last_report_seq",
   createdAt: "created_at",
   updatedAt: "updated_at",

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 import { eventually } from "../helpers/eventually";
@@ -110,6 +111,27 @@ describe("claims", () => {
     expect(await ctx.prisma.run.count({ where: { taskId: { in: [...ids] }, state: "provisioning" } })).toBe(
       12,
     );
+  });
+
+  it("answers a repeated claim (a lost reply) with the same run, while it is still unstarted", async () => {
+    const runner = new ScriptedRunner(ctx.nats, "r-repeat");
+    await drainQueue(runner);
+    const first = await createTask();
+    await createTask();
+    const claimId = randomUUID();
+    const spec = (await runner.claim(claimId))!;
+    expect(spec.taskId).toBe(first.id);
+    expect(await runner.claim(claimId)).toEqual(spec);
+    expect(await ctx.prisma.run.count({ where: { runnerId: "r-repeat" } })).toBe(1);
+    // Another runner repeating that id gets nothing; once started, the claim is spent.
+    expect(await new ScriptedRunner(ctx.nats, "r-other").claim(claimId)).toBeNull();
+    await runner.report(spec, started);
+    await eventually(
+      "running",
+      () => taskState(first.id),
+      (s) => s === "running",
+    );
+    expect(await runner.claim(claimId)).toBeNull();
   });
 });
 

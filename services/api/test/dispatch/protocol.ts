@@ -34,10 +34,16 @@ export class ScriptedRunner {
     };
   }
 
-  async claim(): Promise<RunSpec | null> {
+  async claim(claimId?: string): Promise<RunSpec | null> {
     const reply = await this.nats.request(
       subjects.dispatchClaim(),
-      JSON.stringify({ runnerId: this.runnerId, freeSlots: 1, agentTypes: this.agentTypes, labels: [] }),
+      JSON.stringify({
+        runnerId: this.runnerId,
+        claimId,
+        freeSlots: 1,
+        agentTypes: this.agentTypes,
+        labels: [],
+      }),
       { timeout: 5_000 },
     );
     return ClaimReply.parse(reply.json()).run;
