@@ -71,3 +71,20 @@ export const RepoListResponse = z.object({
   limit: z.number().int(),
   offset: z.number().int(),
 });
+
+// ---------------------------------------------------------------- events (optio.repo.<id>.<event>)
+
+export const RepoCreatedEvent = z.object({ repo: Repo, actorId: z.uuid() });
+export const RepoUpdatedEvent = z.object({
+  repo: Repo,
+  changes: z.record(z.string(), z.unknown()),
+  actorId: z.uuid(),
+});
+export const RepoDeletedEvent = z.object({ repoId: z.uuid(), actorId: z.uuid() });
+
+/** Every repo event: the last token of its subject → the schema of its envelope's `data`. */
+export const RepoEventPayloads = {
+  created: RepoCreatedEvent,
+  updated: RepoUpdatedEvent,
+  deleted: RepoDeletedEvent,
+} as const;

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { AppError } from "./errors";
 import { registerErrorHandling } from "./http/error-handler";
 import { registerOpenApi } from "./http/openapi";
+import { registerAsyncApi } from "./http/asyncapi";
 import { registerAuthentication } from "./auth/auth.plugin";
 import type { AuthService } from "./auth/auth.service";
 import { authRoutes } from "./auth/auth.routes";
@@ -68,6 +69,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       new AppError(429, "RATE_LIMITED", `Too many requests; retry in ${context.after}`),
   });
   await registerOpenApi(app, options.version);
+  registerAsyncApi(app, options.version);
   registerAuthentication(app, services.auth);
 
   await app.register(

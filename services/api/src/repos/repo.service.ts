@@ -1,4 +1,12 @@
-import type { CreateRepoBody, Repo, UpdateRepoBody } from "@optio/contracts";
+import type { z } from "zod";
+import type {
+  CreateRepoBody,
+  Repo,
+  RepoCreatedEvent,
+  RepoDeletedEvent,
+  RepoUpdatedEvent,
+  UpdateRepoBody,
+} from "@optio/contracts";
 import type { PrismaClient, Tx } from "../db/prisma";
 import { conflict, notFound } from "../errors";
 import type { Outbox } from "../events/outbox";
@@ -78,12 +86,8 @@ export class RepoService {
           data: { image: this.defaultImage, ...settings, repoUrl, fullName, createdBy: actorId },
         });
         const repo = toRepoView(row);
-        await this.outbox.record(tx, {
-          entity: "repo",
-          entityId: row.id,
-          event: "created",
-          data: { repo, actorId },
-        });
+        const data: z.input<typeof RepoCreatedEvent> = { repo, actorId };
+        await this.outbox.record(tx, { entity: "repo", entityId: row.id, event: "created", data });
         return repo;
       });
     } catch (err) {
@@ -97,12 +101,8 @@ export class RepoService {
       const { count } = await tx.repo.updateMany({ where: { id }, data: changes });
       if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
       const repo = toRepoView(await tx.repo.findUniqueOrThrow({ where: { id } }));
-      await this.outbox.record(tx, {
-        entity: "repo",
-        entityId: id,
-        event: "updated",
-        data: { repo, changes, actorId },
-      });
+      const data: z.input<typeof RepoUpdatedEvent> = { repo, changes, actorId };
+      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "updated", data });
       return repo;
     });
   }
@@ -111,12 +111,8 @@ export class RepoService {
     await this.outbox.transaction(async (tx) => {
       const { count } = await tx.repo.deleteMany({ where: { id } });
       if (count === 0) throw notFound("REPO_NOT_FOUND", "Repo not found");
-      await this.outbox.record(tx, {
-        entity: "repo",
-        entityId: id,
-        event: "deleted",
-        data: { repoId: id, actorId },
-      });
+      const data: z.input<typeof RepoDeletedEvent> = { repoId: id, actorId };
+      await this.outbox.record(tx, { entity: "repo", entityId: id, event: "deleted", data });
     });
   }
 }
