@@ -1,37 +1,15 @@
 import { randomUUID } from "node:crypto";
-import { createTestContext, type TestContext } from "../helpers/test-context";
-import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 import { eventually } from "../helpers/eventually";
-import { DispatchFixtures } from "./fixtures";
+import { useDispatchWorld } from "./fixtures";
 import { ScriptedRunner, exited, resultOk, started } from "./protocol";
 
-let nats: PrivateNats;
-let ctx: TestContext;
-let auth: { authorization: string };
-
-beforeAll(async () => {
-  nats = await startPrivateNats();
-  ctx = await createTestContext({
-    natsUrl: nats.url,
-    // Leases outlive the tests here (leases.test.ts covers expiry); runners go stale quickly.
-    config: { OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 },
-  });
-  await ctx.dispatch.server.start();
-  auth = { authorization: `Bearer ${await ctx.adminToken()}` };
-});
-afterAll(async () => {
-  await ctx.close();
-  await nats.stop();
-});
-
-const { createTask, taskState, drainQueue } = new DispatchFixtures(
-  () => ctx,
-  () => auth,
-);
+// Leases outlive the tests here (leases.test.ts covers expiry); runners go stale quickly.
+const world = useDispatchWorld({ OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 });
+const { createTask, taskState, drainQueue } = world.fixtures;
 
 describe("claims", () => {
   it("hands a queued task to one runner with a full run spec, then nothing", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-claims");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-claims");
     const task = await createTask({ priority: 5 });
     const spec = await runner.claim();
     expect(spec).toMatchObject({
@@ -46,14 +24,14 @@ describe("claims", () => {
     });
     expect(spec!.branchName).toMatch(new RegExp(`^optio/${task.id.replace(/-/g, "").slice(0, 8)}-task-`));
     expect(await taskState(task.id)).toBe("provisioning");
-    const run = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec!.runId } });
+    const run = await world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec!.runId } });
     expect(run).toMatchObject({ state: "provisioning", runnerId: "r-claims", attempt: 1 });
     expect(run.leaseExpiresAt!.getTime()).toBeGreaterThan(Date.now());
     expect(await runner.claim()).toBeNull();
   });
 
   it("claims by priority, then position, and only agent types the runner supports", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-order", ["shell"]);
+    const runner = new ScriptedRunner(world.ctx.nats, "r-order", ["shell"]);
     await drainQueue(runner);
     const low = await createTask({ priority: 500 });
     const high = await createTask({ priority: 1 });
@@ -65,11 +43,11 @@ describe("claims", () => {
   });
 
   it("respects the repo's maxConcurrentTasks", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-limit");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-limit");
     await drainQueue(runner);
-    await ctx.http
+    await world.ctx.http
       .post("/api/repos")
-      .set(auth)
+      .set(world.auth)
       .send({ repoUrl: "https://example.com/acme/limited", maxConcurrentTasks: 1 })
       .expect(201);
     const first = await createTask({ repoUrl: "https://example.com/acme/limited" });
@@ -89,9 +67,9 @@ describe("claims", () => {
 
   it("never hands one task to two runners claiming at once", async () => {
     const runners = [
-      new ScriptedRunner(ctx.nats, "r-a"),
-      new ScriptedRunner(ctx.nats, "r-b"),
-      new ScriptedRunner(ctx.nats, "r-c"),
+      new ScriptedRunner(world.ctx.nats, "r-a"),
+      new ScriptedRunner(world.ctx.nats, "r-b"),
+      new ScriptedRunner(world.ctx.nats, "r-c"),
     ];
     await drainQueue(runners[0]!);
     const ids = new Set<string>();
@@ -108,13 +86,13 @@ describe("claims", () => {
       }),
     );
     expect(claimed.sort()).toEqual([...ids].sort());
-    expect(await ctx.prisma.run.count({ where: { taskId: { in: [...ids] }, state: "provisioning" } })).toBe(
-      12,
-    );
+    expect(
+      await world.ctx.prisma.run.count({ where: { taskId: { in: [...ids] }, state: "provisioning" } }),
+    ).toBe(12);
   });
 
   it("answers a repeated claim (a lost reply) with the same run, while it is still unstarted", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-repeat");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-repeat");
     await drainQueue(runner);
     const first = await createTask();
     await createTask();
@@ -122,9 +100,9 @@ describe("claims", () => {
     const spec = (await runner.claim(claimId))!;
     expect(spec.taskId).toBe(first.id);
     expect(await runner.claim(claimId)).toEqual(spec);
-    expect(await ctx.prisma.run.count({ where: { runnerId: "r-repeat" } })).toBe(1);
+    expect(await world.ctx.prisma.run.count({ where: { runnerId: "r-repeat" } })).toBe(1);
     // Another runner repeating that id gets nothing; once started, the claim is spent.
-    expect(await new ScriptedRunner(ctx.nats, "r-other").claim(claimId)).toBeNull();
+    expect(await new ScriptedRunner(world.ctx.nats, "r-other").claim(claimId)).toBeNull();
     await runner.report(spec, started);
     await eventually(
       "running",
@@ -137,7 +115,7 @@ describe("claims", () => {
 
 describe("reports", () => {
   it("moves the task through running to completed, storing logs, cost and the branch", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-reports");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-reports");
     await drainQueue(runner);
     const task = await createTask();
     const spec = (await runner.claim())!;
@@ -167,7 +145,7 @@ describe("reports", () => {
       () => taskState(task.id),
       (s) => s === "completed",
     );
-    const row = await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
+    const row = await world.ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
     expect(row).toMatchObject({
       branchName: "optio/x",
       sessionId: "sess-1",
@@ -175,11 +153,14 @@ describe("reports", () => {
       outputTokens: 50n,
     });
     expect(row.costUsd.toString()).toBe("0.25");
-    const logs = await ctx.prisma.taskLog.findMany({ where: { taskId: task.id }, orderBy: { seq: "asc" } });
+    const logs = await world.ctx.prisma.taskLog.findMany({
+      where: { taskId: task.id },
+      orderBy: { seq: "asc" },
+    });
     expect(logs.map((l) => l.content)).toEqual(["hello", "key [REDACTED]"]);
-    const run = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
+    const run = await world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
     expect(run).toMatchObject({ state: "succeeded", exitCode: 0, lastReportSeq: 4 });
-    const history = await ctx.prisma.taskEvent.findMany({
+    const history = await world.ctx.prisma.taskEvent.findMany({
       where: { taskId: task.id },
       orderBy: { seq: "asc" },
     });
@@ -193,7 +174,7 @@ describe("reports", () => {
   });
 
   it("applies reports in sequence even when they arrive out of order, and each once", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-order2");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-order2");
     await drainQueue(runner);
     const task = await createTask();
     const spec = (await runner.claim())!;
@@ -205,15 +186,17 @@ describe("reports", () => {
       () => taskState(task.id),
       (s) => s === "needs_attention",
     );
-    const events = await ctx.prisma.taskEvent.count({ where: { taskId: task.id, trigger: "run_started" } });
+    const events = await world.ctx.prisma.taskEvent.count({
+      where: { taskId: task.id, trigger: "run_started" },
+    });
     expect(events).toBe(1);
-    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
+    expect((await world.ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
       /without changing/,
     );
   });
 
   it("fails the task with a clear reason when the container was OOM-killed", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-oom");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-oom");
     await drainQueue(runner);
     const task = await createTask();
     const spec = (await runner.claim())!;
@@ -224,16 +207,16 @@ describe("reports", () => {
       () => taskState(task.id),
       (s) => s === "failed",
     );
-    const row = await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
+    const row = await world.ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } });
     expect(row.errorMessage).toMatch(/^OOM_KILLED: .*out of memory/);
   });
 });
 
 describe("GET /api/runners", () => {
   it("lists runners that heartbeat and drops those that stop", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-listed");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-listed");
     await runner.heartbeat([]);
-    const res = await ctx.http.get("/api/runners").set(auth).expect(200);
+    const res = await world.ctx.http.get("/api/runners").set(world.auth).expect(200);
     const listed = res.body.runners.find((r: { runnerId: string }) => r.runnerId === "r-listed");
     expect(listed).toMatchObject({
       driver: "local",
@@ -244,7 +227,7 @@ describe("GET /api/runners", () => {
     await eventually(
       "gone",
       async () =>
-        (await ctx.http.get("/api/runners").set(auth)).body.runners.map(
+        (await world.ctx.http.get("/api/runners").set(world.auth)).body.runners.map(
           (r: { runnerId: string }) => r.runnerId,
         ),
       (ids: string[]) => !ids.includes("r-listed"),

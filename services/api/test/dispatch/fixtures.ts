@@ -1,8 +1,46 @@
-// Task fixtures shared by the dispatch protocol tests (methods are bound: destructure them).
-import type { TestContext } from "../helpers/test-context";
+// The dispatch protocol tests' world: an API with dispatch on, on a NATS of its own (queue groups
+// and the durable report consumer are not shared with other test files), and task fixtures.
+import type { ApiConfig } from "../../src/config";
+import { createTestContext, type TestContext } from "../helpers/test-context";
+import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 import type { ScriptedRunner } from "./protocol";
 
-export class DispatchFixtures {
+export type DispatchWorld = {
+  readonly ctx: TestContext;
+  readonly auth: { authorization: string };
+  fixtures: DispatchFixtures;
+};
+
+/** Registers beforeAll/afterAll hooks that start and stop the world; read it inside tests. */
+export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld {
+  let nats: PrivateNats;
+  let ctx: TestContext;
+  let auth: { authorization: string };
+  beforeAll(async () => {
+    nats = await startPrivateNats();
+    ctx = await createTestContext({ natsUrl: nats.url, config });
+    await ctx.dispatch.server.start();
+    auth = { authorization: `Bearer ${await ctx.adminToken()}` };
+  });
+  afterAll(async () => {
+    await ctx.close();
+    await nats.stop();
+  });
+  return {
+    get ctx() {
+      return ctx;
+    },
+    get auth() {
+      return auth;
+    },
+    fixtures: new DispatchFixtures(
+      () => ctx,
+      () => auth,
+    ),
+  };
+}
+
+/** Task fixtures (methods are bound: destructure them). */ export class DispatchFixtures {
   private counter = 0;
 
   constructor(

@@ -1,36 +1,14 @@
 import type { RunCancel } from "@optio/contracts";
-import { createTestContext, type TestContext } from "../helpers/test-context";
-import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 import { eventually } from "../helpers/eventually";
-import { DispatchFixtures } from "./fixtures";
+import { useDispatchWorld } from "./fixtures";
 import { ScriptedRunner, resultOk, started } from "./protocol";
 
-let nats: PrivateNats;
-let ctx: TestContext;
-let auth: { authorization: string };
-
-beforeAll(async () => {
-  nats = await startPrivateNats();
-  ctx = await createTestContext({
-    natsUrl: nats.url,
-    config: { OPTIO_LEASE_MS: 1_500, OPTIO_REAP_INTERVAL_MS: 200 },
-  });
-  await ctx.dispatch.server.start();
-  auth = { authorization: `Bearer ${await ctx.adminToken()}` };
-});
-afterAll(async () => {
-  await ctx.close();
-  await nats.stop();
-});
-
-const { createTask, taskState, drainQueue } = new DispatchFixtures(
-  () => ctx,
-  () => auth,
-);
+const world = useDispatchWorld({ OPTIO_LEASE_MS: 1_500, OPTIO_REAP_INTERVAL_MS: 200 });
+const { createTask, taskState, drainQueue } = world.fixtures;
 
 describe("leases and fencing", () => {
   it("requeues a run whose runner stopped heartbeating, then refuses the late runner's reports", async () => {
-    const lost = new ScriptedRunner(ctx.nats, "r-lost");
+    const lost = new ScriptedRunner(world.ctx.nats, "r-lost");
     await drainQueue(lost);
     const task = await createTask();
     const spec = (await lost.claim())!;
@@ -47,11 +25,11 @@ describe("leases and fencing", () => {
       (s) => s === "queued",
       10_000,
     );
-    const old = await ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
+    const old = await world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
     expect(old).toMatchObject({ state: "superseded", errorCode: "LEASE_EXPIRED" });
 
     const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
       callback: (_e, m) => void cancels.push(m.json()),
     });
     await lost.report(spec, resultOk); // the late runner's result is fenced
@@ -64,12 +42,12 @@ describe("leases and fencing", () => {
     sub.unsubscribe();
     expect(await taskState(task.id)).toBe("queued");
 
-    const next = (await new ScriptedRunner(ctx.nats, "r-next").claim())!;
+    const next = (await new ScriptedRunner(world.ctx.nats, "r-next").claim())!;
     expect(next).toMatchObject({ taskId: task.id, attempt: 2 });
   });
 
   it("keeps a run alive while heartbeats renew its lease, and fails after the last attempt", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-beat");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-beat");
     await drainQueue(runner);
     const task = await createTask({ maxAttempts: 1 });
     const spec = (await runner.claim())!;
@@ -85,13 +63,13 @@ describe("leases and fencing", () => {
       (s) => s === "failed",
       10_000,
     );
-    expect((await ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
+    expect((await world.ctx.prisma.task.findUniqueOrThrow({ where: { id: task.id } })).errorMessage).toMatch(
       /LEASE_EXPIRED.*after 1 of 1 attempts/,
     );
   });
 
   it("tells the runner to stop a cancelled run, by message and in the heartbeat reply", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-cancel");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-cancel");
     await drainQueue(runner);
     const task = await createTask();
     const spec = (await runner.claim())!;
@@ -102,10 +80,10 @@ describe("leases and fencing", () => {
       (s) => s === "running",
     );
     const cancels: RunCancel[] = [];
-    const sub = ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
       callback: (_e, m) => void cancels.push(m.json()),
     });
-    await ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth).expect(200);
+    await world.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(world.auth).expect(200);
     await eventually(
       "cancel sent",
       async () => cancels.length,
@@ -123,7 +101,7 @@ describe("leases and fencing", () => {
   });
 
   it("a runner that restarts forfeits the runs it held at once", async () => {
-    const runner = new ScriptedRunner(ctx.nats, "r-restart");
+    const runner = new ScriptedRunner(world.ctx.nats, "r-restart");
     await drainQueue(runner);
     const task = await createTask();
     await runner.claim();

@@ -1,28 +1,19 @@
 import type { AddressInfo } from "node:net";
 import type { RunSpec } from "@optio/contracts";
-import { createTestContext, type TestContext } from "../helpers/test-context";
-import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
+import { useDispatchWorld } from "./fixtures";
 import { SseClient } from "../helpers/sse-client";
 import { ScriptedRunner, started } from "./protocol";
 
-let nats: PrivateNats;
-let ctx: TestContext;
+const world = useDispatchWorld();
 let token: string;
 let base: string;
 let runner: ScriptedRunner;
 
 beforeAll(async () => {
-  nats = await startPrivateNats();
-  ctx = await createTestContext({ natsUrl: nats.url });
-  await ctx.dispatch.server.start();
-  token = await ctx.adminToken();
-  await ctx.app.listen({ port: 0, host: "127.0.0.1" });
-  base = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}`;
-  runner = new ScriptedRunner(ctx.nats, "r-live");
-});
-afterAll(async () => {
-  await ctx.close();
-  await nats.stop();
+  token = world.auth.authorization.slice("Bearer ".length);
+  await world.ctx.app.listen({ port: 0, host: "127.0.0.1" });
+  base = `http://127.0.0.1:${(world.ctx.app.server.address() as AddressInfo).port}`;
+  runner = new ScriptedRunner(world.ctx.nats, "r-live");
 });
 
 const auth = () => ({ authorization: `Bearer ${token}` });
@@ -30,7 +21,7 @@ const auth = () => ({ authorization: `Bearer ${token}` });
 let repos = 0;
 async function runningTask(): Promise<RunSpec> {
   repos++;
-  await ctx.http
+  await world.ctx.http
     .post("/api/tasks")
     .set(auth())
     .send({
@@ -67,7 +58,7 @@ describe("GET /api/tasks/:id/logs", () => {
     });
     const all = await (async () => {
       for (let i = 0; i < 100; i++) {
-        const res = await ctx.http.get(`/api/tasks/${spec.taskId}/logs`).set(auth()).expect(200);
+        const res = await world.ctx.http.get(`/api/tasks/${spec.taskId}/logs`).set(auth()).expect(200);
         if (res.body.logs.length === 6) return res.body;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -89,22 +80,28 @@ describe("GET /api/tasks/:id/logs", () => {
       type: "text",
     });
 
-    const first = await ctx.http.get(`/api/tasks/${spec.taskId}/logs?limit=4`).set(auth()).expect(200);
+    const first = await world.ctx.http.get(`/api/tasks/${spec.taskId}/logs?limit=4`).set(auth()).expect(200);
     expect(first.body.logs).toHaveLength(4);
-    const rest = await ctx.http
+    const rest = await world.ctx.http
       .get(`/api/tasks/${spec.taskId}/logs?after=${first.body.nextCursor}`)
       .set(auth())
       .expect(200);
     expect(rest.body.logs.map((l: { seq: number }) => l.seq)).toEqual([5, 6]);
     expect(rest.body.nextCursor).toBeNull();
 
-    const errors = await ctx.http.get(`/api/tasks/${spec.taskId}/logs?type=error`).set(auth()).expect(200);
+    const errors = await world.ctx.http
+      .get(`/api/tasks/${spec.taskId}/logs?type=error`)
+      .set(auth())
+      .expect(200);
     expect(errors.body.logs.map((l: { content: string }) => l.content)).toEqual(["Boom happened"]);
-    const search = await ctx.http.get(`/api/tasks/${spec.taskId}/logs?search=boom`).set(auth()).expect(200);
+    const search = await world.ctx.http
+      .get(`/api/tasks/${spec.taskId}/logs?search=boom`)
+      .set(auth())
+      .expect(200);
     expect(search.body.logs).toHaveLength(1);
 
-    await ctx.http.get(`/api/tasks/00000000-0000-4000-8000-000000000000/logs`).set(auth()).expect(404);
-    const bad = await ctx.http.get(`/api/tasks/${spec.taskId}/logs?after=abc`).set(auth()).expect(400);
+    await world.ctx.http.get(`/api/tasks/00000000-0000-4000-8000-000000000000/logs`).set(auth()).expect(404);
+    const bad = await world.ctx.http.get(`/api/tasks/${spec.taskId}/logs?after=abc`).set(auth()).expect(400);
     expect(bad.body.details[0].path).toBe("query.after");
   });
 });
@@ -137,12 +134,12 @@ describe("live streams (SSE)", () => {
     const spec = await runningTask();
     const stream = await SseClient.open(`${base}/api/events/stream?taskId=${spec.taskId}`, auth());
     await new Promise((r) => setTimeout(r, 200));
-    await ctx.http
+    await world.ctx.http
       .post(`/api/tasks/${spec.taskId}/comments`)
       .set(auth())
       .send({ content: "hello" })
       .expect(201);
-    await ctx.http.post(`/api/tasks/${spec.taskId}/cancel`).set(auth()).expect(200);
+    await world.ctx.http.post(`/api/tasks/${spec.taskId}/cancel`).set(auth()).expect(200);
     const isCancel = (e: { data: unknown }) =>
       (e.data as { data: { toState?: string } }).data.toState === "cancelled";
     const deadline = Date.now() + 8_000;
