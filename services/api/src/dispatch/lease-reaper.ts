@@ -93,9 +93,9 @@ export class LeaseReaper {
   }
 
   /** A runner that (re)started holds no runs: expire its old leases at once instead of waiting. */
-  async forfeitLeasesOf(runnerId: string, keep: readonly string[] = []): Promise<number> {
+  async forfeitLeasesOf(runnerId: string): Promise<number> {
     const { count } = await this.prisma.run.updateMany({
-      where: { runnerId, state: { in: ["provisioning", "running"] }, id: { notIn: [...keep] } },
+      where: { runnerId, state: { in: ["provisioning", "running"] } },
       data: { leaseExpiresAt: new Date(0) },
     });
     if (count > 0) await this.reap();

@@ -4,7 +4,7 @@
 import { decideRunOutcome, type RunOutcome } from "@optio/core";
 import type { RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
-import type { Run as RunRow } from "../generated/prisma/client";
+import type { Run } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { SecretRedactor } from "./secret-redactor";
@@ -13,6 +13,9 @@ import type { SecretRedactor } from "./secret-redactor";
 export type ApplyResult = "applied" | "duplicate" | "early" | "stale";
 
 const OPEN = ["provisioning", "running"] as const;
+
+/** The columns of a run the applier reads, locked for the report's transaction. */
+type LockedRun = Pick<Run, "id" | "taskId" | "attempt" | "state" | "lastReportSeq" | "runnerId">;
 
 export class ReportApplier {
   private readonly machine: TaskMachine;
@@ -34,7 +37,7 @@ export class ReportApplier {
 
   async apply(report: RunReport): Promise<ApplyResult> {
     return this.work.run(async (work) => {
-      const [run] = await work.tx.$queryRaw<RunRow[]>`
+      const [run] = await work.tx.$queryRaw<LockedRun[]>`
         SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
           FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
       if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
@@ -106,7 +109,7 @@ export class ReportApplier {
   }
 
   /** A result (or an exit without one) closes the run and moves the task on. */
-  private async finish(work: Work, run: RunRow, report: RunResult | RunExited, actor: Actor) {
+  private async finish(work: Work, run: LockedRun, report: RunResult | RunExited, actor: Actor) {
     const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.taskId } });
     const outcome = decideRunOutcome(factsOf(report), run.attempt, task.maxAttempts);
     const result = report.kind === "result" ? report : null;
@@ -144,7 +147,7 @@ export class ReportApplier {
     await this.moveTask(work, run, outcome, actor);
   }
 
-  private async moveTask(work: Work, run: RunRow, outcome: RunOutcome, actor: Actor) {
+  private async moveTask(work: Work, run: LockedRun, outcome: RunOutcome, actor: Actor) {
     await this.machine.transition(work, {
       taskId: run.taskId,
       to: outcome.task,
