@@ -74,7 +74,9 @@ async function main() {
   teardown.assertRunning();
   // Runners need an agent image; the default one is built once (a few minutes) and then reused.
   if (settings.runners > 0 && !env.OPTIO_DEFAULT_IMAGE && !env.DOCKER_HOST && !imageId(PROD_IMAGE)) {
-    log(`building the agent image ${PROD_IMAGE} once (Debian base, Node 22, Claude Code, Codex: a few minutes)`);
+    log(
+      `building the agent image ${PROD_IMAGE} once (Debian base, Node 22, Claude Code, Codex: a few minutes)`,
+    );
     await buildProdImage();
     teardown.assertRunning();
   }
