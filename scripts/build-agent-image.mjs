@@ -85,6 +85,8 @@ export async function ensureBaseImage() {
   return withLock("minbase", () => {
     if (imageId(BASE_IMAGE)) return BASE_IMAGE;
     if (spawnSync("sh", ["-c", "command -v debootstrap"]).status !== 0) {
+      // A fresh machine may have no package lists yet.
+      sh("apt-get", ["update", "-qq"]);
       sh("apt-get", ["install", "-y", "-qq", "--no-install-recommends", "debootstrap"]);
     }
     const sources = "/etc/apt/sources.list.d/debian.sources";
