@@ -3,9 +3,8 @@
 import type { ClaimRequest, RunSpec } from "@optio/contracts";
 import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
+import { DEFAULT_MAX_CONCURRENT, lockCandidate, nextCandidate } from "./claim-candidates";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
-
-const DEFAULT_MAX_CONCURRENT = 2;
 
 export class ClaimService {
   private readonly machine: TaskMachine;
@@ -42,23 +41,14 @@ export class ClaimService {
         }
       }
       const skipped: string[] = [];
-      // A candidate may lose the per-repo race below; a few more tries find the next one.
-      for (let tries = 0; tries < 5; tries++) {
-        const [candidate] = await tx.$queryRaw<{ id: string; repo_url: string }[]>`
-          WITH busy AS (
-            SELECT repo_url, count(*)::int AS active FROM tasks
-             WHERE state IN ('provisioning', 'running') GROUP BY repo_url)
-          SELECT t.id, t.repo_url FROM tasks t
-            LEFT JOIN busy b ON b.repo_url = t.repo_url
-            LEFT JOIN repos r ON r.repo_url = t.repo_url
-           WHERE t.state = 'queued'
-             AND t.agent_type = ANY(${request.agentTypes}::text[])
-             AND NOT (t.id = ANY(${skipped}::uuid[]))
-             AND COALESCE(b.active, 0) < COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT})
-           ORDER BY t.priority, t.position, t.created_at
-           LIMIT 1
-           FOR UPDATE OF t SKIP LOCKED`;
+      // A candidate may be held by a concurrent claim or lose the per-repo race; try the next ones.
+      for (let tries = 0; tries < 8; tries++) {
+        const candidate = await nextCandidate(tx, request.agentTypes, skipped);
         if (!candidate) return null;
+        if (!(await lockCandidate(tx, candidate.id))) {
+          skipped.push(candidate.id); // another claim holds it
+          continue;
+        }
         // Serialise claims per repo so two replicas cannot both take its last free slot.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${candidate.repo_url}))`;
         const [slots] = await tx.$queryRaw<{ active: number; limit: number }[]>`

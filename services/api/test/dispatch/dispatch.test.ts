@@ -65,6 +65,27 @@ describe("claims", () => {
     expect((await runner.claim())!.taskId).toBe(second.id);
   });
 
+  it("finds work behind a backlog of a busy repo longer than the queue head it scans first", async () => {
+    const runner = new ScriptedRunner(world.ctx.nats, "r-backlog");
+    await drainQueue(runner);
+    const busyRepo = "https://example.com/acme/backlog";
+    await world.ctx.http
+      .post("/api/repos")
+      .set(world.auth)
+      .send({ repoUrl: busyRepo, maxConcurrentTasks: 1 })
+      .expect(201);
+    const running = await createTask({ repoUrl: busyRepo, priority: 0 });
+    expect((await runner.claim())!.taskId).toBe(running.id);
+    // 300 more top-priority tasks wait on the busy repo; the only runnable task comes after them.
+    await world.ctx.prisma.$executeRaw`
+      INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
+      SELECT gen_random_uuid(), 'backlog', 'p', ${busyRepo}, 'main', 'shell', 'queued', 0, 3, now()
+        FROM generate_series(1, 300)`;
+    const other = await createTask({ priority: 900 });
+    expect((await runner.claim())!.taskId).toBe(other.id);
+    expect(await runner.claim()).toBeNull();
+  });
+
   it("never hands one task to two runners claiming at once", async () => {
     const runners = [
       new ScriptedRunner(world.ctx.nats, "r-a"),
