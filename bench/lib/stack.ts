@@ -3,6 +3,7 @@
 // or another server script as a child and to measure it with autocannon.
 // DATABASE_URL / NATS_URL point at existing services instead (nothing is started for them).
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -160,7 +161,7 @@ export async function apiToken(apiUrl: string): Promise<string> {
   };
   const setup = await post("/api/setup/complete", {
     email: "bench@example.test",
-    password: "bench-password-1",
+    password: `bench-${randomUUID()}`,
   });
   const created = await post("/api/auth/tokens", { name: "bench" }, setup.token as string);
   return created.token as string;

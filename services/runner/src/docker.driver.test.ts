@@ -7,7 +7,7 @@ import type { RunHandle } from "./driver";
 import { forEachLine } from "./lines";
 import { planRun } from "./run-plan";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
-import { runSpec, testConfig } from "./testing/fixtures";
+import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 
 jest.setTimeout(120_000);
@@ -15,7 +15,7 @@ jest.setTimeout(120_000);
 const config = testConfig({ OPTIO_RUNNER_NETWORK: "host", OPTIO_RUNNER_ID: "docker-driver-test" });
 const driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
 const paths = driver.paths();
-const auth = { username: "x-access-token", password: "ghs_test-secret-0123456789" };
+const auth = { username: "x-access-token", password: testSecret("ghs_") };
 let git: GitServer;
 let image: string;
 

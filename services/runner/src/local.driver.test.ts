@@ -6,12 +6,12 @@ import type { RunHandle } from "./driver";
 import { forEachLine } from "./lines";
 import { LocalDriver } from "./local.driver";
 import { planRun } from "./run-plan";
-import { runSpec, testConfig } from "./testing/fixtures";
+import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 
 jest.setTimeout(60_000);
 
-const auth = { username: "bot", password: "local-driver-secret-99" };
+const auth = { username: "bot", password: testSecret("local-driver-") };
 let git: GitServer;
 let workDir: string;
 let driver: LocalDriver;

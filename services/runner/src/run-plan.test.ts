@@ -1,5 +1,7 @@
 import { planRun } from "./run-plan";
-import { runSpec, testConfig } from "./testing/fixtures";
+import { runSpec, testConfig, testSecret } from "./testing/fixtures";
+
+const anthropicKey = testSecret("sk-ant-");
 
 const paths = { runDir: "/run/optio", workspace: "/workspace", env: {} };
 
@@ -59,7 +61,7 @@ describe("planRun", () => {
 
   it("keeps secrets out of env and marks them for redaction", () => {
     const spec = runSpec({
-      secretEnv: { ANTHROPIC_API_KEY: "sk-ant-very-secret" },
+      secretEnv: { ANTHROPIC_API_KEY: anthropicKey },
       gitCredential: { source: "inline", username: "x-access-token", secret: "ghp_token123" },
       image: "custom:1",
       limits: { memoryMb: 64, cpus: 0.5, pids: 32 },
@@ -71,9 +73,9 @@ describe("planRun", () => {
     expect(files["git-credential"]!.content.toString()).toBe("x-access-token\nghp_token123\n");
     expect(files["git-credential"]!.mode).toBe(0o400);
     expect(files["agent.env"]!.content.toString()).toBe(
-      `ANTHROPIC_API_KEY ${Buffer.from("sk-ant-very-secret").toString("base64")}\n`,
+      `ANTHROPIC_API_KEY ${Buffer.from(anthropicKey).toString("base64")}\n`,
     );
-    expect(plan.secrets.sort()).toEqual(["ghp_token123", "sk-ant-very-secret"]);
+    expect(plan.secrets.sort()).toEqual(["ghp_token123", anthropicKey]);
     expect(plan.image).toBe("custom:1");
     expect(plan.limits).toEqual({ memoryMb: 64, cpus: 0.5, pids: 32 });
   });

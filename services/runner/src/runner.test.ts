@@ -10,13 +10,14 @@ import { ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
-import { runSpec, testConfig } from "./testing/fixtures";
+import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { testNats, type TestNats } from "./testing/nats";
 
 jest.setTimeout(120_000);
 
-const auth = { username: "x-access-token", password: "ghs_runner-test-secret-42" };
+const anthropicKey = testSecret("sk-ant-");
+const auth = { username: "x-access-token", password: testSecret("ghs_") };
 let nats: TestNats;
 let nc: NatsConnection;
 let git: GitServer;
@@ -89,7 +90,7 @@ describe("Runner", () => {
       agentType: "claude",
       title: "Add a note",
       prompt: "Add a note FAKE_PRINT_SECRET",
-      secretEnv: { ANTHROPIC_API_KEY: "sk-ant-test-key-123456" },
+      secretEnv: { ANTHROPIC_API_KEY: anthropicKey },
     });
     const t0 = Date.now();
     dispatch(run);
@@ -128,7 +129,7 @@ describe("Runner", () => {
     );
     expect(lines.find((l) => l.type === "tool_call")).toMatchObject({ data: { toolName: "Write" } });
     const everything = JSON.stringify(reports);
-    expect(everything).not.toContain("sk-ant-test-key-123456");
+    expect(everything).not.toContain(anthropicKey);
     expect(everything).not.toContain(auth.password);
     expect(lines.some((l) => l.content === "the key is [REDACTED]")).toBe(true);
     expect(git.git("e2e", ["log", "-1", "--format=%s", run.branchName]).trim()).toBe("optio: Add a note");

@@ -27,3 +27,8 @@ export function runSpec(overrides: Partial<RunSpecInput> = {}): RunSpec {
     ...overrides,
   });
 }
+
+/** A fresh secret-looking value per test run (no credential literals in the repository). */
+export function testSecret(prefix: string): string {
+  return `${prefix}${randomUUID().replace(/-/g, "")}`;
+}
