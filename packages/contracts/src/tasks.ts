@@ -3,31 +3,22 @@
 // Bodies are strict (unknown fields → 400); the reference system's field names are accepted as
 // aliases (DESIGN.md "Compatibility") and normalised away by the transforms below.
 import { z } from "zod";
+import { RUN_KINDS, TASK_STATES, TASK_TYPES } from "@optio/core";
 import { Timestamp } from "./common";
 import { AgentType, AgentTypeInput, BranchName, RepoUrlInput } from "./repos";
 
 // ---------------------------------------------------------------- vocabulary
 
-export const TaskState = z.enum([
-  "pending",
-  "waiting_on_deps",
-  "queued",
-  "provisioning",
-  "running",
-  "needs_attention",
-  "pr_opened",
-  "completed",
-  "failed",
-  "cancelled",
-]);
+// The vocabularies are defined once, by the domain rules in @optio/core.
+export const TaskState = z.enum(TASK_STATES);
 export type TaskState = z.infer<typeof TaskState>;
 
-export const TaskType = z.enum(["coding", "child", "step", "review"]);
+export const TaskType = z.enum(TASK_TYPES);
 export type TaskType = z.infer<typeof TaskType>;
 export const SubtaskType = z.enum(["child", "step", "review"]);
 export type SubtaskType = z.infer<typeof SubtaskType>;
 
-export const RunKind = z.enum(["initial", "retry", "resume", "force_restart", "force_redo", "lease_expired"]);
+export const RunKind = z.enum(RUN_KINDS);
 export type RunKind = z.infer<typeof RunKind>;
 export const RunState = z.enum([
   "queued",
