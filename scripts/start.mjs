@@ -3,13 +3,12 @@
 // then migrations, the API and OPTIO_RUNNERS runners. Ctrl-C (or SIGTERM) stops what it started;
 // if any part dies, everything stops and the exit code is non-zero.
 import { mkdirSync } from "node:fs";
-import { request } from "node:http";
 import path from "node:path";
 import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
 import { buildProdImage, imageId, PROD_IMAGE } from "./build-agent-image.mjs";
 import { stopChild } from "./lib/services.mjs";
 import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
-import { ExitedError, log, startProcess, waitFor } from "./lib/system.mjs";
+import { ExitedError, httpOk, log, startProcess, waitFor } from "./lib/system.mjs";
 
 const env = process.env;
 const dataDir = path.join(repoRoot, ".optio");
@@ -25,20 +24,7 @@ const settings = {
   },
 };
 
-function healthy(port) {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path: "/api/health", timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
-}
+const healthy = (port) => httpOk({ host: "127.0.0.1", port }, "/api/health");
 
 const teardown = new Teardown();
 

@@ -5,7 +5,6 @@ import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { appendFileSync, chownSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { request } from "node:http";
 import { createConnection } from "node:net";
 import {
   commandExists,
@@ -18,6 +17,7 @@ import {
   runAsync,
   startProcess,
   waitFor,
+  httpOk,
 } from "./system.mjs";
 
 function postgresUserIds() {
@@ -164,26 +164,14 @@ export async function startNats({ dataDir, port, monitorPort, logFile }) {
     async () => {
       if (child.exitCode !== null)
         throw new ExitedError(`nats-server exited with ${child.exitCode}, see ${logFile}`);
-      return (await httpOk(monitorPort, "/healthz?js-enabled-only=true")) && (await tcpAnswers(port));
+      return (
+        (await httpOk({ host: "127.0.0.1", port: monitorPort }, "/healthz?js-enabled-only=true")) &&
+        (await tcpAnswers(port))
+      );
     },
     15_000,
   );
   return { url: `nats://127.0.0.1:${port}`, monitorPort, stop: () => stopChild(child), child };
-}
-
-function httpOk(port, path) {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path, timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
@@ -199,20 +187,7 @@ export function stopChild(child, { signal = "SIGTERM", graceMs = 10_000 } = {}) 
   });
 }
 
-function dockerPing(socketPath) {
-  return new Promise((resolve) => {
-    const req = request({ socketPath, path: "/_ping", timeout: 2000 }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
-    req.on("error", () => resolve(false));
-    req.on("timeout", () => {
-      req.destroy();
-      resolve(false);
-    });
-    req.end();
-  });
-}
+const dockerPing = (socketPath) => httpOk({ socketPath }, "/_ping");
 
 /**
  * Makes sure a Docker engine answers on the default socket, starting Debian's dockerd when none

@@ -1,6 +1,7 @@
 // Small helpers around child processes and the host, used by the start and test commands.
 // Plain Node (no dependencies): these scripts run before `pnpm install` has happened.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
+import { request } from "node:http";
 import { createServer } from "node:net";
 import { existsSync, readdirSync } from "node:fs";
 
@@ -105,4 +106,20 @@ export function startProcess(cmd, args, { env, stdio = "inherit", cwd, detached 
 
 export function output(cmd, args, options = {}) {
   return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], ...options });
+}
+
+/** GET with a 2 s timeout: true when it answers 200. `target`: { host, port } or { socketPath }. */
+export function httpOk(target, path) {
+  return new Promise((resolve) => {
+    const req = request({ ...target, path, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on("error", () => resolve(false));
+    req.on("timeout", () => {
+      req.destroy();
+      resolve(false);
+    });
+    req.end();
+  });
 }
