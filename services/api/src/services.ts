@@ -49,7 +49,6 @@ export function createServices(deps: ServiceDeps): {
     urlPolicy,
     nats,
     logger: logger.child({ component: "tasks" }),
-    onCommit: () => publisher.poke(),
   });
   const settings: DispatchSettings = {
     leaseMs: config.OPTIO_LEASE_MS,

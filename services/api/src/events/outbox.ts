@@ -35,6 +35,11 @@ export class Outbox {
     });
   }
 
+  /** Wakes the publisher after outbox rows were committed outside transaction() (one statement). */
+  committed(): void {
+    this.onCommit();
+  }
+
   /** Runs `work` in a transaction and wakes the publisher once it has committed. */
   async transaction<T>(
     work: (tx: Tx) => Promise<T>,

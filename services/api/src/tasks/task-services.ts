@@ -32,13 +32,11 @@ export function createTaskServices(deps: {
   nats: NatsConnection;
   logger: Logger;
   signals?: RunSignals;
-  /** Wakes the outbox publisher after a write outside Outbox.transaction (the intake fast path). */
-  onCommit?: () => void;
 }): TaskServices {
   const { prisma, outbox, urlPolicy } = deps;
   const signals = deps.signals ?? new NatsRunSignals({ nats: deps.nats, logger: deps.logger });
   const machine = new TaskMachine({ outbox });
-  const work = new TaskUnitOfWork({ prisma, outbox, signals, onCommit: deps.onCommit });
+  const work = new TaskUnitOfWork({ prisma, outbox, signals });
   return {
     tasks: new TaskService({
       prisma,

@@ -22,13 +22,11 @@ export class TaskUnitOfWork {
   private readonly prisma: PrismaClient;
   private readonly outbox: Outbox;
   private readonly signals: RunSignals;
-  private readonly onCommit: () => void;
 
-  constructor(options: { prisma: PrismaClient; outbox: Outbox; signals: RunSignals; onCommit?: () => void }) {
+  constructor(options: { prisma: PrismaClient; outbox: Outbox; signals: RunSignals }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.signals = options.signals;
-    this.onCommit = options.onCommit ?? (() => {});
   }
 
   /**
@@ -38,7 +36,7 @@ export class TaskUnitOfWork {
   async single<T>(body: (db: PrismaClient, after: AfterCommit) => Promise<T>): Promise<T> {
     const after: AfterCommit = { cancelRuns: [], wakeup: false };
     const result = await body(this.prisma, after);
-    this.onCommit();
+    this.outbox.committed();
     this.send(after);
     return result;
   }
