@@ -75,7 +75,7 @@ describe("credentials", () => {
   it("refuses a wrong password and an expired session", async () => {
     const wrong = await ctx.http
       .post("/api/auth/login")
-      .send({ email: "admin@example.test", password: "not-the-password" })
+      .send({ email: "admin@example.test", password: `wrong-${TEST_PASSWORD}` })
       .expect(401);
     expect(wrong.body).toMatchObject({ code: "AUTH_INVALID" });
 
