@@ -5,7 +5,7 @@ import { ScriptedRunner, exited, resultOk, started } from "./protocol";
 
 // Leases outlive the tests here (leases.test.ts covers expiry); runners go stale quickly.
 const world = useDispatchWorld({ OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 });
-const { createTask, taskState, drainQueue } = world.fixtures;
+const { createTask, taskState, drainQueue, startRun } = world.fixtures;
 
 describe("claims", () => {
   it("hands a queued task to one runner with a full run spec, then nothing", async () => {
@@ -138,14 +138,7 @@ describe("reports", () => {
   it("moves the task through running to completed, storing logs, cost and the branch", async () => {
     const runner = new ScriptedRunner(world.ctx.nats, "r-reports");
     await drainQueue(runner);
-    const task = await createTask();
-    const spec = (await runner.claim())!;
-    await runner.report(spec, started);
-    await eventually(
-      "running",
-      () => taskState(task.id),
-      (s) => s === "running",
-    );
+    const { task, spec } = await startRun(runner);
     await runner.report(spec, {
       kind: "log",
       lines: [

@@ -3,7 +3,9 @@
 import type { ApiConfig } from "../../src/config";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
-import type { ScriptedRunner } from "./protocol";
+import type { RunSpec } from "@optio/contracts";
+import { eventually } from "../helpers/eventually";
+import { started, type ScriptedRunner } from "./protocol";
 
 export type DispatchWorld = {
   readonly ctx: TestContext;
@@ -80,5 +82,19 @@ export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld
       data: { state: "cancelled" },
     });
     expect(await runner.claim()).toBeNull();
+  };
+
+  /** A task of its own claimed by `runner`, reported started, and seen `running` by the API. */
+  startRun = async (runner: ScriptedRunner, extra: Record<string, unknown> = {}) => {
+    const task = await this.createTask(extra);
+    const spec = (await runner.claim()) as RunSpec;
+    expect(spec.taskId).toBe(task.id);
+    await runner.report(spec, started);
+    await eventually(
+      "running",
+      () => this.taskState(task.id),
+      (state) => state === "running",
+    );
+    return { task, spec };
   };
 }

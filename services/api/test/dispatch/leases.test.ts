@@ -4,20 +4,13 @@ import { useDispatchWorld } from "./fixtures";
 import { ScriptedRunner, resultOk, started } from "./protocol";
 
 const world = useDispatchWorld({ OPTIO_LEASE_MS: 1_500, OPTIO_REAP_INTERVAL_MS: 200 });
-const { createTask, taskState, drainQueue } = world.fixtures;
+const { createTask, taskState, drainQueue, startRun } = world.fixtures;
 
 describe("leases and fencing", () => {
   it("requeues a run whose runner stopped heartbeating, then refuses the late runner's reports", async () => {
     const lost = new ScriptedRunner(world.ctx.nats, "r-lost");
     await drainQueue(lost);
-    const task = await createTask();
-    const spec = (await lost.claim())!;
-    await lost.report(spec, started);
-    await eventually(
-      "running",
-      () => taskState(task.id),
-      (s) => s === "running",
-    );
+    const { task, spec } = await startRun(lost);
     // No heartbeats: the lease (1.5 s) expires and the reaper requeues attempt 2.
     await eventually(
       "requeued",
@@ -71,14 +64,7 @@ describe("leases and fencing", () => {
   it("tells the runner to stop a cancelled run, by message and in the heartbeat reply", async () => {
     const runner = new ScriptedRunner(world.ctx.nats, "r-cancel");
     await drainQueue(runner);
-    const task = await createTask();
-    const spec = (await runner.claim())!;
-    await runner.report(spec, started);
-    await eventually(
-      "running",
-      () => taskState(task.id),
-      (s) => s === "running",
-    );
+    const { task, spec } = await startRun(runner);
     const cancels: RunCancel[] = [];
     const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
       callback: (_e, m) => void cancels.push(m.json()),

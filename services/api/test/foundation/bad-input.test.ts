@@ -10,24 +10,13 @@ import {
 } from "@optio/contracts";
 import { createTestContext, TEST_PASSWORD, type TestContext } from "../helpers/test-context";
 import { invalidBodies } from "../helpers/invalid-bodies";
+import { rowCounts } from "../helpers/row-counts";
 
 let ctx: TestContext;
 beforeAll(async () => {
   ctx = await createTestContext({ authRateLimit: 100_000 });
 });
 afterAll(() => ctx.close());
-
-/** Row counts of every table a write could touch: they must not move on a 400. */
-async function rowCounts(): Promise<number[]> {
-  const p = ctx.prisma;
-  return Promise.all([
-    p.user.count(),
-    p.session.count(),
-    p.apiToken.count(),
-    p.repo.count(),
-    p.outboxEvent.count(),
-  ]);
-}
 
 type Endpoint = {
   name: string;
@@ -102,7 +91,7 @@ const endpoints: Endpoint[] = [
 
 describe("bad input never writes and always names the field", () => {
   it("POST /api/setup/complete (before setup)", async () => {
-    const before = await rowCounts();
+    const before = await rowCounts(ctx.prisma);
     await fc.assert(
       fc.asyncProperty(
         invalidBodies({ email: "a@example.test", password: TEST_PASSWORD }, shapeOf(SetupCompleteBody)),
@@ -118,7 +107,7 @@ describe("bad input never writes and always names the field", () => {
       ),
       { numRuns: 60 },
     );
-    expect(await rowCounts()).toEqual(before);
+    expect(await rowCounts(ctx.prisma)).toEqual(before);
   });
 
   describe("after setup", () => {
@@ -137,7 +126,7 @@ describe("bad input never writes and always names the field", () => {
     });
 
     it.each(endpoints.map((e) => [e.name, e] as const))("%s", async (_name, endpoint) => {
-      const before = await rowCounts();
+      const before = await rowCounts(ctx.prisma);
       await fc.assert(
         fc.asyncProperty(invalidBodies(endpoint.valid, endpoint.shape, endpoint), async ({ body, path }) => {
           let req = ctx.http[endpoint.method](endpoint.path());
@@ -150,7 +139,7 @@ describe("bad input never writes and always names the field", () => {
         }),
         { numRuns: 60 },
       );
-      expect(await rowCounts()).toEqual(before);
+      expect(await rowCounts(ctx.prisma)).toEqual(before);
     });
 
     it("rejects bad query strings and path ids with 400 naming them", async () => {

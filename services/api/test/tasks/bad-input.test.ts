@@ -17,6 +17,7 @@ import {
   TaskTitle,
 } from "@optio/contracts";
 import { invalidBodies } from "../helpers/invalid-bodies";
+import { rowCounts } from "../helpers/row-counts";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { apiFor, createTask, type Api } from "./task-fixtures";
 
@@ -31,19 +32,6 @@ beforeAll(async () => {
   failedLikeId = (await createTask(api)).id;
 });
 afterAll(() => ctx.close());
-
-async function rowCounts(): Promise<number[]> {
-  const p = ctx.prisma;
-  return Promise.all([
-    p.task.count(),
-    p.run.count(),
-    p.taskEvent.count(),
-    p.taskDependency.count(),
-    p.taskComment.count(),
-    p.idempotencyKey.count(),
-    p.outboxEvent.count(),
-  ]);
-}
 
 const ids = z.array(z.uuid()).max(100);
 const retries = z.number().int().min(0).max(19);
@@ -159,7 +147,7 @@ const endpoints: Endpoint[] = [
 
 describe.each(endpoints)("$name", (endpoint) => {
   it("answers 400 naming the field, writes nothing", async () => {
-    const before = await rowCounts();
+    const before = await rowCounts(ctx.prisma);
     const arbitrary =
       Object.keys(endpoint.shape).length > 0
         ? invalidBodies(endpoint.valid, endpoint.shape, { partial: endpoint.partial })
@@ -180,7 +168,7 @@ describe.each(endpoints)("$name", (endpoint) => {
       }),
       { numRuns: 40 },
     );
-    expect(await rowCounts()).toEqual(before);
+    expect(await rowCounts(ctx.prisma)).toEqual(before);
   });
 });
 
@@ -218,7 +206,7 @@ describe("queries", () => {
   });
 
   it("DELETE ?force= and malformed ids answer 400", async () => {
-    const before = await rowCounts();
+    const before = await rowCounts(ctx.prisma);
     const force = await api.auth(ctx.http.delete(`/api/tasks/${queuedId}?force=yes`)).expect(400);
     expect(force.body.details[0].path).toBe("query.force");
     await fc.assert(
@@ -232,6 +220,6 @@ describe("queries", () => {
       ),
       { numRuns: 20 },
     );
-    expect(await rowCounts()).toEqual(before);
+    expect(await rowCounts(ctx.prisma)).toEqual(before);
   });
 });
