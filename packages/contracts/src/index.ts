@@ -9,3 +9,4 @@ export * from "./runs";
 export * from "./tasks";
 export * from "./runners";
 export * from "./logs";
+export * from "./env";

@@ -1,14 +1,5 @@
 import { z } from "zod";
-
-const csv = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((item) => item.trim().toLowerCase())
-      .filter(Boolean),
-  );
+import { CsvList, LogLevel, parseEnv } from "@optio/contracts";
 
 /** Everything the API reads from the environment, validated once at boot. */
 export const ApiConfig = z.object({
@@ -16,7 +7,7 @@ export const ApiConfig = z.object({
   OPTIO_API_HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.string().url(),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
-  OPTIO_ALLOWED_REPO_HOSTS: csv,
+  OPTIO_ALLOWED_REPO_HOSTS: CsvList.transform((hosts) => hosts.map((host) => host.toLowerCase())),
   OPTIO_DEFAULT_IMAGE: z.string().default("optio/agent:local"),
   OPTIO_SESSION_TTL_HOURS: z.coerce.number().positive().default(168),
   OPTIO_AUTH_RATE_LIMIT: z.coerce.number().int().positive().default(10),
@@ -32,20 +23,12 @@ export const ApiConfig = z.object({
   /** A runner unheard of for this long disappears from GET /api/runners. */
   OPTIO_RUNNER_STALE_MS: z.coerce.number().int().min(1_000).default(20_000),
   /** Extra secret values (comma-separated) scrubbed from stored run logs. */
-  OPTIO_LOG_SECRETS: z
-    .string()
-    .default("")
-    .transform((value) => value.split(",").filter(Boolean)),
-  OPTIO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  OPTIO_LOG_SECRETS: CsvList,
+  OPTIO_LOG_LEVEL: LogLevel,
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 
 /** Parses the environment, reporting every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv): ApiConfig {
-  const result = ApiConfig.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid configuration:\n${problems.join("\n")}`);
-  }
-  return result.data;
+  return parseEnv(ApiConfig, env);
 }

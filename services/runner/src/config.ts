@@ -1,16 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { AgentType, RunnerId } from "@optio/contracts";
-
-const csv = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
+import { AgentType, CsvList, LogLevel, parseEnv, RunnerId } from "@optio/contracts";
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -29,10 +19,10 @@ export function defaultRunnerId(host = hostname()): string {
 export const RunnerConfig = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
   OPTIO_RUNNER_ID: RunnerId.default(() => defaultRunnerId()),
-  OPTIO_RUNNER_LABELS: csv,
-  OPTIO_RUNNER_AGENT_TYPES: csv
-    .pipe(z.array(AgentType))
-    .transform((types) => (types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]))),
+  OPTIO_RUNNER_LABELS: CsvList,
+  OPTIO_RUNNER_AGENT_TYPES: CsvList.pipe(z.array(AgentType)).transform((types) =>
+    types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]),
+  ),
   OPTIO_RUNNER_SLOTS: int(1, 256, 2),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
   /** Image for runs whose spec names none. */
@@ -72,16 +62,11 @@ export const RunnerConfig = z.object({
   /** Local driver: the run entrypoint script and the parent of per-run temporary directories. */
   OPTIO_RUNNER_ENTRYPOINT: z.string().optional(),
   OPTIO_RUNNER_WORK_DIR: z.string().optional(),
-  OPTIO_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  OPTIO_LOG_LEVEL: LogLevel,
 });
 export type RunnerConfig = z.output<typeof RunnerConfig>;
 
 /** Parses the environment, reporting every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv): RunnerConfig {
-  const result = RunnerConfig.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
-    throw new Error(`invalid configuration:\n${problems.join("\n")}`);
-  }
-  return result.data;
+  return parseEnv(RunnerConfig, env);
 }

@@ -1,0 +1,27 @@
+// Reading a service's configuration from its environment: shared helpers, one way for every service.
+import { z } from "zod";
+
+/** A comma-separated list; blanks dropped, items trimmed. */
+export const CsvList = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean),
+  );
+
+export const LogLevel = z
+  .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
+  .default("info");
+
+/** Parses the environment with `schema`, reporting every problem at once. */
+export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  ${issue.path.join(".")}: ${issue.message}`);
+    throw new Error(`invalid configuration:\n${problems.join("\n")}`);
+  }
+  return result.data;
+}
