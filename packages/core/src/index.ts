@@ -4,3 +4,4 @@ export * from "./dependencies";
 export * from "./subtasks";
 export * from "./ordering";
 export * from "./run-outcome";
+export * from "./pull-request";

@@ -1,0 +1,6 @@
+// The one way API code reads a stored secret's value (the secret store implements it). A repo's own
+// secret wins over the global one of the same name.
+export interface SecretReader {
+  /** The value of secret `name` for the repo (`repoId`), else the global one, else null. */
+  resolve(name: string, repoId: string | null): Promise<string | null>;
+}
