@@ -7,6 +7,7 @@ import path from "node:path";
 import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
 import { buildProdImage, imageId, PROD_IMAGE } from "./build-agent-image.mjs";
 import { stopChild } from "./lib/services.mjs";
+import { ensureSecretKey } from "./lib/secret-key.mjs";
 import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
 import { ExitedError, httpOk, log, startProcess, waitFor } from "./lib/system.mjs";
 
@@ -77,7 +78,8 @@ async function main() {
     OPTIO_RUNNER_NETWORK: env.OPTIO_RUNNER_NETWORK ?? "host",
   };
   const children = [
-    { name: "api", file: "services/api/src/main.ts", env: {} },
+    // Only the API holds the key; runners receive secrets in claim replies.
+    { name: "api", file: "services/api/src/main.ts", env: { OPTIO_SECRET_KEY: ensureSecretKey(dataDir) } },
     ...Array.from({ length: settings.runners }, (_, i) => ({
       name: `runner-${i + 1}`,
       file: "services/runner/src/main.ts",

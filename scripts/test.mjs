@@ -2,6 +2,7 @@
 // ports in temporary directories, a migrated template database, then jest. Everything started here
 // is stopped and the directories removed, also on failure and Ctrl-C; exits with jest's code.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -71,6 +72,8 @@ async function main() {
         OPTIO_TEST_TEMPLATE_DB_URL: templateUrl,
         OPTIO_TEST_ADMIN_DB_URL: postgres.adminUrl,
         NATS_URL: nats.url,
+        // The stored-secrets key of this test run (tests that rotate keys make their own).
+        OPTIO_SECRET_KEY: randomBytes(32).toString("base64"),
         OPTIO_TEST_NATS_MONITOR_PORT: nats.monitorPort === undefined ? "" : String(nats.monitorPort),
         OPTIO_TEST_PG_BIN: postgres.binDir ?? "",
         OPTIO_TEST_PG_DATA: postgres.dataDir ?? "",

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Timestamp } from "./common";
+import { SetupStep } from "./secrets";
 
 export const UserRole = z.enum(["admin", "member"]);
 export type UserRole = z.infer<typeof UserRole>;
@@ -21,8 +22,9 @@ export const User = z.object({
 export type User = z.infer<typeof User>;
 
 export const SetupStatusResponse = z.object({
+  /** The first admin exists, a git token and at least one agent credential are stored. */
   isSetUp: z.boolean(),
-  steps: z.array(z.object({ id: z.string(), title: z.string(), done: z.boolean() })),
+  steps: z.array(SetupStep),
 });
 
 export const SetupCompleteBody = z.strictObject({

@@ -3,9 +3,9 @@
 
 /** JetStream stream holding lifecycle events for the outside world. */
 export const EVENTS_STREAM = "OPTIO_EVENTS";
-export const EVENTS_STREAM_SUBJECTS = ["optio.task.>", "optio.repo.>"];
+export const EVENTS_STREAM_SUBJECTS = ["optio.task.>", "optio.repo.>", "optio.secret.>"];
 
-export type EventEntity = "task" | "repo";
+export type EventEntity = "task" | "repo" | "secret";
 
 export const subjects = {
   entityEvent: (entity: EventEntity, id: string, event: string) => `optio.${entity}.${id}.${event}`,

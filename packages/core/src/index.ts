@@ -5,3 +5,4 @@ export * from "./subtasks";
 export * from "./ordering";
 export * from "./run-outcome";
 export * from "./pull-request";
+export * from "./redaction";

@@ -25,6 +25,10 @@ import type { LiveHints } from "./logs/live-hints";
 import type { LogService } from "./logs/log.service";
 import { logsRoutes } from "./logs/logs.routes";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { SecretStore } from "./secrets/secret.store";
+import { secretsRoutes } from "./secrets/secrets.routes";
+import type { CredentialValidator } from "./setup/credential-validator";
+import type { SetupStatusService } from "./setup/setup-status.service";
 
 export type AppServices = {
   auth: AuthService;
@@ -35,6 +39,9 @@ export type AppServices = {
   runners: RunnerRegistry;
   logs: LogService;
   hints: LiveHints;
+  secrets: SecretStore;
+  setup: SetupStatusService;
+  validator: CredentialValidator;
 };
 
 export type AppOptions = {
@@ -78,6 +85,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(setupRoutes, {
         users: services.users,
         auth: services.auth,
+        setup: services.setup,
+        validator: services.validator,
         authRateLimit: options.authRateLimit,
       });
       await api.register(authRoutes, { auth: services.auth, authRateLimit: options.authRateLimit });
@@ -85,6 +94,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
+      await api.register(secretsRoutes, { secrets: services.secrets });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CsvList, LogLevel, parseEnv } from "@optio/contracts";
+import { SecretKey } from "./secrets/secret-cipher";
 
 /** Everything the API reads from the environment, validated once at boot. */
 export const ApiConfig = z.object({
@@ -25,6 +26,14 @@ export const ApiConfig = z.object({
   /** Extra secret values (comma-separated) scrubbed from stored run logs. */
   OPTIO_LOG_SECRETS: CsvList,
   OPTIO_LOG_LEVEL: LogLevel,
+  /** Encrypts stored secrets: 32 bytes as 64 hex characters or base64 (`npm start` creates one). */
+  OPTIO_SECRET_KEY: SecretKey,
+  /** The key before a rotation: values it encrypted are still read, and re-encrypted with the current key. */
+  OPTIO_SECRET_KEY_PREVIOUS: z.preprocess((value) => value || undefined, SecretKey.optional()),
+  /** Where the GitHub token validator (and GitHub API calls) go. */
+  OPTIO_GITHUB_API_URL: z.url().default("https://api.github.com"),
+  /** Where the Anthropic key validator goes. */
+  OPTIO_ANTHROPIC_API_URL: z.url().default("https://api.anthropic.com"),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 

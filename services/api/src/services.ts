@@ -14,6 +14,8 @@ import { createTaskServices } from "./tasks/task-services";
 import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
+import { createSecrets } from "./secrets/secrets.wiring";
+import { SetupStatusService } from "./setup/setup-status.service";
 
 export type ServiceDeps = {
   config: Pick<
@@ -26,6 +28,10 @@ export type ServiceDeps = {
     | "OPTIO_RUNNER_STALE_MS"
     | "OPTIO_RUN_TIMEOUT_SECONDS"
     | "OPTIO_LOG_SECRETS"
+    | "OPTIO_SECRET_KEY"
+    | "OPTIO_SECRET_KEY_PREVIOUS"
+    | "OPTIO_GITHUB_API_URL"
+    | "OPTIO_ANTHROPIC_API_URL"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -56,19 +62,32 @@ export function createServices(deps: ServiceDeps): {
     runnerStaleMs: config.OPTIO_RUNNER_STALE_MS,
     defaultImage: config.OPTIO_DEFAULT_IMAGE,
     defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
-    secretValues: config.OPTIO_LOG_SECRETS,
   };
   const hints = new LiveHints({ nats });
-  const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
+  const secrets = createSecrets({ config, prisma, outbox });
+  const dispatch = createDispatch({
+    prisma,
+    nats,
+    logger,
+    tasks,
+    hints,
+    settings,
+    runSecrets: secrets.runSecrets,
+    redaction: secrets.redaction,
+  });
+  const users = new UserService({ prisma });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
-    users: new UserService({ prisma }),
+    users,
+    setup: new SetupStatusService({ users, secrets: secrets.store }),
     repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
     health: new HealthService({ prisma, nats }),
     tasks,
     runners: dispatch.registry,
     logs: new LogService({ prisma }),
     hints,
+    secrets: secrets.store,
+    validator: secrets.validator,
   };
   return { services, publisher, outbox, dispatch };
 }

@@ -1,6 +1,7 @@
 // One claimed run attempt, start to finish: plan → driver start → stream output as log batches →
 // heartbeats and timeout → outcome → result and exited reports → cleanup.
 import type { Logger } from "pino";
+import { Redactor } from "@optio/core";
 import { getAdapter, renderEvent } from "@optio/agents";
 import type { RunSpec } from "@optio/contracts";
 import type { RunnerConfig } from "./config";
@@ -14,7 +15,6 @@ import {
   type EntrypointResult,
   type StopCause,
 } from "./outcome";
-import { createRedactor, redactDeep } from "./redact";
 import { planRun, PlanError, type GitCredentialValue } from "./run-plan";
 import type { RunReporter } from "./run-reporter";
 
@@ -146,7 +146,8 @@ export class RunExecution {
   /** Streams stdout/stderr into log batches until the run exits and its streams drain. */
   private async pump(handle: RunHandle, secrets: string[]) {
     const { spec, config, reporter } = this.opts;
-    const redact = createRedactor(secrets);
+    const redactor = new Redactor(secrets);
+    const redact = (text: string) => redactor.redact(text);
     const parser = getAdapter(spec.agentType).createParser();
     const batcher = new LogBatcher({
       maxLines: config.OPTIO_RUNNER_LOG_BATCH_LINES,
@@ -174,7 +175,7 @@ export class RunExecution {
           type: rendered.type,
           time: now(),
           content: redact(rendered.content),
-          ...(rendered.data ? { data: redactDeep(rendered.data, redact) } : {}),
+          ...(rendered.data ? { data: redactor.redactDeep(rendered.data) } : {}),
         });
       }
     });

@@ -48,9 +48,6 @@ export const LABELS = {
   runner: "optio.runner",
 } as const;
 
-/** Secrets shorter than this are not redacted (they would blank out ordinary words). */
-const MIN_SECRET_LENGTH = 4;
-
 export class PlanError extends Error {}
 
 function resolveGitCredential(spec: RunSpec, options: PlanOptions): GitCredentialValue | null {
@@ -115,10 +112,7 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     );
   if (credential) files.push(file("git-credential", `${credential.username}\n${credential.secret}\n`));
 
-  const secrets = [
-    ...secretEntries.map(([, value]) => value),
-    ...(credential ? [credential.secret] : []),
-  ].filter((value) => value.length >= MIN_SECRET_LENGTH);
+  const secrets = [...secretEntries.map(([, value]) => value), ...(credential ? [credential.secret] : [])];
 
   return {
     runId: spec.runId,

@@ -1,28 +1,37 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { ErrorResponse, SessionResponse, SetupCompleteBody, SetupStatusResponse } from "@optio/contracts";
+import {
+  CredentialValidation,
+  ErrorResponse,
+  SessionResponse,
+  SetupCompleteBody,
+  SetupStatusResponse,
+  ValidateAnthropicKeyBody,
+  ValidateGithubTokenBody,
+} from "@optio/contracts";
+import type { CredentialValidator } from "../setup/credential-validator";
+import type { SetupStatusService } from "../setup/setup-status.service";
 import type { UserService } from "../users/user.service";
 import type { AuthService } from "./auth.service";
-import { setSessionCookie } from "./auth.plugin";
+import { requireRole, setSessionCookie } from "./auth.plugin";
 
 export const setupRoutes: FastifyPluginAsyncZod<{
   users: UserService;
   auth: AuthService;
+  setup: SetupStatusService;
+  validator: CredentialValidator;
   authRateLimit: number;
-}> = async (app, { users, auth, authRateLimit }) => {
+}> = async (app, { users, auth, setup, validator, authRateLimit }) => {
   app.get(
     "/setup/status",
     {
       config: { public: true },
       schema: {
         tags: ["setup"],
-        summary: "Whether the first admin exists",
+        summary: "What is set up: the first admin, a git token, agent credentials (names only)",
         response: { 200: SetupStatusResponse },
       },
     },
-    async () => {
-      const isSetUp = await users.isSetUp();
-      return { isSetUp, steps: [{ id: "admin", title: "Create the first admin", done: isSetUp }] };
-    },
+    async () => setup.status(),
   );
 
   app.post(
@@ -42,5 +51,44 @@ export const setupRoutes: FastifyPluginAsyncZod<{
       setSessionCookie(request, reply, session.token, session.expiresAt);
       return reply.status(201).send({ user, token: session.token });
     },
+  );
+
+  // Validators probe the upstream with the credential; admins only (they send it to a third party).
+  const validation = {
+    onRequest: requireRole("admin"),
+    config: { rateLimit: { max: authRateLimit, timeWindow: "1 minute" } },
+  };
+  const responses = {
+    200: CredentialValidation,
+    400: ErrorResponse,
+    401: ErrorResponse,
+    403: ErrorResponse,
+    429: ErrorResponse,
+  };
+  app.post(
+    "/setup/validate/github-token",
+    {
+      ...validation,
+      schema: {
+        tags: ["setup"],
+        summary: "Whether GitHub accepts a token (GET /user)",
+        body: ValidateGithubTokenBody,
+        response: responses,
+      },
+    },
+    async (request) => validator.githubToken(request.body.token),
+  );
+  app.post(
+    "/setup/validate/anthropic-key",
+    {
+      ...validation,
+      schema: {
+        tags: ["setup"],
+        summary: "Whether Anthropic accepts an API key or Claude OAuth token (GET /v1/models)",
+        body: ValidateAnthropicKeyBody,
+        response: responses,
+      },
+    },
+    async (request) => validator.anthropicKey(request.body.key),
   );
 };

@@ -1,6 +1,8 @@
 // Claiming work for a runner: the best eligible queued task, locked with SKIP LOCKED so API
 // replicas and runners never start the same run twice.
-import type { ClaimRequest, RunSpec } from "@optio/contracts";
+import type { AgentType, ClaimRequest, RunSpec } from "@optio/contracts";
+import type { Repo, Run, Task } from "../generated/prisma/client";
+import type { RunSecrets } from "../secrets/run-secrets";
 import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import { DEFAULT_MAX_CONCURRENT, lockCandidate, nextCandidate } from "./claim-candidates";
@@ -11,21 +13,33 @@ export class ClaimService {
   private readonly work: TaskUnitOfWork;
   private readonly leaseMs: number;
   private readonly defaults: RunDefaults;
+  private readonly secrets: RunSecrets;
 
   constructor(options: {
     machine: TaskMachine;
     work: TaskUnitOfWork;
     leaseMs: number;
     defaults: RunDefaults;
+    secrets: RunSecrets;
   }) {
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
     this.defaults = options.defaults;
+    this.secrets = options.secrets;
   }
 
   /** Claims one run for the runner, or null when nothing it can run is eligible. */
   async claim(request: ClaimRequest): Promise<RunSpec | null> {
+    const claimed = await this.claimRun(request);
+    if (!claimed) return null;
+    const { task, run, repo } = claimed;
+    // Secrets are read after the claim committed and go only into this reply, never into a row.
+    const secrets = await this.secrets.forRun(task.agentType as AgentType, repo);
+    return { ...buildRunSpec(task, run, repo, this.defaults), ...secrets };
+  }
+
+  private async claimRun(request: ClaimRequest): Promise<{ task: Task; run: Run; repo: Repo | null } | null> {
     return this.work.run(async (work) => {
       const { tx } = work;
       if (request.claimId) {
@@ -37,7 +51,7 @@ export class ClaimService {
         if (previous) {
           if (previous.runnerId !== request.runnerId || previous.state !== "provisioning") return null;
           const repo = await tx.repo.findUnique({ where: { repoUrl: previous.task.repoUrl } });
-          return buildRunSpec(previous.task, previous, repo, this.defaults);
+          return { task: previous.task, run: previous, repo };
         }
       }
       const skipped: string[] = [];
@@ -84,7 +98,7 @@ export class ClaimService {
           : await tx.run.create({ data: { taskId: task.id, attempt: task.attempts + 1, ...claimed } });
         if (!queued) await tx.task.update({ where: { id: task.id }, data: { attempts: run.attempt } });
         const repo = await tx.repo.findUnique({ where: { repoUrl: task.repoUrl } });
-        return buildRunSpec(task, run, repo, this.defaults);
+        return { task, run, repo };
       }
       return null;
     });

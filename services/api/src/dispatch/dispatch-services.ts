@@ -9,7 +9,8 @@ import { DispatchServer } from "./dispatch.server";
 import { LeaseReaper } from "./lease-reaper";
 import { ReportApplier } from "./report-applier";
 import { RunnerRegistry } from "./runner-registry";
-import { SecretRedactor } from "./secret-redactor";
+import type { RunSecrets } from "../secrets/run-secrets";
+import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
 
 export type DispatchSettings = {
   leaseMs: number;
@@ -17,8 +18,6 @@ export type DispatchSettings = {
   runnerStaleMs: number;
   defaultImage: string;
   defaultTimeoutSeconds: number;
-  /** Secret values to scrub from stored logs besides well-known token shapes. */
-  secretValues: string[];
 };
 
 export type Dispatch = {
@@ -35,6 +34,10 @@ export function createDispatch(deps: {
   tasks: Pick<TaskServices, "machine" | "work">;
   hints: LiveHints;
   settings: DispatchSettings;
+  /** What a claimed run receives (keys, git credential). */
+  runSecrets: RunSecrets;
+  /** Scrubs stored secret values from reports before they are stored. */
+  redaction: StoredSecretsRedactor;
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
@@ -43,6 +46,7 @@ export function createDispatch(deps: {
     work,
     leaseMs: settings.leaseMs,
     defaults: { image: settings.defaultImage, timeoutSeconds: settings.defaultTimeoutSeconds },
+    secrets: deps.runSecrets,
   });
   const reaper = new LeaseReaper({
     prisma,
@@ -55,7 +59,7 @@ export function createDispatch(deps: {
     machine,
     work,
     leaseMs: settings.leaseMs,
-    redactor: new SecretRedactor(settings.secretValues),
+    redaction: deps.redaction,
   });
   const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
   const server = new DispatchServer({

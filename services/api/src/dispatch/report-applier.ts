@@ -7,7 +7,7 @@ import { Prisma } from "../generated/prisma/client";
 import type { Run } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
-import type { SecretRedactor } from "./secret-redactor";
+import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
 
 /** applied: done; duplicate: seen before; early: an earlier report is missing (retry later); stale: fenced. */
 export type ApplyResult = "applied" | "duplicate" | "early" | "stale";
@@ -21,21 +21,23 @@ export class ReportApplier {
   private readonly machine: TaskMachine;
   private readonly work: TaskUnitOfWork;
   private readonly leaseMs: number;
-  private readonly redactor: SecretRedactor;
+  private readonly redaction: Pick<StoredSecretsRedactor, "get">;
 
   constructor(options: {
     machine: TaskMachine;
     work: TaskUnitOfWork;
     leaseMs: number;
-    redactor: SecretRedactor;
+    /** Scrubs every string of a report (log lines, error messages) before anything is stored. */
+    redaction: Pick<StoredSecretsRedactor, "get">;
   }) {
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
-    this.redactor = options.redactor;
+    this.redaction = options.redaction;
   }
 
-  async apply(report: RunReport): Promise<ApplyResult> {
+  async apply(received: RunReport): Promise<ApplyResult> {
+    const report = (await this.redaction.get()).redactDeep(received);
     return this.work.run(async (work) => {
       const [run] = await work.tx.$queryRaw<LockedRun[]>`
         SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
@@ -100,8 +102,8 @@ export class ReportApplier {
         seq: line.n,
         stream: line.stream,
         type: line.type,
-        content: this.redactor.redact(line.content),
-        data: line.data ? (JSON.parse(this.redactor.redact(JSON.stringify(line.data))) as object) : undefined,
+        content: line.content,
+        data: line.data as object | undefined,
         createdAt: new Date(line.time),
       })),
       skipDuplicates: true,

@@ -1,10 +1,16 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
-import { EventEnvelope, RepoEventPayloads, TaskEventPayloads } from "@optio/contracts";
+import {
+  type EventEntity,
+  EventEnvelope,
+  RepoEventPayloads,
+  SecretEventPayloads,
+  TaskEventPayloads,
+} from "@optio/contracts";
 
 type Payloads = Record<string, z.ZodType>;
 
-function channels(entity: "task" | "repo", payloads: Payloads) {
+function channels(entity: EventEntity, payloads: Payloads) {
   return Object.fromEntries(
     Object.entries(payloads).map(([event, data]) => [
       `optio.${entity}.{${entity}Id}.${event}`,
@@ -34,7 +40,11 @@ export function asyncApiDocument(version: string) {
         "Published on the JetStream stream OPTIO_EVENTS; the envelope id is the message id (deduplicated).",
     },
     defaultContentType: "application/json",
-    channels: { ...channels("task", TaskEventPayloads), ...channels("repo", RepoEventPayloads) },
+    channels: {
+      ...channels("task", TaskEventPayloads),
+      ...channels("repo", RepoEventPayloads),
+      ...channels("secret", SecretEventPayloads),
+    },
   };
 }
 

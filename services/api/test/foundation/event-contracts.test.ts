@@ -1,4 +1,4 @@
-import { EventEnvelope, RepoEventPayloads, TaskEventPayloads } from "@optio/contracts";
+import { EventEnvelope, RepoEventPayloads, SecretEventPayloads, TaskEventPayloads } from "@optio/contracts";
 import type { z } from "zod";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 
@@ -12,7 +12,12 @@ afterAll(() => ctx.close());
 
 const schemaOf = (type: string): z.ZodType | undefined => {
   const [entity, event] = type.split(".") as [string, string];
-  const payloads: Record<string, z.ZodType> = entity === "task" ? TaskEventPayloads : RepoEventPayloads;
+  const all: Record<string, Record<string, z.ZodType>> = {
+    task: TaskEventPayloads,
+    repo: RepoEventPayloads,
+    secret: SecretEventPayloads,
+  };
+  const payloads = all[entity] ?? {};
   return payloads[event];
 };
 
@@ -23,6 +28,9 @@ it("publishes every event in the envelope, with data matching its contract schem
     .send({ repoUrl: "https://example.com/ev/repo" })
     .expect(201);
   await ctx.http.patch(`/api/repos/${repo.body.repo.id}`).set(admin).send({ autoMerge: true }).expect(200);
+  const secret = { name: "EVENT_SECRET", value: `value-${Date.now()}`, scope: repo.body.repo.id };
+  await ctx.http.post("/api/secrets").set(admin).send(secret).expect(201);
+  await ctx.http.delete(`/api/secrets/EVENT_SECRET?scope=${secret.scope}`).set(admin).expect(200);
   const task = await ctx.http
     .post("/api/tasks")
     .set(admin)
@@ -45,6 +53,8 @@ it("publishes every event in the envelope, with data matching its contract schem
       "task.state_changed",
       "task.deleted",
       "repo.deleted",
+      "secret.set",
+      "secret.deleted",
     ]),
   );
   for (const event of ctx.events.events) {
@@ -67,6 +77,8 @@ it("serves an AsyncAPI document generated from the same schemas", async () => {
     expect(channels).toContain(`optio.task.{taskId}.${event}`);
   for (const event of Object.keys(RepoEventPayloads))
     expect(channels).toContain(`optio.repo.{repoId}.${event}`);
+  for (const event of Object.keys(SecretEventPayloads))
+    expect(channels).toContain(`optio.secret.{secretId}.${event}`);
   const created = doc.body.channels["optio.task.{taskId}.created"].subscribe.message.payload;
   expect(created.properties.data.required).toEqual(expect.arrayContaining(["taskId", "title", "state"]));
 });

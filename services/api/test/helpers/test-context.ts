@@ -105,7 +105,10 @@ export class EventCollector {
 /** The API's configuration with its documented defaults, as the tests run it. */
 export function testServiceConfig(overrides: Partial<ApiConfig> = {}): ApiConfig {
   return {
-    ...ApiConfig.parse({ DATABASE_URL: "postgresql://unused@127.0.0.1/unused" }),
+    ...ApiConfig.parse({
+      DATABASE_URL: "postgresql://unused@127.0.0.1/unused",
+      OPTIO_SECRET_KEY: requireEnv("OPTIO_SECRET_KEY"),
+    }),
     OPTIO_ALLOWED_REPO_HOSTS: ["127.0.0.1", "localhost"],
     ...overrides,
   };

@@ -1,0 +1,67 @@
+// Which secrets a run receives: its agent's keys as environment, and its repo's git credential. Nothing
+// else leaves the store for a run, and these travel only in the claim reply.
+import type { AgentType, GitCredential } from "@optio/contracts";
+import type { SecretReader } from "./secret-reader";
+
+/** The secret names each agent type receives as environment variables of the same name. */
+export const AGENT_SECRET_NAMES = {
+  claude: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
+  codex: ["OPENAI_API_KEY"],
+  shell: [],
+} as const satisfies Record<AgentType, readonly string[]>;
+
+/** The secret holding the git token (a repo's own wins over the global one). */
+export const GIT_TOKEN_SECRET = "GITHUB_TOKEN";
+
+/** The agent's environment secrets from the values found (absent or null: not given). Pure. */
+export function agentSecretEnv(
+  agentType: AgentType,
+  values: Readonly<Record<string, string | null | undefined>>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of AGENT_SECRET_NAMES[agentType]) {
+    const value = values[name];
+    if (value) env[name] = value;
+  }
+  return env;
+}
+
+export type RunRepo = { id: string; repoUrl: string } | null;
+
+/** Where a run's git credential comes from; a GitHub App installation token can implement it too. */
+export interface GitCredentialSource {
+  forRepo(repo: RunRepo): Promise<GitCredential>;
+}
+
+/** The stored token `GITHUB_TOKEN` (the repo's, else the global one), else no credential. */
+export class StoredTokenGitCredentials implements GitCredentialSource {
+  constructor(private readonly secrets: SecretReader) {}
+
+  async forRepo(repo: RunRepo): Promise<GitCredential> {
+    const secret = await this.secrets.resolve(GIT_TOKEN_SECRET, repo?.id ?? null);
+    return secret ? { source: "inline", username: "x-access-token", secret } : { source: "none" };
+  }
+}
+
+/** Everything secret a run needs, resolved when it is claimed. */
+export class RunSecrets {
+  private readonly secrets: SecretReader;
+  private readonly git: GitCredentialSource;
+
+  constructor(options: { secrets: SecretReader; git: GitCredentialSource }) {
+    this.secrets = options.secrets;
+    this.git = options.git;
+  }
+
+  async forRun(
+    agentType: AgentType,
+    repo: RunRepo,
+  ): Promise<{ secretEnv: Record<string, string>; gitCredential: GitCredential }> {
+    const names = AGENT_SECRET_NAMES[agentType];
+    const values = await Promise.all(names.map((name) => this.secrets.resolve(name, repo?.id ?? null)));
+    return {
+      secretEnv: agentSecretEnv(agentType, Object.fromEntries(names.map((name, i) => [name, values[i]]))),
+      gitCredential: await this.git.forRepo(repo),
+    };
+  }
+}

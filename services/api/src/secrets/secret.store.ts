@@ -1,0 +1,124 @@
+// The secret store: values encrypted at rest (SecretCipher), names/scopes/timestamps readable, values
+// read only through resolve() (for claims) and values() (for the log redactor). Changes are announced
+// through the outbox with names and scopes only.
+import type { z } from "zod";
+import type { SecretDeletedEvent, SecretInfo, SecretSetEvent, SetSecretBody } from "@optio/contracts";
+import type { PrismaClient, Tx } from "../db/prisma";
+import { invalidField, notFound } from "../errors";
+import type { Outbox } from "../events/outbox";
+import type { Secret as SecretRow } from "../generated/prisma/client";
+import type { SecretCipher } from "./secret-cipher";
+import type { SecretReader } from "./secret-reader";
+
+export const GLOBAL_SCOPE = "global";
+
+const toInfo = (row: SecretRow): SecretInfo => ({
+  name: row.name,
+  scope: row.scope,
+  createdAt: row.createdAt.toISOString(),
+  updatedAt: row.updatedAt.toISOString(),
+});
+
+/** The additional data bound to a ciphertext: a value only decrypts on its own row. */
+const context = (row: Pick<SecretRow, "name" | "scope">) => `${row.name}/${row.scope}`;
+
+export class SecretStore implements SecretReader {
+  private readonly prisma: PrismaClient;
+  private readonly outbox: Outbox;
+  private readonly cipher: SecretCipher;
+  private readonly listeners: (() => void)[] = [];
+
+  constructor(options: { prisma: PrismaClient; outbox: Outbox; cipher: SecretCipher }) {
+    this.prisma = options.prisma;
+    this.outbox = options.outbox;
+    this.cipher = options.cipher;
+  }
+
+  /** Called after every committed change (the log redactor reloads the values). */
+  onChange(listener: () => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** Creates or replaces the secret `name` in `scope`. */
+  async set(input: SetSecretBody, actorId: string): Promise<SecretInfo> {
+    const { name, scope } = input;
+    const repoId = scope === GLOBAL_SCOPE ? null : scope;
+    const encrypted = this.cipher.encrypt(input.value, context({ name, scope }));
+    const info = await this.outbox.transaction(async (tx) => {
+      if (repoId && !(await tx.repo.findUnique({ where: { id: repoId }, select: { id: true } })))
+        throw invalidField("body.scope", "no connected repo has this id");
+      const existing = await tx.secret.findUnique({ where: { name_scope: { name, scope } } });
+      const row = await tx.secret.upsert({
+        where: { name_scope: { name, scope } },
+        create: { name, scope, repoId, encrypted, createdBy: actorId },
+        update: { encrypted },
+      });
+      const data: z.input<typeof SecretSetEvent> = {
+        secretId: row.id,
+        name,
+        scope,
+        created: !existing,
+        actorId,
+      };
+      await this.outbox.record(tx, { entity: "secret", entityId: row.id, event: "set", data });
+      return toInfo(row);
+    });
+    this.changed();
+    return info;
+  }
+
+  async list(filter: { scope?: string } = {}): Promise<{ secrets: SecretInfo[]; total: number }> {
+    const rows = await this.prisma.secret.findMany({
+      where: filter.scope ? { scope: filter.scope } : {},
+      orderBy: [{ name: "asc" }, { scope: "asc" }],
+    });
+    return { secrets: rows.map(toInfo), total: rows.length };
+  }
+
+  async delete(name: string, scope: string, actorId: string): Promise<void> {
+    await this.outbox.transaction(async (tx: Tx) => {
+      const row = await tx.secret.findUnique({ where: { name_scope: { name, scope } } });
+      if (!row) throw notFound("SECRET_NOT_FOUND", "Secret not found");
+      await tx.secret.delete({ where: { id: row.id } });
+      const data: z.input<typeof SecretDeletedEvent> = { secretId: row.id, name, scope, actorId };
+      await this.outbox.record(tx, { entity: "secret", entityId: row.id, event: "deleted", data });
+    });
+    this.changed();
+  }
+
+  /** Names stored in any scope (setup status: which credentials exist). */
+  async names(): Promise<Set<string>> {
+    const rows = await this.prisma.secret.findMany({ distinct: ["name"], select: { name: true } });
+    return new Set(rows.map((row) => row.name));
+  }
+
+  async resolve(name: string, repoId: string | null): Promise<string | null> {
+    const rows = await this.prisma.secret.findMany({
+      where: { name, scope: { in: repoId ? [repoId, GLOBAL_SCOPE] : [GLOBAL_SCOPE] } },
+    });
+    const row = rows.find((r) => r.scope !== GLOBAL_SCOPE) ?? rows[0];
+    return row ? this.read(row) : null;
+  }
+
+  /** Every stored value, for scrubbing stored logs. */
+  async values(): Promise<string[]> {
+    const rows = await this.prisma.secret.findMany();
+    return Promise.all(rows.map((row) => this.read(row)));
+  }
+
+  /** Decrypts; a value still under the previous key is written again under the current one. */
+  private async read(row: SecretRow): Promise<string> {
+    const { value, stale } = this.cipher.decrypt(row.encrypted, context(row));
+    if (stale) {
+      // Compare-and-set: a concurrent set() wins; updated_at stays (the value did not change).
+      const encrypted = this.cipher.encrypt(value, context(row));
+      await this.prisma.$executeRaw`
+        UPDATE secrets SET encrypted = ${encrypted} WHERE id = ${row.id}::uuid AND encrypted = ${row.encrypted}`;
+    }
+    return value;
+  }
+
+  private changed(): void {
+    for (const listener of this.listeners) listener();
+  }
+}
