@@ -41,7 +41,9 @@ describe("setup", () => {
       .expect(409);
     expect(again.body.code).toBe("ALREADY_SET_UP");
     expect(await ctx.prisma.user.count()).toBe(1);
-    expect((await ctx.http.get("/api/setup/status").expect(200)).body.isSetUp).toBe(true);
+    const status = (await ctx.http.get("/api/setup/status").expect(200)).body;
+    expect(status.steps.find((step: { id: string }) => step.id === "admin").done).toBe(true);
+    expect(status.isSetUp).toBe(false); // no git token or agent key yet
   });
 
   it("stores only a slow hash of the password and a hash of the session token", async () => {

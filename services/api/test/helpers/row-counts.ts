@@ -16,6 +16,7 @@ export function rowCounts(prisma: PrismaClient): Promise<Record<string, number>>
     taskLogs: prisma.taskLog.count(),
     runners: prisma.runner.count(),
     outboxEvents: prisma.outboxEvent.count(),
+    secrets: prisma.secret.count(),
   };
   return Promise.all(Object.values(counts)).then((values) =>
     Object.fromEntries(Object.keys(counts).map((key, i) => [key, values[i]!])),
