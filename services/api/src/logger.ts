@@ -22,6 +22,11 @@ export function createLogger(options: {
         "*.password",
         "*.token",
         "*.passwordHash",
+        // Secret values and what carries them to runs (run specs), should one ever be logged.
+        "*.value",
+        "*.secretEnv",
+        "*.gitCredential",
+        "*.encrypted",
       ],
       censor: "[REDACTED]",
     },

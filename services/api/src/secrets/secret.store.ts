@@ -100,10 +100,14 @@ export class SecretStore implements SecretReader {
     return row ? this.read(row) : null;
   }
 
-  /** Every stored value, for scrubbing stored logs. */
+  /**
+   * Every readable stored value, for scrubbing stored logs. A value this API cannot decrypt (a key
+   * it does not hold) cannot have reached a run from here, so it is skipped rather than stopping logs.
+   */
   async values(): Promise<string[]> {
     const rows = await this.prisma.secret.findMany();
-    return Promise.all(rows.map((row) => this.read(row)));
+    const read = await Promise.allSettled(rows.map((row) => this.read(row)));
+    return read.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
   }
 
   /** Decrypts; a value still under the previous key is written again under the current one. */

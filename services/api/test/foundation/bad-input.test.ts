@@ -6,6 +6,7 @@ import {
   CreateUserBody,
   LoginBody,
   RepoSettings,
+  SetSecretBody,
   SetupCompleteBody,
 } from "@optio/contracts";
 import { createTestContext, TEST_PASSWORD, type TestContext } from "../helpers/test-context";
@@ -86,6 +87,14 @@ const endpoints: Endpoint[] = [
     shape: shapeOf(RepoSettings),
     auth: true,
     partial: true,
+  },
+  {
+    name: "POST /api/secrets",
+    method: "post",
+    path: () => "/api/secrets",
+    valid: { name: "FUZZED", value: "fuzzed-secret-value", scope: "global" },
+    shape: shapeOf(SetSecretBody),
+    auth: true,
   },
 ];
 

@@ -1,12 +1,9 @@
 // Secrets through the API on a real Postgres and NATS: CRUD, roles, bad input, encryption at rest,
 // key rotation, and that no value ever comes back out (responses, log output, events, errors).
+// Property-based bad bodies for POST /api/secrets are in foundation/bad-input.test.ts.
 import { randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
-import fc from "fast-check";
-import { z } from "zod";
-import { SetSecretBody } from "@optio/contracts";
 import { createTestContext, type TestContext } from "../helpers/test-context";
-import { invalidBodies } from "../helpers/invalid-bodies";
 import { rowCounts } from "../helpers/row-counts";
 import { SecretKey } from "../../src/secrets/secret-cipher";
 
@@ -158,29 +155,6 @@ describe("roles and bad input", () => {
     expect(await rowCounts(ctx.prisma)).toEqual(before);
   });
 
-  it("rejects every malformed body with 400 naming the field, writing nothing", async () => {
-    await ctx.publisher.drain();
-    const before = await rowCounts(ctx.prisma);
-    const shape = (SetSecretBody as unknown as z.ZodObject).shape as Record<string, z.ZodType>;
-    await fc.assert(
-      fc.asyncProperty(
-        invalidBodies({ name: "FUZZED", value: secretValue("fuzz"), scope: "global" }, shape),
-        async ({ body, path }) => {
-          const res = await ctx.http
-            .post("/api/secrets")
-            .set(admin)
-            .set("content-type", "application/json")
-            .send(JSON.stringify(body));
-          expect(res.status).toBe(400);
-          expect(res.body.code).toBe("VALIDATION_FAILED");
-          expect(res.body.details.map((d: { path: string }) => d.path)).toContain(path);
-        },
-      ),
-      { numRuns: 80 },
-    );
-    expect(await rowCounts(ctx.prisma)).toEqual(before);
-  });
-
   it("names the field for values, names and scopes the schema or the database refuse", async () => {
     await ctx.publisher.drain();
     const before = await rowCounts(ctx.prisma);
@@ -257,6 +231,10 @@ describe("at rest", () => {
     }
     // The old key alone no longer reads it; the new key alone does.
     await expect(ctx.services.secrets.resolve("ROTATED", null)).rejects.toThrow(/unknown key/);
+    // The log redactor's list skips what this API cannot read instead of failing every report.
+    const readable = await ctx.services.secrets.values();
+    expect(readable).not.toContain(value);
+    expect(readable.length).toBe((await ctx.prisma.secret.count()) - 1);
     const newOnly = await createTestContext({
       databaseUrl: ctx.databaseUrl,
       config: { OPTIO_SECRET_KEY: SecretKey.parse(newKey) },
