@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { loadConfig } from "../config";
 import { generateSecretKey, SecretCipher, SecretDecryptError, SecretKey } from "./secret-cipher";
 
 const key = () => randomBytes(32);
@@ -53,5 +54,33 @@ describe("SecretCipher", () => {
     expect(rotated.decrypt(stored, "N/global")).toEqual({ value, stale: true });
     const rewritten = rotated.encrypt(value, "N/global");
     expect(rotated.decrypt(rewritten, "N/global")).toEqual({ value, stale: false });
+  });
+});
+
+describe("boot configuration", () => {
+  const base = { DATABASE_URL: "postgresql://u@127.0.0.1/db" };
+
+  it("refuses to start without a valid key, naming the variable but not its value", () => {
+    expect(() => loadConfig(base)).toThrow(/OPTIO_SECRET_KEY/);
+    const bad = "not-a-valid-key-value";
+    let message = "";
+    try {
+      loadConfig({ ...base, OPTIO_SECRET_KEY: generateSecretKey(), OPTIO_SECRET_KEY_PREVIOUS: bad });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/OPTIO_SECRET_KEY_PREVIOUS: must be 32 bytes/);
+    expect(message).not.toContain(bad);
+  });
+
+  it("parses both keys, an empty previous key meaning none", () => {
+    const config = loadConfig({
+      ...base,
+      OPTIO_SECRET_KEY: generateSecretKey(),
+      OPTIO_SECRET_KEY_PREVIOUS: "",
+    });
+    expect(config.OPTIO_SECRET_KEY).toHaveLength(32);
+    expect(config.OPTIO_SECRET_KEY_PREVIOUS).toBeUndefined();
+    expect(config.OPTIO_GITHUB_API_URL).toBe("https://api.github.com");
   });
 });
