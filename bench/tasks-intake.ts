@@ -8,7 +8,7 @@
 import { mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import { DbMeter, perTask } from "./lib/db-counters";
-import { topFrames } from "./lib/profile";
+import { monotonicMicros, topFrames } from "./lib/profile";
 import { apiToken, fmt, load, rssMb, setting, smoke, startApi, startServer, startStack } from "./lib/stack";
 import type { Figures, Server, Stack } from "./lib/stack";
 
@@ -25,7 +25,14 @@ const body = JSON.stringify({
   priority: 0,
 });
 
-type Measured = { figures: Figures; work: string; rss: number; statements: string[] };
+type Measured = {
+  figures: Figures;
+  work: string;
+  rssIdle: number;
+  rss: number;
+  statements: string[];
+  window: { from: number; to: number };
+};
 
 /** Warm-up, then the measured load on `url`; counts what reached `table` and the database work. */
 async function measure(
@@ -35,20 +42,24 @@ async function measure(
   target: { url: string; headers?: Record<string, string>; table: string },
 ): Promise<Measured> {
   const request = { url: target.url, method: "POST" as const, headers: target.headers, body };
+  const rssIdle = rssMb(server.child.pid!);
   if (WARMUP > 0) await load({ ...request, connections: CONNECTIONS, duration: WARMUP });
   const rowsBefore = await meter.count(stack.databaseUrl, target.table);
   await meter.reset();
   const before = await meter.read();
+  const from = monotonicMicros();
   const figures = await load({
     ...request,
     serverPid: server.child.pid,
     connections: CONNECTIONS,
     duration: DURATION,
   });
+  const window = { from, to: monotonicMicros() };
   const rss = rssMb(server.child.pid!);
   const created = (await meter.count(stack.databaseUrl, target.table)) - rowsBefore;
   const after = await meter.read();
-  return { figures, work: perTask(before, after, created), rss, statements: await meter.top() };
+  const statements = await meter.top();
+  return { figures, work: perTask(before, after, created), rssIdle, rss, statements, window };
 }
 
 async function main() {
@@ -111,8 +122,10 @@ async function main() {
         .join(" ")} on ${os.cpus().length} cores (figures indicative on a shared machine)`,
     );
     if (profileDir) {
-      console.log(`\n  API CPU profile (${profileDir}), top functions by self time:`);
-      for (const line of topFrames(profileDir)) console.log(`    ${line}`);
+      console.log(
+        `\n  API CPU profile (${profileDir}), top functions by self time during the measured load:`,
+      );
+      for (const line of topFrames(profileDir, ours.window)) console.log(`    ${line}`);
     }
     if (ours.figures.requests === 0 || ours.figures.non2xx > 0 || ours.figures.errors > 0) {
       throw new Error("the intake run had failed requests");
