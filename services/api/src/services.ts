@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import type { AppServices } from "./app";
 import type { ApiConfig } from "./config";
 import type { PrismaClient } from "./db/prisma";
+import { AuthRevocations } from "./auth/auth-revocations";
 import { AuthService } from "./auth/auth.service";
+import { IdentityCache } from "./auth/identity-cache";
 import { Outbox } from "./events/outbox";
 import { OutboxPublisher } from "./events/outbox-publisher";
 import { HealthService } from "./health/health.service";
@@ -21,6 +23,7 @@ export type ServiceDeps = {
     | "OPTIO_ALLOWED_REPO_HOSTS"
     | "OPTIO_DEFAULT_IMAGE"
     | "OPTIO_SESSION_TTL_HOURS"
+    | "OPTIO_AUTH_CACHE_MS"
     | "OPTIO_LEASE_MS"
     | "OPTIO_REAP_INTERVAL_MS"
     | "OPTIO_RUNNER_STALE_MS"
@@ -59,10 +62,19 @@ export function createServices(deps: ServiceDeps): {
     secretValues: config.OPTIO_LOG_SECRETS,
   };
   const hints = new LiveHints({ nats });
+  const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
+  const revocations = new AuthRevocations({ nats, cache: identities, logger });
+  revocations.listen();
   const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
   const services: AppServices = {
-    auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
-    users: new UserService({ prisma }),
+    auth: new AuthService({
+      prisma,
+      sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS,
+      cache: identities,
+      revocations,
+      logger,
+    }),
+    users: new UserService({ prisma, revocations }),
     repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
     health: new HealthService({ prisma, nats }),
     tasks,

@@ -20,6 +20,7 @@ import type { PrismaClient, Prisma, Tx } from "../db/prisma";
 import { AppError, conflict } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
+import type { IntakeBatcher } from "./intake-batcher";
 import type { RepoUrlGuard } from "./repo-url-guard";
 import { checkDependencies, insertEdges, insertTask, type NewTask } from "./task-factory";
 import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
@@ -57,6 +58,7 @@ export class TaskService {
   private readonly machine: TaskMachine;
   private readonly work: TaskUnitOfWork;
   private readonly urlGuard: RepoUrlGuard;
+  private readonly intake: IntakeBatcher;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -64,12 +66,14 @@ export class TaskService {
     machine: TaskMachine;
     work: TaskUnitOfWork;
     urlGuard: RepoUrlGuard;
+    intake: IntakeBatcher;
   }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.machine = options.machine;
     this.work = options.work;
     this.urlGuard = options.urlGuard;
+    this.intake = options.intake;
   }
 
   /** POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task. */
@@ -90,11 +94,11 @@ export class TaskService {
       taskType: "coding",
     };
     if (!idempotencyKey && input.dependsOn.length === 0) {
-      // The common case: one atomic statement, no interactive transaction.
-      return this.work.single(async (db, after) => {
-        after.wakeup = true;
-        return { task: await insertTask(db, fields, { state: "queued", actor }), replayed: false };
-      });
+      // The common case: no interactive transaction; concurrent creates share one statement.
+      return {
+        task: await this.intake.create({ fields, options: { state: "queued", actor } }),
+        replayed: false,
+      };
     }
     const hash = idempotencyKey ? requestHash({ ...input, repoUrl }) : null;
     return this.work.run(async (work) => {
