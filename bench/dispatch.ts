@@ -7,26 +7,34 @@
 //  4. memory: runner RSS idle and with all slots busy, API RSS under load.
 //   node_modules/.bin/tsx bench/dispatch.ts    (BENCH_RUNS=50 BENCH_TASKS=24)
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { connectNats } from "../services/api/src/nats/connection";
 import pg from "pg";
 import { startGitServer } from "../services/runner/src/testing/git-server";
 import { testAgentImage } from "../services/runner/src/testing/agent-image";
-import { apiToken, repoRoot, startApi, startStack, type Server, type Stack } from "./lib/stack";
+import {
+  apiToken,
+  repoRoot,
+  rssMb,
+  setting,
+  smoke,
+  startApi,
+  startStack,
+  type Server,
+  type Stack,
+} from "./lib/stack";
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 50);
-const TASKS = Number(process.env.BENCH_TASKS ?? 24);
+const RUNS = setting("RUNS", 50, 2);
+const TASKS = setting("TASKS", 24, 2);
+const RUNNER_COUNTS = smoke ? [1] : [1, 2, 4];
+const QUEUED = smoke ? [1_000] : [10_000, 100_000];
+const CLAIMS = setting("CLAIMS", 300, 5);
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 const ms = (value: number) => `${value.toFixed(0).padStart(5)} ms`;
-const rssMb = (pid: number) => {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return match ? Number(match[1]) / 1024 : NaN;
-};
 
 function startRunner(stack: Stack, id: string, image: string, slots: number): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services/runner/src/main.ts")], {
@@ -191,7 +199,7 @@ async function main() {
     // 2. Throughput with 1, 2 and 4 runner processes (2 slots each).
     console.log(`\nThroughput, ${TASKS} short shell tasks`);
     let apiRssUnderLoad = 0;
-    for (const count of [1, 2, 4]) {
+    for (const count of RUNNER_COUNTS) {
       for (let i = 0; i < count; i++) children.push(startRunner(stack, `bench-t${count}-${i}`, image, 2));
       await client.waitRunners(count);
       const started = performance.now();
@@ -213,7 +221,7 @@ async function main() {
     // 3. Claim cost with 10k and 100k queued tasks (agent type no runner here serves).
     console.log("\nClaim cost (one claim request = one task claimed)");
     const nc = await connectNats(stack.natsUrl, "bench-claimer");
-    for (const queued of [10_000, 100_000]) {
+    for (const queued of QUEUED) {
       const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
       const missing = queued - rows[0].n;
       if (missing > 0) {
@@ -238,9 +246,9 @@ async function main() {
         );
         return performance.now() - started;
       };
-      for (let i = 0; i < 20; i++) await claim(); // warm-up
+      for (let i = 0; i < Math.min(20, CLAIMS); i++) await claim(); // warm-up
       const times: number[] = [];
-      for (let i = 0; i < 300; i++) times.push(await claim());
+      for (let i = 0; i < CLAIMS; i++) times.push(await claim());
       // Close what was claimed, so no lease of this phase expires into the next one.
       await db.query(
         "UPDATE runs SET state = 'cancelled' WHERE runner_id = 'bench-claimer' AND state = 'provisioning'",

@@ -6,6 +6,7 @@ declare module "*/scripts/lib/services.mjs" {
     port: number;
     database?: string | null;
     durable?: boolean;
+    settings?: string[];
   }): Promise<{ url: string; adminUrl: string; stop: () => Promise<void> }>;
   export function startNats(options: {
     dataDir: string;

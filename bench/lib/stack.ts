@@ -15,6 +15,15 @@ import { freePort, isRoot } from "../../scripts/lib/system.mjs";
 
 export const repoRoot = path.resolve(__dirname, "../..");
 
+/** BENCH_SMOKE=1 (`npm run bench -- --smoke`): a second of load and a few tasks, to prove it runs. */
+export const smoke = process.env.BENCH_SMOKE === "1";
+
+/** A numeric setting: BENCH_<name> if set, else the smoke value in smoke mode, else the full one. */
+export function setting(name: string, full: number, smokeValue: number): number {
+  const value = process.env[`BENCH_${name}`];
+  return value ? Number(value) : smoke ? smokeValue : full;
+}
+
 export type Stack = { databaseUrl: string; adminUrl: string; natsUrl: string; stop: () => Promise<void> };
 
 export async function startStack(database = "optio_bench"): Promise<Stack> {
@@ -34,6 +43,8 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
       port: await freePort(),
       database: null,
       durable: true,
+      // Statement counts: the benchmarks report Postgres round trips per request.
+      settings: ["shared_preload_libraries = 'pg_stat_statements'"],
     });
     stops.push(pg.stop);
     adminUrl = pg.adminUrl;
@@ -71,9 +82,10 @@ export async function startServer(
   entry: string,
   env: Record<string, string>,
   readyPath: string,
+  nodeArgs: string[] = [],
 ): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, entry)], {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(repoRoot, entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env, OPTIO_API_PORT: String(port), PORT: String(port) },
     stdio: ["ignore", "inherit", "inherit"],
@@ -167,8 +179,18 @@ export async function apiToken(apiUrl: string): Promise<string> {
   return created.token as string;
 }
 
-/** The API process with quiet logs; `env` adds or overrides settings. */
+/** Resident memory of a process in MB (Linux /proc). */
+export function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/**
+ * The API process with quiet logs; `env` adds or overrides settings. With BENCH_PROFILE=<dir> it
+ * runs under `node --cpu-prof` and writes its profile there when it stops (see lib/profile.ts).
+ */
 export function startApi(stack: Stack, env: Record<string, string> = {}): Promise<Server> {
+  const profileDir = process.env.BENCH_PROFILE;
   return startServer(
     "services/api/src/main.ts",
     {
@@ -180,5 +202,6 @@ export function startApi(stack: Stack, env: Record<string, string> = {}): Promis
       ...env,
     },
     "/api/health",
+    profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : [],
   );
 }

@@ -81,7 +81,13 @@ export function createDatabase(adminUrl, database, { recreate = false } = {}) {
  * `durable: false` turns fsync off (throw-away test clusters). When root and the postgres user
  * cannot reach `dataDir`, the cluster lives in /var/lib/optio instead (said in the log).
  */
-export async function startPostgres({ dataDir, port, database = "optio", durable = true }) {
+export async function startPostgres({
+  dataDir,
+  port,
+  database = "optio",
+  durable = true,
+  settings: extra = [],
+}) {
   ensureDebianPackages([{ name: "postgresql", binary: () => postgresBinDir() !== undefined }]);
   const bin = postgresBinDir();
   if (!postgresCanUse(dataDir)) {
@@ -113,6 +119,7 @@ export async function startPostgres({ dataDir, port, database = "optio", durable
     "listen_addresses = '127.0.0.1'",
     "max_connections = 200",
     ...(durable ? [] : ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
+    ...extra, // e.g. the benchmarks' shared_preload_libraries = 'pg_stat_statements'
   ];
   writeFileSync(`${dataDir}/optio.conf`, `${settings.join("\n")}\n`);
   if (isRoot) chownSync(`${dataDir}/optio.conf`, postgresUserIds().uid, postgresUserIds().gid);

@@ -77,3 +77,7 @@ export const UpdateUserBody = z
   .refine((body) => Object.keys(body).length > 0, "at least one field is required");
 export const UserResponse = z.object({ user: User });
 export const UserListResponse = z.object({ users: z.array(User), total: z.number().int() });
+
+/** optio.auth.revoked: a user's sessions/tokens changed (logout, revoked token, role or active flag). */
+export const AuthRevoked = z.object({ userId: z.uuid() });
+export type AuthRevoked = z.infer<typeof AuthRevoked>;

@@ -15,4 +15,6 @@ export const subjects = {
   dispatchWakeup: () => "optio.dispatch.wakeup",
   runReport: (runId: string, kind: string) => `optio.run.${runId}.${kind}`,
   runCancel: (runId: string) => `optio.run.${runId}.cancel`,
+  /** Broadcast between API replicas: forget the cached identities of a user (core NATS, a hint). */
+  authRevoked: () => "optio.auth.revoked",
 } as const;

@@ -456,7 +456,10 @@ export const TaskStateChangedEvent = TaskRef.extend({
   runId: z.uuid().nullable(),
   stateVersion: z.number().int(),
 });
-export const TaskUpdatedEvent = TaskRef.extend({ fields: z.array(z.string()).min(1) });
+export const TaskUpdatedEvent = TaskRef.extend({
+  fields: z.array(z.string()).min(1),
+  userId: z.uuid().nullable(),
+});
 export const TaskCommentAddedEvent = TaskRef.extend({ commentId: z.uuid(), userId: z.uuid().nullable() });
 export const TaskReorderedEvent = TaskRef.extend({ priority: z.number().int(), position: z.number().int() });
 export const TaskDeletedEvent = TaskRef.extend({

@@ -12,6 +12,8 @@ export const ApiConfig = z.object({
   OPTIO_DEFAULT_IMAGE: z.string().default("optio/agent:local"),
   OPTIO_SESSION_TTL_HOURS: z.coerce.number().positive().default(168),
   OPTIO_AUTH_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+  /** How long a credential's identity is cached (0: never); revocations evict it at once. */
+  OPTIO_AUTH_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   OPTIO_TRUST_PROXY: z
     .enum(["true", "false"])
     .default("false")

@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import type { AppServices } from "./app";
 import type { ApiConfig } from "./config";
 import type { PrismaClient } from "./db/prisma";
+import { AuthRevocations } from "./auth/auth-revocations";
 import { AuthService } from "./auth/auth.service";
+import { IdentityCache } from "./auth/identity-cache";
 import { Outbox } from "./events/outbox";
 import { OutboxPublisher } from "./events/outbox-publisher";
 import { HealthService } from "./health/health.service";
@@ -23,6 +25,7 @@ export type ServiceDeps = {
     | "OPTIO_ALLOWED_REPO_HOSTS"
     | "OPTIO_DEFAULT_IMAGE"
     | "OPTIO_SESSION_TTL_HOURS"
+    | "OPTIO_AUTH_CACHE_MS"
     | "OPTIO_LEASE_MS"
     | "OPTIO_REAP_INTERVAL_MS"
     | "OPTIO_RUNNER_STALE_MS"
@@ -64,6 +67,9 @@ export function createServices(deps: ServiceDeps): {
     defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
   };
   const hints = new LiveHints({ nats });
+  const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
+  const revocations = new AuthRevocations({ nats, cache: identities, logger });
+  revocations.listen();
   const secrets = createSecrets({ config, prisma, outbox });
   const dispatch = createDispatch({
     prisma,
@@ -75,9 +81,15 @@ export function createServices(deps: ServiceDeps): {
     runSecrets: secrets.runSecrets,
     redaction: secrets.redaction,
   });
-  const users = new UserService({ prisma });
+  const users = new UserService({ prisma, revocations });
   const services: AppServices = {
-    auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
+    auth: new AuthService({
+      prisma,
+      sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS,
+      cache: identities,
+      revocations,
+      logger,
+    }),
     users,
     setup: new SetupStatusService({ users, secrets: secrets.store }),
     repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),

@@ -63,6 +63,11 @@ export class Runner {
    * the stream. Dropped when a heartbeat reply says the run is no longer open, or after a while.
    */
   private readonly finishing = new Map<string, { attempt: number; until: number }>();
+  /** Stops for runs not held (yet): a cancel can arrive before the claim reply that names the run. */
+  private readonly earlyStops = new Map<
+    string,
+    { attempt: number | undefined; cause: StopCause; graceMs: number | undefined; until: number }
+  >();
 
   constructor(private readonly opts: RunnerOptions) {
     this.presence = new Presence({
@@ -164,8 +169,19 @@ export class Runner {
 
   private stopRun(runId: string, attempt: number | undefined, cause: StopCause, graceMs?: number): void {
     const held = this.runs.get(runId);
-    if (!held || (attempt !== undefined && attempt !== held.execution.attempt)) return;
+    if (!held) {
+      // The stop may overtake our own claim's reply: remembered, so the run never starts here.
+      this.pruneEarlyStops();
+      this.earlyStops.set(runId, { attempt, cause, graceMs, until: Date.now() + EARLY_STOP_TTL_MS });
+      return;
+    }
+    if (attempt !== undefined && attempt !== held.execution.attempt) return;
     held.execution.stop(cause, graceMs);
+  }
+
+  private pruneEarlyStops(): void {
+    const now = Date.now();
+    for (const [runId, stop] of this.earlyStops) if (stop.until < now) this.earlyStops.delete(runId);
   }
 
   private wake(): void {
@@ -272,6 +288,11 @@ export class Runner {
       logger: runLogger,
       gitCredentials: this.opts.gitCredentials ?? {},
     });
+    const early = this.earlyStops.get(spec.runId);
+    if (early && (early.attempt === undefined || early.attempt === spec.attempt)) {
+      this.earlyStops.delete(spec.runId);
+      execution.stop(early.cause, early.graceMs); // before run(): no container is created
+    }
     const done = execution
       .run()
       .catch((error) => runLogger.error({ err: error }, "run crashed"))
@@ -313,6 +334,9 @@ export class Runner {
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
 }
+
+/** How long a stop for a run not (yet) held here is remembered. */
+const EARLY_STOP_TTL_MS = 60_000;
 
 /** How long a finished run's lease is renewed at most, waiting for the API to apply its reports. */
 const FINISHING_MAX_MS = 10 * 60_000;

@@ -163,7 +163,10 @@ export class DispatchServer {
             message.nak(200); // an earlier report of this run is still on its way
             continue;
           }
-          if (result === "stale") this.fence(parsed.data.runId, parsed.data.attempt);
+          if (result === "stale" || result === "cancelled") {
+            const reason = result === "cancelled" ? "cancelled" : "superseded";
+            this.fence({ runId: parsed.data.runId, attempt: parsed.data.attempt, reason });
+          }
           if (result === "applied" && parsed.data.kind === "log") this.hints.logsStored(parsed.data.taskId);
           message.ack();
         } catch (err) {
@@ -174,10 +177,9 @@ export class DispatchServer {
     })();
   }
 
-  /** Tells the runner of a superseded attempt to stop its container. */
-  private fence(runId: string, attempt: number): void {
-    const command: RunCancel = { runId, attempt, reason: "superseded" };
-    this.nats.publish(subjects.runCancel(runId), JSON.stringify(command));
+  /** Tells the runner of a superseded or cancelled attempt to stop its container. */
+  private fence(command: RunCancel): void {
+    this.nats.publish(subjects.runCancel(command.runId), JSON.stringify(command));
   }
 }
 

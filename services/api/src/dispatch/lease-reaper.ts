@@ -1,11 +1,14 @@
 // Runs whose lease was not renewed (runner killed, host lost) are closed, and their task is requeued
 // as a new attempt or failed after the repo's maxAttempts. The late runner is fenced: its reports
 // are refused and it is told to stop.
-import { decideRunOutcome } from "@optio/core";
+import { decideRunOutcome, type TaskState } from "@optio/core";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
 import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
+
+/** Task states in which a run holds a lease. */
+const LEASED_TASK_STATES: readonly TaskState[] = ["provisioning", "running"];
 
 export class LeaseReaper {
   private readonly prisma: PrismaClient;
@@ -58,12 +61,15 @@ export class LeaseReaper {
 
   private reapOne(): Promise<boolean> {
     return this.work.run(async (work) => {
+      // Task and run locked together, skipping pairs a claim, report or user action holds: the
+      // task is then decided on its current state, and one busy row never stalls the reaper.
       const [run] = await work.tx.$queryRaw<
-        { id: string; task_id: string; attempt: number; runner_id: string | null }[]
+        { id: string; task_id: string; attempt: number; runner_id: string | null; task_state: TaskState }[]
       >`
-        SELECT id, task_id, attempt, runner_id FROM runs
-         WHERE state IN ('provisioning', 'running') AND lease_expires_at < now()
-         ORDER BY lease_expires_at LIMIT 1 FOR UPDATE SKIP LOCKED`;
+        SELECT r.id, r.task_id, r.attempt, r.runner_id, t.state AS task_state
+          FROM runs r JOIN tasks t ON t.id = r.task_id
+         WHERE r.state IN ('provisioning', 'running') AND r.lease_expires_at < now()
+         ORDER BY r.lease_expires_at LIMIT 1 FOR UPDATE OF r, t SKIP LOCKED`;
       if (!run) return false;
       const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.task_id } });
       const message = `runner ${run.runner_id ?? "?"} stopped renewing the lease of attempt ${run.attempt}`;
@@ -77,12 +83,14 @@ export class LeaseReaper {
         data: { state: "superseded", finishedAt: new Date(), errorCode: "LEASE_EXPIRED", error: message },
       });
       work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt });
+      // A task that already moved on (its run was left open) keeps its state; only the run closes.
+      if (!LEASED_TASK_STATES.includes(run.task_state)) return true;
       await this.machine.transition(work, {
         taskId: task.id,
         to: outcome.task,
         trigger: "lease_expired",
         message: outcome.message,
-        accepted: ["provisioning", "running"],
+        accepted: LEASED_TASK_STATES,
         actor: { kind: "system" },
         runId: run.id,
         ...(outcome.task === "queued" && { newRun: { kind: "lease_expired" as const } }),

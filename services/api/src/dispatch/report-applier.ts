@@ -9,8 +9,11 @@ import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
 
-/** applied: done; duplicate: seen before; early: an earlier report is missing (retry later); stale: fenced. */
-export type ApplyResult = "applied" | "duplicate" | "early" | "stale";
+/**
+ * applied: done; duplicate: seen before; early: an earlier report is missing (retry later);
+ * stale: a superseded attempt, fenced; cancelled: the run was cancelled, its runner is told to stop.
+ */
+export type ApplyResult = "applied" | "duplicate" | "early" | "stale" | "cancelled";
 
 const OPEN = ["provisioning", "running"] as const;
 
@@ -39,6 +42,9 @@ export class ReportApplier {
   async apply(received: RunReport): Promise<ApplyResult> {
     const report = (await this.redaction.get()).redactDeep(received);
     return this.work.run(async (work) => {
+      // A report that may move the task locks it before the run: the order every user action and
+      // claim takes, so a cancel and a result are serialised instead of deadlocking.
+      if (report.kind !== "log") await this.machine.lock(work.tx, report.taskId);
       const [run] = await work.tx.$queryRaw<LockedRun[]>`
         SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
           FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
@@ -53,8 +59,7 @@ export class ReportApplier {
         return "applied";
       }
       const open = (OPEN as readonly string[]).includes(run.state);
-      // A closed run: its exit is news to no one; anything else from a superseded attempt is fenced.
-      if (!open) return report.kind === "exited" || run.state === "cancelled" ? "applied" : "stale";
+      if (!open) return this.afterClose(work, run, report);
       const actor: Actor = { kind: "runner", runnerId: report.runnerId };
       switch (report.kind) {
         case "started":
@@ -88,6 +93,20 @@ export class ReportApplier {
       }
       return "applied";
     });
+  }
+
+  /**
+   * A report for a run that is already closed moves nothing. A cancelled run's result is still
+   * recorded on the run (what it pushed, what it cost); a run that claims to be alive (started,
+   * heartbeat) is fenced so its runner stops it; its exit is news to no one.
+   */
+  private async afterClose(work: Work, run: LockedRun, report: RunReport): Promise<ApplyResult> {
+    if (report.kind === "exited") return "applied";
+    if (run.state === "cancelled" && report.kind === "result") {
+      await work.tx.run.update({ where: { id: run.id }, data: resultColumns(report) });
+      return "applied";
+    }
+    return run.state === "cancelled" ? "cancelled" : "stale";
   }
 
   private lease() {
@@ -124,14 +143,7 @@ export class ReportApplier {
         errorCode: outcome.errorCode,
         error: outcome.message,
         leaseExpiresAt: null,
-        ...(result && {
-          branch: result.pushed ? result.branch : null,
-          sessionId: result.sessionId,
-          model: result.model,
-          costUsd: result.costUsd,
-          inputTokens: result.inputTokens,
-          outputTokens: result.outputTokens,
-        }),
+        ...(result && resultColumns(result)),
       },
     });
     await work.tx.task.update({
@@ -161,6 +173,19 @@ export class ReportApplier {
       ...(outcome.task === "queued" && { newRun: { kind: "retry" as const } }),
     });
   }
+}
+
+/** What a result records on its run, whatever becomes of the task. */
+function resultColumns(result: RunResult) {
+  return {
+    exitCode: result.exitCode,
+    branch: result.pushed ? result.branch : null,
+    sessionId: result.sessionId,
+    model: result.model,
+    costUsd: result.costUsd,
+    inputTokens: result.inputTokens,
+    outputTokens: result.outputTokens,
+  };
 }
 
 /** What the outcome decision needs from a result, or from an exit that came without one. */

@@ -1,14 +1,34 @@
 import { randomUUID } from "node:crypto";
-import { subjects, type EventEntity } from "@optio/contracts";
+import type { z } from "zod";
+import {
+  subjects,
+  type RepoEventPayloads,
+  type SecretEventPayloads,
+  type TaskEventPayloads,
+} from "@optio/contracts";
 import type { PrismaClient, Tx } from "../db/prisma";
 
-export type DomainEvent = {
-  entity: EventEntity;
-  entityId: string;
-  /** Past-tense fact: created, updated, deleted, state_changed, ... */
-  event: string;
-  data: Record<string, unknown>;
+/** Entity → event name (past-tense fact) → the Zod schema of its payload, as contracts declare them. */
+type EventCatalogue = {
+  task: typeof TaskEventPayloads;
+  repo: typeof RepoEventPayloads;
+  secret: typeof SecretEventPayloads;
 };
+
+/**
+ * One lifecycle event: the entity, an event name that exists for it, and exactly the payload the
+ * contracts declare for that name (a wrong name or payload does not compile).
+ */
+export type DomainEvent = {
+  [E in keyof EventCatalogue]: {
+    [N in keyof EventCatalogue[E]]: {
+      entity: E;
+      entityId: string;
+      event: N;
+      data: z.input<EventCatalogue[E][N] & z.ZodType>;
+    };
+  }[keyof EventCatalogue[E]];
+}[keyof EventCatalogue];
 
 /**
  * Writes events in the same transaction as the change they announce. After commit the publisher
@@ -28,7 +48,7 @@ export class Outbox {
     await tx.outboxEvent.create({
       data: {
         id: randomUUID(),
-        subject: subjects.entityEvent(event.entity, event.entityId, event.event),
+        subject: subjects.entityEvent(event.entity, event.entityId, event.event as string),
         type: `${event.entity}.${event.event}`,
         data: event.data as object,
       },

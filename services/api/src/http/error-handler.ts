@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorDetail, ErrorResponse } from "@optio/contracts";
+import { isDatabaseUnavailable } from "../db/unavailable";
 import { AppError } from "../errors";
 
 type ValidationIssue = {
@@ -57,6 +58,17 @@ export function registerErrorHandling(app: FastifyInstance): void {
         code,
         details: code === "VALIDATION_FAILED" ? [{ path, reason: error.message }] : undefined,
       } satisfies ErrorResponse);
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Postgres down or restarting: nothing was written; the client may retry.
+      request.log.warn({ err: error, reqId: request.id }, "database unavailable");
+      return reply
+        .status(503)
+        .header("retry-after", "1")
+        .send({
+          error: "The database is unavailable; retry shortly",
+          code: "SERVICE_UNAVAILABLE",
+        } satisfies ErrorResponse);
     }
     request.log.error({ err: error, reqId: request.id }, "unhandled error");
     return reply.status(500).send({

@@ -1,7 +1,7 @@
-// Inserting a task (top-level or subtask) in its initial state with its first run, its creation
-// event row and its `created` outbox event: ONE SQL statement (data-modifying CTEs), so the common
-// intake path needs no interactive transaction and one round trip. Dependency edges are added by the
-// caller inside its transaction.
+// Inserting tasks (top-level or subtasks) in their initial state with their first run, their creation
+// event row and their `created` outbox event: ONE SQL statement (data-modifying CTEs) for any number
+// of tasks, so the common intake path needs no interactive transaction and concurrent creates share
+// one round trip. Dependency edges are added by the caller inside its transaction.
 import { randomUUID } from "node:crypto";
 import { subjects, type AgentType, type TaskType } from "@optio/contracts";
 import { canTransition, type TaskState } from "@optio/core";
@@ -62,6 +62,9 @@ export type Created = TaskRow & { runs: Run[] };
 
 export type InsertOptions = { state: TaskState; actor: Actor };
 
+/** One task to insert: its fields and its initial state and actor. */
+export type TaskInsert = { fields: NewTask; options: InsertOptions };
+
 /**
  * Creates the task in `options.state` (queued, waiting_on_deps, or pending for a step held behind
  * others: states the table allows from `pending`), with run #1, its history row and its outbox event.
@@ -72,48 +75,77 @@ export async function insertTask(
   fields: NewTask,
   options: InsertOptions,
 ): Promise<Created> {
-  const { state } = options;
-  if (state !== "pending" && !canTransition("pending", state)) throw new Error(`bad initial state ${state}`);
-  const id = randomUUID();
-  const runId = randomUUID();
-  const trigger =
-    state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
+  return (await insertTasks(db, [{ fields, options }]))[0]!;
+}
+
+const triggerOf = (state: TaskState) =>
+  state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
+
+/**
+ * Inserts many tasks, each with run #1, its history row and its `created` outbox event, in ONE SQL
+ * statement (data-modifying CTEs over arrays, one round trip and one commit whatever the count):
+ * the group commit of intake. The results are in the order of `inserts`. One row the database
+ * refuses fails the statement: the caller retries the rows one by one (see IntakeBatcher).
+ */
+export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskInsert[]): Promise<Created[]> {
+  for (const { options } of inserts) {
+    if (options.state !== "pending" && !canTransition("pending", options.state)) {
+      throw new Error(`bad initial state ${options.state}`);
+    }
+  }
+  const column = <T>(pick: (insert: TaskInsert) => T): T[] => inserts.map(pick);
+  const ids = column(() => randomUUID());
+  const runIds = column(() => randomUUID());
   const rows = await db.$queryRaw<Record<string, unknown>[]>`
-    WITH repo AS (
-      SELECT id, default_branch, default_agent_type, max_attempts FROM repos WHERE repo_url = ${fields.repoUrl}
+    WITH input AS (
+      SELECT * FROM unnest(
+        ${ids}::uuid[], ${runIds}::uuid[], ${column(() => randomUUID())}::uuid[],
+        ${column(() => randomUUID())}::uuid[],
+        ${ids.map((id) => subjects.entityEvent("task", id, "created"))}::text[],
+        ${column((i) => i.fields.title)}::text[], ${column((i) => i.fields.prompt)}::text[],
+        ${column((i) => i.fields.repoUrl)}::text[], ${column((i) => i.fields.repoBranch)}::text[],
+        ${column((i) => i.fields.agentType)}::text[], ${column((i) => i.fields.model)}::text[],
+        ${column((i) => i.fields.priority)}::int[], ${column((i) => i.fields.maxAttempts)}::int[],
+        ${column((i) => JSON.stringify(i.fields.metadata))}::text[], ${column((i) => i.options.state)}::text[],
+        ${column((i) => i.fields.taskType)}::text[], ${column((i) => i.fields.parentId ?? null)}::uuid[],
+        ${column((i) => i.fields.subtaskOrder ?? 0)}::int[], ${column((i) => i.fields.blocksParent ?? false)}::boolean[],
+        ${column((i) => i.fields.createdBy)}::uuid[], ${column((i) => triggerOf(i.options.state))}::text[],
+        ${column((i) => actorName(i.options.actor))}::text[], ${column((i) => actorUserId(i.options.actor))}::uuid[]
+      ) WITH ORDINALITY AS i(id, run_id, event_id, outbox_id, subject, title, prompt, repo_url, repo_branch,
+                            agent_type, model, priority, max_attempts, metadata, state, task_type, parent_id,
+                            subtask_order, blocks_parent, created_by, trigger, actor, user_id, ord)
     ), task AS (
       INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
                          max_attempts, metadata, state, task_type, parent_id, subtask_order, blocks_parent,
                          created_by, attempts, updated_at)
-      VALUES (${id}::uuid, ${fields.title}, ${fields.prompt}, ${fields.repoUrl}, (SELECT id FROM repo),
-              COALESCE(${fields.repoBranch}::text, (SELECT default_branch FROM repo), 'main'),
-              COALESCE(${fields.agentType}::text, (SELECT default_agent_type FROM repo), 'claude'),
-              ${fields.model}::text, ${fields.priority}::int,
-              COALESCE(${fields.maxAttempts}::int, (SELECT max_attempts FROM repo), 3),
-              ${JSON.stringify(fields.metadata)}::jsonb, ${state}::"TaskState", ${fields.taskType}::"TaskType",
-              ${fields.parentId ?? null}::uuid, ${fields.subtaskOrder ?? 0}::int, ${fields.blocksParent ?? false},
-              ${fields.createdBy}::uuid, 1, now())
+      SELECT i.id, i.title, i.prompt, i.repo_url, repo.id, COALESCE(i.repo_branch, repo.default_branch, 'main'),
+             COALESCE(i.agent_type, repo.default_agent_type, 'claude'), i.model, i.priority,
+             COALESCE(i.max_attempts, repo.max_attempts, 3), i.metadata::jsonb, i.state::"TaskState",
+             i.task_type::"TaskType", i.parent_id, i.subtask_order, i.blocks_parent, i.created_by, 1, now()
+        FROM input i LEFT JOIN repos repo ON repo.repo_url = i.repo_url
+       ORDER BY i.ord
       RETURNING *
     ), run AS (
       INSERT INTO runs (id, task_id, attempt, kind, state, updated_at)
-      SELECT ${runId}::uuid, task.id, 1, 'initial', 'queued', now() FROM task
+      SELECT i.run_id, task.id, 1, 'initial', 'queued', now() FROM task JOIN input i ON i.id = task.id
       RETURNING *
     ), history AS (
       INSERT INTO task_events (id, task_id, from_state, to_state, trigger, actor, user_id, run_id)
-      SELECT ${randomUUID()}::uuid, task.id, NULL, task.state, ${trigger}, ${actorName(options.actor)},
-             ${actorUserId(options.actor)}::uuid, ${runId}::uuid FROM task
+      SELECT i.event_id, task.id, NULL, task.state, i.trigger, i.actor, i.user_id, i.run_id
+        FROM task JOIN input i ON i.id = task.id ORDER BY i.ord
     ), announced AS (
-      -- The same row Outbox.record writes: the publisher moves it to JetStream.
+      -- The row Outbox.record writes for a TaskCreatedEvent: the publisher moves it to JetStream.
       INSERT INTO outbox_events (id, subject, type, data)
-      SELECT ${randomUUID()}::uuid, ${subjects.entityEvent("task", id, "created")}, 'task.created',
+      SELECT i.outbox_id, i.subject, 'task.created',
              jsonb_build_object('taskId', task.id, 'title', task.title, 'state', task.state,
                                 'taskType', task.task_type, 'parentId', task.parent_id, 'repoUrl', task.repo_url,
                                 'repoBranch', task.repo_branch, 'agentType', task.agent_type,
                                 'priority', task.priority, 'createdBy', task.created_by)
-        FROM task
+        FROM task JOIN input i ON i.id = task.id ORDER BY i.ord
     )
-    SELECT ${taskAndRunSelect("task", "run")} FROM task, run`;
-  return toTaskWithRun(rows[0]!);
+    SELECT ${taskAndRunSelect("task", "run")} FROM task JOIN run ON run.task_id = task.id`;
+  const byId = new Map(rows.map((row) => [row.id as string, toTaskWithRun(row)]));
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** Adds the edges of a task created with dependencies (inside the creating transaction). */

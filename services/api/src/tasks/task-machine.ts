@@ -55,6 +55,9 @@ export function invalidTransition(taskId: string, state: TaskState, action: stri
   ]);
 }
 
+/** The columns of a task read under its row lock. */
+export type LockedTask = Pick<TaskRow, "id" | "state" | "startedAt" | "sessionId">;
+
 export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found");
 
 const OPEN_RUN_STATES = ["queued", "provisioning", "running"] as const;
@@ -69,15 +72,15 @@ export class TaskMachine {
   }
 
   /**
-   * Checks the table, compare-and-sets the state (and its version, so an A→B→A in between is a
-   * lost race too), writes the task event row and the outbox event, then runs the reactions.
-   * A lost race is a 409 INVALID_TRANSITION naming the current state.
+   * Locks the task row, decides on the state it really has (a claim or a report that committed a
+   * moment ago is seen, never raced), writes the change with its event row and outbox event, then
+   * runs the reactions. An action not accepted from the current state is a 409 naming that state.
    */
   async transition(work: Work, request: TransitionRequest): Promise<TaskRow> {
     const { tx } = work;
     const { taskId, to } = request;
     const action = request.action ?? `move to ${to}`;
-    const current = await tx.task.findUnique({ where: { id: taskId } });
+    const current = await this.lock(tx, taskId);
     if (!current) throw taskNotFound();
     const from = current.state;
     if ((request.accepted && !request.accepted.includes(from)) || !canTransition(from, to)) {
@@ -85,23 +88,16 @@ export class TaskMachine {
     }
 
     const now = this.now();
-    const data: Prisma.TaskUpdateManyMutationInput = {
-      ...request.data,
-      state: to,
-      stateVersion: { increment: 1 },
-      ...effectsOfEntering(to, current, now, request.message),
-      ...(request.newRun ? { attempts: { increment: 1 } } : {}),
-    };
-    const { count } = await tx.task.updateMany({
-      where: { id: taskId, state: from, stateVersion: current.stateVersion },
-      data,
+    const task = await tx.task.update({
+      where: { id: taskId },
+      data: {
+        ...request.data,
+        state: to,
+        stateVersion: { increment: 1 },
+        ...effectsOfEntering(to, current, now, request.message),
+        ...(request.newRun ? { attempts: { increment: 1 } } : {}),
+      },
     });
-    if (count === 0) {
-      const latest = await tx.task.findUnique({ where: { id: taskId }, select: { state: true } });
-      if (!latest) throw taskNotFound();
-      throw invalidTransition(taskId, latest.state, action);
-    }
-    const task = await tx.task.findUniqueOrThrow({ where: { id: taskId } });
 
     let runId = request.runId ?? null;
     if (request.newRun) {
@@ -119,6 +115,18 @@ export class TaskMachine {
     await this.record(work, task, from, request, runId);
     await this.react(work, task, request.message ?? null);
     return task;
+  }
+
+  /**
+   * Takes the task's row lock for the rest of the transaction and reads what a decision needs.
+   * Claims skip locked rows, so a user action never waits behind a claim for long, and a claim
+   * never takes a task an action is changing.
+   */
+  async lock(tx: Tx, taskId: string): Promise<LockedTask | null> {
+    const [row] = await tx.$queryRaw<LockedTask[]>`
+      SELECT id, state, started_at AS "startedAt", session_id AS "sessionId"
+        FROM tasks WHERE id = ${taskId}::uuid FOR UPDATE`;
+    return row ?? null;
   }
 
   private async record(

@@ -6,6 +6,7 @@ import type { Outbox } from "../events/outbox";
 import type { RepoUrlPolicy } from "../repos/repo-url";
 import { CommentService } from "./comment.service";
 import { DependencyService } from "./dependency.service";
+import { IntakeBatcher } from "./intake-batcher";
 import { RepoUrlGuard } from "./repo-url-guard";
 import { NatsRunSignals, type RunSignals } from "./run-signals";
 import { SubtaskService } from "./subtask.service";
@@ -44,6 +45,13 @@ export function createTaskServices(deps: {
       machine,
       work,
       urlGuard: new RepoUrlGuard({ policy: urlPolicy }),
+      intake: new IntakeBatcher({
+        prisma,
+        onCommitted: () => {
+          outbox.committed();
+          signals.wakeup();
+        },
+      }),
     }),
     queries: new TaskQueries({ prisma }),
     subtasks: new SubtaskService({ prisma, work }),

@@ -29,18 +29,6 @@ export class TaskUnitOfWork {
     this.signals = options.signals;
   }
 
-  /**
-   * One atomic statement that wrote outbox rows, without an interactive transaction (the intake
-   * fast path): then wakes the outbox publisher and sends the signals.
-   */
-  async single<T>(body: (db: PrismaClient, after: AfterCommit) => Promise<T>): Promise<T> {
-    const after: AfterCommit = { cancelRuns: [], wakeup: false };
-    const result = await body(this.prisma, after);
-    this.outbox.committed();
-    this.send(after);
-    return result;
-  }
-
   private send(after: AfterCommit): void {
     for (const run of after.cancelRuns) this.signals.cancelRun(run);
     if (after.wakeup) this.signals.wakeup();

@@ -20,6 +20,7 @@ import type { PrismaClient, Prisma, Tx } from "../db/prisma";
 import { AppError, conflict } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
+import type { IntakeBatcher } from "./intake-batcher";
 import type { RepoUrlGuard } from "./repo-url-guard";
 import { checkDependencies, insertEdges, insertTask, type NewTask } from "./task-factory";
 import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
@@ -27,6 +28,8 @@ import type { TaskUnitOfWork } from "./task-work";
 import { LATEST_RUN } from "./task.view";
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** Bulk actions re-query for tasks that moved into a matching state; bounded against a livelock. */
+const BULK_MAX_PASSES = 5;
 
 /** Canonical JSON (sorted keys) → SHA-256: the same body in any key order has the same hash. */
 export function requestHash(value: unknown): string {
@@ -55,6 +58,7 @@ export class TaskService {
   private readonly machine: TaskMachine;
   private readonly work: TaskUnitOfWork;
   private readonly urlGuard: RepoUrlGuard;
+  private readonly intake: IntakeBatcher;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -62,12 +66,14 @@ export class TaskService {
     machine: TaskMachine;
     work: TaskUnitOfWork;
     urlGuard: RepoUrlGuard;
+    intake: IntakeBatcher;
   }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.machine = options.machine;
     this.work = options.work;
     this.urlGuard = options.urlGuard;
+    this.intake = options.intake;
   }
 
   /** POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task. */
@@ -88,11 +94,11 @@ export class TaskService {
       taskType: "coding",
     };
     if (!idempotencyKey && input.dependsOn.length === 0) {
-      // The common case: one atomic statement, no interactive transaction.
-      return this.work.single(async (db, after) => {
-        after.wakeup = true;
-        return { task: await insertTask(db, fields, { state: "queued", actor }), replayed: false };
-      });
+      // The common case: no interactive transaction; concurrent creates share one statement.
+      return {
+        task: await this.intake.create({ fields, options: { state: "queued", actor } }),
+        replayed: false,
+      };
     }
     const hash = idempotencyKey ? requestHash({ ...input, repoUrl }) : null;
     return this.work.run(async (work) => {
@@ -151,23 +157,14 @@ export class TaskService {
   /** PATCH /api/tasks/:id: only before the task has started. */
   async update(taskId: string, changes: UpdateTaskInput, actor: Actor): Promise<TaskRow> {
     return this.work.run(async ({ tx }) => {
-      const current = await tx.task.findUnique({ where: { id: taskId } });
+      const current = await this.machine.lock(tx, taskId);
       if (!current) throw taskNotFound();
       if (!NOT_STARTED_STATES.includes(current.state)) throw invalidTransition(taskId, current.state, "edit");
       const { metadata, ...rest } = changes;
-      const data: Prisma.TaskUpdateManyMutationInput = {
-        ...rest,
-        ...(metadata ? { metadata: metadata as Prisma.InputJsonObject } : {}),
-      };
-      const { count } = await tx.task.updateMany({
-        where: { id: taskId, state: current.state, stateVersion: current.stateVersion },
-        data,
+      const task = await tx.task.update({
+        where: { id: taskId },
+        data: { ...rest, ...(metadata ? { metadata: metadata as Prisma.InputJsonObject } : {}) },
       });
-      if (count === 0) {
-        const latest = await tx.task.findUnique({ where: { id: taskId }, select: { state: true } });
-        if (!latest) throw taskNotFound();
-        throw invalidTransition(taskId, latest.state, "edit");
-      }
       const fields = Object.keys(changes).filter(
         (key) => changes[key as keyof UpdateTaskInput] !== undefined,
       );
@@ -177,7 +174,7 @@ export class TaskService {
         event: "updated",
         data: { taskId, fields, userId: actor.kind === "user" ? actor.userId : null },
       });
-      return tx.task.findUniqueOrThrow({ where: { id: taskId } });
+      return task;
     });
   }
 
@@ -263,8 +260,9 @@ export class TaskService {
         });
       }
       const { tx } = work;
+      // Dependencies first, then the task: the order in which a completing dependency releases it.
       const deps = await this.machine.lockDependencyStates(tx, taskId);
-      const current = await tx.task.findUnique({ where: { id: taskId } });
+      const current = await this.machine.lock(tx, taskId);
       if (!current) throw taskNotFound();
       if (!rule.from.includes(current.state)) throw invalidTransition(taskId, current.state, action);
       const verdict = dependencyVerdict(deps.map((dep) => dep.state));
@@ -307,7 +305,13 @@ export class TaskService {
     });
   }
 
-  /** Bulk retry of failed tasks / cancel of active ones, each through the same transition. */
+  /**
+   * Bulk retry of failed tasks / cancel of active ones, each through the same transition. A task is
+   * decided on the state it has when its turn comes (a claim a moment earlier does not make a cancel
+   * skip it), and passes repeat until no task that existed when the batch began still matches, so
+   * one that moved into a matching state meanwhile is not left behind. `total`: tasks considered;
+   * `affected`: tasks changed (the others had ended, been deleted or have a broken dependency).
+   */
   async bulk(
     kind: "retry-failed" | "cancel-active",
     actor: Actor,
@@ -315,22 +319,27 @@ export class TaskService {
     const states = kind === "retry-failed" ? BULK_RETRY_STATES : BULK_CANCEL_STATES;
     const action: TaskAction = kind === "retry-failed" ? "retry" : "cancel";
     const trigger = kind === "retry-failed" ? "bulk_retry" : "bulk_cancel";
-    const tasks = await this.prisma.task.findMany({
-      where: { state: { in: [...states] } },
-      select: { id: true },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-    });
+    const began = new Date();
+    const considered = new Set<string>();
     let affected = 0;
-    for (const { id } of tasks) {
-      try {
-        await this.act(id, action, actor, { trigger });
-        affected++;
-      } catch (err) {
-        // Moved or deleted meanwhile (or a broken dependency): skipped, not an error of the batch.
-        if (!(err instanceof AppError) || err.statusCode >= 500) throw err;
+    for (let pass = 0; pass < BULK_MAX_PASSES; pass++) {
+      const tasks = await this.prisma.task.findMany({
+        where: { state: { in: [...states] }, createdAt: { lte: began }, id: { notIn: [...considered] } },
+        select: { id: true },
+        orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      });
+      if (tasks.length === 0) break;
+      for (const { id } of tasks) {
+        considered.add(id);
+        try {
+          await this.act(id, action, actor, { trigger });
+          affected++;
+        } catch (err) {
+          if (!(err instanceof AppError) || err.statusCode >= 500) throw err;
+        }
       }
     }
-    return { affected, total: tasks.length };
+    return { affected, total: considered.size };
   }
 
   /** POST /api/tasks/reorder: the listed not-started tasks run in the listed order. */

@@ -1,6 +1,7 @@
 import type { User, UserRole } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
 import { conflict, notFound } from "../errors";
+import type { AuthRevocations } from "../auth/auth-revocations";
 import { hashPassword } from "../auth/crypto";
 import { toUserView } from "./user.view";
 
@@ -16,9 +17,11 @@ function isUniqueViolation(err: unknown): boolean {
 /** First-admin setup and user administration. */
 export class UserService {
   private readonly prisma: PrismaClient;
+  private readonly revocations: AuthRevocations;
 
-  constructor(options: { prisma: PrismaClient }) {
+  constructor(options: { prisma: PrismaClient; revocations: AuthRevocations }) {
     this.prisma = options.prisma;
+    this.revocations = options.revocations;
   }
 
   async isSetUp(): Promise<boolean> {
@@ -63,7 +66,7 @@ export class UserService {
 
   /** Changes role, name or active flag; never leaves the instance without an active admin. */
   async update(id: string, changes: { role?: UserRole; active?: boolean; name?: string }): Promise<User> {
-    return this.prisma.$transaction(async (tx) => {
+    const user = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`;
       const current = await tx.user.findUnique({ where: { id } });
       if (!current) throw notFound("USER_NOT_FOUND", "User not found");
@@ -77,5 +80,8 @@ export class UserService {
       if (changes.active === false) await tx.session.deleteMany({ where: { userId: id } });
       return toUserView(row);
     });
+    // Cached identities carry the role and active flag: every replica re-reads them.
+    this.revocations.revokeUser(id);
+    return user;
   }
 }

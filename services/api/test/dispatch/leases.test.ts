@@ -80,10 +80,39 @@ describe("leases and fencing", () => {
     expect((await runner.heartbeat([spec])).stop).toEqual([
       { runId: spec.runId, attempt: 1, reason: "cancelled" },
     ]);
-    // A result arriving after the cancel changes nothing.
+    // A result arriving after the cancel is recorded on the run and moves nothing.
     await runner.report(spec, resultOk);
-    await new Promise((r) => setTimeout(r, 500));
+    const run = await eventually(
+      "result recorded",
+      () => world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } }),
+      (r) => r.lastReportSeq === 2,
+    );
+    expect(run).toMatchObject({ state: "cancelled", exitCode: 0, branch: "optio/x", sessionId: "sess-1" });
     expect(await taskState(task.id)).toBe("cancelled");
+  });
+
+  it("a run cancelled before its runner reported it started is told to stop when it does", async () => {
+    const runner = new ScriptedRunner(world.ctx.nats, "r-cancel-early");
+    await drainQueue(runner);
+    const task = await createTask();
+    const spec = (await runner.claim())!;
+    await world.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(world.auth).expect(200);
+    const cancels: RunCancel[] = [];
+    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+      callback: (_e, m) => void cancels.push(m.json()),
+    });
+    // The runner missed the cancel message and starts the container anyway.
+    await runner.report(spec, started);
+    await eventually(
+      "fenced as cancelled",
+      async () => cancels.length,
+      (n) => n > 0,
+    );
+    sub.unsubscribe();
+    expect(cancels[0]).toMatchObject({ runId: spec.runId, attempt: 1, reason: "cancelled" });
+    expect(await taskState(task.id)).toBe("cancelled");
+    const run = await world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
+    expect(run).toMatchObject({ state: "cancelled", startedAt: null });
   });
 
   it("a runner that restarts forfeits the runs it held at once", async () => {

@@ -88,4 +88,4 @@ it("any mix of concurrent actions from any state keeps the invariants (property)
     ),
     { numRuns: 20 },
   );
-});
+}, 90_000); // 20 rounds of up to five concurrent transactions: slow on a loaded 2-core machine
