@@ -9,7 +9,12 @@ export async function eventually<T>(
   for (;;) {
     const value = await read();
     if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(value)}`);
+    if (Date.now() > deadline) throw new Error(`${what}: still ${describe(value)}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** JSON for the failure message; BigInt columns (sequence numbers) print as numbers. */
+function describe(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
 }
