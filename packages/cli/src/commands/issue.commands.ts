@@ -19,11 +19,9 @@ export function issueCommands(env: CliEnv): Command {
     .option("--state <state>", "open, closed or all", oneOf(["open", "closed", "all"] as const))
     .action(async (flags: { repo: string; state?: string }, command: Command) => {
       const ctx = contextOf(command, env);
-      const result = await ctx
-        .client()
-        .request(IssueListResponse, "GET", "/api/issues", {
-          query: { repoId: flags.repo, state: flags.state },
-        });
+      const result = await ctx.client().request(IssueListResponse, "GET", "/api/issues", {
+        query: { repoId: flags.repo, state: flags.state },
+      });
       printResult(ctx.out, result, () =>
         table([
           ["#", "STATE", "TASK", "TITLE"],
