@@ -64,7 +64,7 @@ export function waitForTask(
     };
 
     const apply = (next: TaskState, nextVersion: number, run?: string) => {
-      if (nextVersion <= version) return; // older than what the GET already showed
+      if (settled || nextVersion <= version) return; // ended, or older than what the GET showed
       version = nextVersion;
       state = next;
       progress.setState(next, run);

@@ -34,7 +34,7 @@ export function accountCommands(env: CliEnv): Command[] {
       const ctx = contextOf(command, env);
       const client = ctx.client();
       const { user } = await client.request(MeResponse, "GET", "/api/auth/me");
-      const name = (user as { displayName?: string | null }).displayName ?? user.name;
+      const name = user.displayName ?? user.name;
       printResult(
         ctx.out,
         { user, server: client.server },
