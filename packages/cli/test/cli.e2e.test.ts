@@ -13,6 +13,7 @@ let stack: E2eStack;
 let server: string;
 let env: Record<string, string>;
 let repoCount = 0;
+let runnerMetricsPort = 0;
 
 beforeAll(async () => {
   stack = await startE2eStack();
@@ -23,7 +24,8 @@ beforeAll(async () => {
     OPTIO_TOKEN: stack.token,
     XDG_CONFIG_HOME: mkdtempSync(path.join(os.tmpdir(), "optio-cli-")),
   };
-  await stack.startRunner("cli-e2e");
+  runnerMetricsPort = await closedPort();
+  await stack.startRunner("cli-e2e", { OPTIO_RUNNER_METRICS_PORT: String(runnerMetricsPort) });
 }, 15 * 60_000);
 afterAll(() => stack.close());
 
@@ -215,7 +217,7 @@ describe("optio: configuration and the other commands", () => {
     expect(JSON.parse(whoami.stdout).user.email).toBe("admin@example.test");
     // The human form shows the display name (it defaults to the name given at setup).
     expect((await runCli(["whoami"], { XDG_CONFIG_HOME: home })).stdout).toMatch(
-      /^Admin <admin@example\.test>  admin/,
+      /^Admin <admin@example\.test> {2}admin/,
     );
     // The stored token is only for the stored server.
     const proxy = new CuttableProxy(Number(new URL(server).port));
@@ -305,10 +307,23 @@ describe("optio: configuration and the other commands", () => {
     expect(await stack.ctx.prisma.run.count({ where: { taskId: id } })).toBe(3);
   });
 
-  it("runners and version", async () => {
+  it("runners and version; the runner's own /metrics", async () => {
     const runners = JSON.parse((await runCli(["runners", "--json"], env)).stdout);
     expect(runners.runners.map((r: { runnerId: string }) => r.runnerId)).toContain("cli-e2e");
     const version = JSON.parse((await runCli(["version", "--json"], env)).stdout);
     expect(version).toEqual({ client: "0.1.0", server: "test", serverStatus: "ok" });
+
+    // Runs ended on this runner by the earlier tests, scraped in the Prometheus text format.
+    const text = await (await fetch(`http://127.0.0.1:${runnerMetricsPort}/metrics`)).text();
+    expect(text).toMatch(/^optio_runner_slots_total\{runner="cli-e2e"\} 2$/m);
+    expect(text).toMatch(/^optio_runner_slots_busy\{runner="cli-e2e"\} \d+$/m);
+    expect(text).toMatch(/^optio_runner_reports_buffered\{runner="cli-e2e"\} 0$/m);
+    const ended = [...text.matchAll(/^optio_runner_runs_total\{outcome="(\w+)",runner="cli-e2e"\} (\d+)$/gm)];
+    expect(Object.fromEntries(ended.map((m) => [m[1], Number(m[2])]))).toMatchObject({
+      exited: expect.any(Number),
+    });
+    expect(
+      Number(/^optio_runner_container_start_seconds_count\{runner="cli-e2e"\} (\d+)$/m.exec(text)?.[1]),
+    ).toBeGreaterThan(0);
   });
 });

@@ -14,6 +14,7 @@ export const User = z.object({
   id: z.uuid(),
   email: z.string(),
   name: z.string().nullable(),
+  displayName: z.string().nullable().describe("What clients show: the display name set, else name"),
   role: UserRole,
   active: z.boolean(),
   createdAt: Timestamp,
@@ -25,10 +26,13 @@ export const SetupStatusResponse = z.object({
   steps: z.array(z.object({ id: z.string(), title: z.string(), done: z.boolean() })),
 });
 
+const DisplayName = z.string().trim().min(1).max(200);
+
 export const SetupCompleteBody = z.strictObject({
   email: Email,
   password: Password,
   name: z.string().trim().min(1).max(200).optional(),
+  displayName: DisplayName.optional(),
 });
 
 export const LoginBody = z.strictObject({
@@ -64,6 +68,7 @@ export const CreateUserBody = z.strictObject({
   email: Email,
   password: Password,
   name: z.string().trim().min(1).max(200).optional(),
+  displayName: DisplayName.optional(),
   role: UserRole.default("member"),
 });
 export const UpdateUserBody = z
@@ -71,6 +76,7 @@ export const UpdateUserBody = z
     role: UserRole.optional(),
     active: z.boolean().optional(),
     name: z.string().trim().min(1).max(200).optional(),
+    displayName: DisplayName.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "at least one field is required");
 export const UserResponse = z.object({ user: User });

@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fas
 import type { Logger } from "pino";
 import { AppError } from "./errors";
 import { registerErrorHandling } from "./http/error-handler";
+import { registerJsonBodyParser } from "./http/json-body";
 import { registerOpenApi } from "./http/openapi";
 import { registerAsyncApi } from "./http/asyncapi";
 import { registerAuthentication } from "./auth/auth.plugin";
@@ -25,6 +26,9 @@ import type { LiveHints } from "./logs/live-hints";
 import type { LogService } from "./logs/log.service";
 import { logsRoutes } from "./logs/logs.routes";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { StatsService } from "./stats/stats.service";
+import { statsRoutes } from "./stats/stats.routes";
+import type { ApiMetrics } from "./metrics/api-metrics";
 
 export type AppServices = {
   auth: AuthService;
@@ -35,6 +39,7 @@ export type AppServices = {
   runners: RunnerRegistry;
   logs: LogService;
   hints: LiveHints;
+  stats: StatsService;
 };
 
 export type AppOptions = {
@@ -45,6 +50,8 @@ export type AppOptions = {
   version: string;
   authRateLimit: number;
   trustProxy?: boolean;
+  /** Observes every request's duration by route template and status. */
+  metrics?: ApiMetrics;
 };
 
 /** Builds the whole HTTP app without listening, so tests can inject requests. */
@@ -61,6 +68,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBodyParser(app);
+  const { metrics } = options;
+  if (metrics) {
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.observeHttp(
+        request.method,
+        request.routeOptions.url ?? "unmatched",
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
 
   await app.register(cookie);
   await app.register(rateLimit, {
@@ -85,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
+      await api.register(statsRoutes, { stats: services.stats });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },

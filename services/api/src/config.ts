@@ -25,6 +25,8 @@ export const ApiConfig = z.object({
   /** Extra secret values (comma-separated) scrubbed from stored run logs. */
   OPTIO_LOG_SECRETS: CsvList,
   OPTIO_LOG_LEVEL: LogLevel,
+  /** GET /metrics (Prometheus) on this port, on OPTIO_API_HOST; 0 turns it off. */
+  OPTIO_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { AppServices } from "./app";
 import type { ApiConfig } from "./config";
 import type { PrismaClient } from "./db/prisma";
+import { StatsService } from "./stats/stats.service";
 import { AuthService } from "./auth/auth.service";
 import { Outbox } from "./events/outbox";
 import { OutboxPublisher } from "./events/outbox-publisher";
@@ -69,6 +70,7 @@ export function createServices(deps: ServiceDeps): {
     runners: dispatch.registry,
     logs: new LogService({ prisma }),
     hints,
+    stats: new StatsService({ prisma }),
   };
   return { services, publisher, outbox, dispatch };
 }
