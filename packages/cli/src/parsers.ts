@@ -1,6 +1,9 @@
 // Option value parsers: a bad value is a usage error (exit 64) that names the option.
 import { InvalidArgumentError } from "commander";
 
+/** Agent types the server accepts (`claude-code` is an alias of `claude`). */
+export const AGENTS = ["claude", "claude-code", "codex", "shell"] as const;
+
 export function integer(min: number, max: number) {
   return (value: string): number => {
     if (!/^-?\d+$/.test(value)) throw new InvalidArgumentError("must be a whole number");

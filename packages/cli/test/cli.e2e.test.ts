@@ -319,8 +319,12 @@ describe("optio: configuration and the other commands", () => {
     expect(text).toMatch(/^optio_runner_slots_busy\{runner="cli-e2e"\} \d+$/m);
     expect(text).toMatch(/^optio_runner_reports_buffered\{runner="cli-e2e"\} 0$/m);
     const ended = [...text.matchAll(/^optio_runner_runs_total\{outcome="(\w+)",runner="cli-e2e"\} (\d+)$/gm)];
-    expect(Object.fromEntries(ended.map((m) => [m[1], Number(m[2])]))).toMatchObject({
-      exited: expect.any(Number),
+    // The runs the tests above ended here: three succeeded (hello, idle `true`, the dropped-connection
+    // one), four failed (the failing task, and the `exit 1` task's three runs), one was cancelled.
+    expect(Object.fromEntries(ended.map((m) => [m[1], Number(m[2])]))).toEqual({
+      completed: 3,
+      error: 4,
+      cancelled: 1,
     });
     expect(
       Number(/^optio_runner_container_start_seconds_count\{runner="cli-e2e"\} (\d+)$/m.exec(text)?.[1]),

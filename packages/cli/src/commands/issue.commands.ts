@@ -3,10 +3,8 @@ import { Command } from "commander";
 import type { CliEnv } from "../config";
 import { contextOf } from "../context";
 import { printResult, table } from "../output";
-import { integer, oneOf, uuid } from "../parsers";
+import { AGENTS, integer, oneOf, uuid } from "../parsers";
 import { IssueAssignResponse, IssueListResponse } from "../pending-contracts";
-
-const AGENTS = ["claude", "claude-code", "codex", "shell"] as const;
 
 export function issueCommands(env: CliEnv): Command {
   const issue = new Command("issue").description("a repository's issues, and assigning one to an agent");

@@ -5,9 +5,8 @@ import type { CliEnv } from "../config";
 import { contextOf } from "../context";
 import { UsageError } from "../exit-codes";
 import { printResult, table } from "../output";
-import { integer, oneOf, uuid } from "../parsers";
+import { AGENTS, integer, oneOf, uuid } from "../parsers";
 
-const AGENTS = ["claude", "claude-code", "codex", "shell"] as const;
 const BOOL = ["true", "false"] as const;
 
 /** The settings flags shared by add and update. */

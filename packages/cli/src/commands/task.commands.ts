@@ -16,10 +16,9 @@ import type { CliEnv } from "../config";
 import { contextOf, readStdin, type CommandContext } from "../context";
 import type { OptioClient } from "../http-client";
 import { paint, printResult, stateColour, table, type Output } from "../output";
-import { duration, integer, keyValue, list, oneOf, UUID, uuid } from "../parsers";
+import { AGENTS, duration, integer, keyValue, list, oneOf, UUID, uuid } from "../parsers";
 import { waitForTask, type Until } from "../task-wait";
 
-const AGENTS = ["claude", "claude-code", "codex", "shell"] as const;
 const UNTIL = ["done", "merged"] as const;
 
 type WaitFlags = { wait?: boolean; follow?: boolean; timeout?: number; until: Until };
