@@ -119,7 +119,7 @@ export function waitForTask(
     void events.opened
       .then(() => client.request(TaskResponse, "GET", `/api/tasks/${taskId}`))
       .then(({ task }) => {
-        apply(task.state, task.stateVersion, task.latestRun ? String(task.latestRun.attempt) : undefined);
+        apply(task.state, task.stateVersion, task.latestRun?.id.slice(0, 8));
         if (settled || !(options.follow || out.live)) return;
         streams.push(
           openEventStream(client, `/api/tasks/${taskId}/logs/stream`, {}, ["log"], {
