@@ -83,7 +83,10 @@ async function main() {
     ...Array.from({ length: settings.runners }, (_, i) => ({
       name: `runner-${i + 1}`,
       file: "services/runner/src/main.ts",
-      env: { OPTIO_RUNNER_ID: env.OPTIO_RUNNER_ID ?? `runner-${i + 1}` },
+      env: {
+        OPTIO_RUNNER_ID: env.OPTIO_RUNNER_ID ?? `runner-${i + 1}`,
+        OPTIO_RUNNER_METRICS_PORT: String(Number(env.OPTIO_RUNNER_METRICS_PORT ?? 9465) + i),
+      },
     })),
   ];
   if (env.OPTIO_RUNNER_ID && settings.runners > 1)

@@ -15,6 +15,7 @@ export const User = z.object({
   id: z.uuid(),
   email: z.string(),
   name: z.string().nullable(),
+  displayName: z.string().nullable().describe("What clients show: the display name set, else name"),
   role: UserRole,
   active: z.boolean(),
   createdAt: Timestamp,
@@ -27,10 +28,13 @@ export const SetupStatusResponse = z.object({
   steps: z.array(SetupStep),
 });
 
+const DisplayName = z.string().trim().min(1).max(200);
+
 export const SetupCompleteBody = z.strictObject({
   email: Email,
   password: Password,
   name: z.string().trim().min(1).max(200).optional(),
+  displayName: DisplayName.optional(),
 });
 
 export const LoginBody = z.strictObject({
@@ -66,6 +70,7 @@ export const CreateUserBody = z.strictObject({
   email: Email,
   password: Password,
   name: z.string().trim().min(1).max(200).optional(),
+  displayName: DisplayName.optional(),
   role: UserRole.default("member"),
 });
 export const UpdateUserBody = z
@@ -73,6 +78,7 @@ export const UpdateUserBody = z
     role: UserRole.optional(),
     active: z.boolean().optional(),
     name: z.string().trim().min(1).max(200).optional(),
+    displayName: DisplayName.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, "at least one field is required");
 export const UserResponse = z.object({ user: User });

@@ -11,3 +11,4 @@ export * from "./runners";
 export * from "./logs";
 export * from "./env";
 export * from "./secrets";
+export * from "./stats";

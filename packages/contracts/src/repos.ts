@@ -3,7 +3,7 @@ import { Timestamp } from "./common";
 
 export const AgentType = z.enum(["claude", "codex", "shell"]);
 export type AgentType = z.infer<typeof AgentType>;
-/** Accepts the reference system's `claude-code` spelling as an alias of `claude`. */
+/** Accepts `claude-code` (what other Optio clients send) as an alias of `claude`. */
 export const AgentTypeInput = z
   .enum(["claude", "claude-code", "codex", "shell"])
   .transform((value): AgentType => (value === "claude-code" ? "claude" : value));

@@ -1,7 +1,8 @@
-// The /api/tasks contract (issue 3): bodies, queries and responses of every task route, and the
+// The /api/tasks contract: bodies, queries and responses of every task route, and the
 // payloads of the lifecycle events published as `optio.task.<taskId>.<event>`.
-// Bodies are strict (unknown fields → 400); the reference system's field names are accepted as
-// aliases (DESIGN.md "Compatibility") and normalised away by the transforms below.
+// Bodies are strict (unknown fields → 400); field names that clients of other Optio servers send
+// (claude-code, maxRetries, dependsOnTaskId, claudeModel) are accepted as aliases and normalised
+// away by the transforms below.
 import { z } from "zod";
 import { RUN_KINDS, TASK_STATES, TASK_TYPES } from "@optio/core";
 import { Timestamp } from "./common";

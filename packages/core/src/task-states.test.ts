@@ -26,7 +26,7 @@ describe("transition table", () => {
     expect(TRANSITIONS.completed).toEqual([]);
   });
 
-  it("lets every non-terminal state be cancelled (REFERENCE §13: real cancel)", () => {
+  it("lets every non-terminal state be cancelled (cancel really stops the work)", () => {
     for (const state of TASK_STATES) {
       expect(canTransition(state, "cancelled")).toBe(!TERMINAL_STATES.includes(state));
     }

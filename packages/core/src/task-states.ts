@@ -30,7 +30,7 @@ export const ACTIVE_STATES: readonly TaskState[] = ["provisioning", "running"];
 export const NOT_STARTED_STATES: readonly TaskState[] = ["pending", "waiting_on_deps", "queued"];
 
 /**
- * Every allowed change of state. Differences from the reference system (REFERENCE.md §2, §13):
+ * Every allowed change of state. Beyond the classic Optio table:
  * - cancel works from every non-terminal state (pending and provisioning included);
  * - running/provisioning → queued exists for the lease reaper (a lost runner → next attempt);
  * - queued → waiting_on_deps exists for a dependency added to a queued task;

@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from "fas
 import type { Logger } from "pino";
 import { AppError } from "./errors";
 import { registerErrorHandling } from "./http/error-handler";
+import { registerJsonBodyParser } from "./http/json-body";
 import { registerOpenApi } from "./http/openapi";
 import { registerAsyncApi } from "./http/asyncapi";
 import { registerAuthentication } from "./auth/auth.plugin";
@@ -29,6 +30,9 @@ import type { SecretStore } from "./secrets/secret.store";
 import { secretsRoutes } from "./secrets/secrets.routes";
 import type { CredentialValidator } from "./setup/credential-validator";
 import type { SetupStatusService } from "./setup/setup-status.service";
+import type { StatsService } from "./stats/stats.service";
+import { statsRoutes } from "./stats/stats.routes";
+import type { ApiMetrics } from "./metrics/api-metrics";
 
 export type AppServices = {
   auth: AuthService;
@@ -42,6 +46,7 @@ export type AppServices = {
   secrets: SecretStore;
   setup: SetupStatusService;
   validator: CredentialValidator;
+  stats: StatsService;
 };
 
 export type AppOptions = {
@@ -52,6 +57,8 @@ export type AppOptions = {
   version: string;
   authRateLimit: number;
   trustProxy?: boolean;
+  /** Observes every request's duration by route template and status. */
+  metrics?: ApiMetrics;
 };
 
 /** Builds the whole HTTP app without listening, so tests can inject requests. */
@@ -68,6 +75,18 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  registerJsonBodyParser(app);
+  const { metrics } = options;
+  if (metrics) {
+    app.addHook("onResponse", async (request, reply) => {
+      metrics.observeHttp(
+        request.method,
+        request.routeOptions.url ?? "unmatched",
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    });
+  }
 
   await app.register(cookie);
   await app.register(rateLimit, {
@@ -95,6 +114,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
       await api.register(secretsRoutes, { secrets: services.secrets });
+      await api.register(statsRoutes, { stats: services.stats });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },

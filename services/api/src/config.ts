@@ -36,6 +36,8 @@ export const ApiConfig = z.object({
   OPTIO_GITHUB_API_URL: z.url().default("https://api.github.com"),
   /** Where the Anthropic key validator goes. */
   OPTIO_ANTHROPIC_API_URL: z.url().default("https://api.anthropic.com"),
+  /** GET /metrics (Prometheus) on this port, on OPTIO_API_HOST; 0 turns it off. */
+  OPTIO_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 

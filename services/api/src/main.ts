@@ -5,6 +5,8 @@ import { createLogger } from "./logger";
 import { connectNats, ensureEventsStream } from "./nats/connection";
 import { createServices } from "./services";
 import { VERSION } from "./version";
+import { ApiMetrics } from "./metrics/api-metrics";
+import { startMetricsServer } from "./metrics/metrics.server";
 
 /** Starts the API process: config, clients, app, background workers; stops gracefully. */
 async function main(): Promise<void> {
@@ -15,6 +17,7 @@ async function main(): Promise<void> {
   await ensureEventsStream(nats);
 
   const { services, publisher, dispatch } = createServices({ config, prisma, nats, logger });
+  const metrics = new ApiMetrics({ prisma, nats });
   const app = await buildApp({
     logger,
     nats,
@@ -22,10 +25,20 @@ async function main(): Promise<void> {
     version: VERSION,
     authRateLimit: config.OPTIO_AUTH_RATE_LIMIT,
     trustProxy: config.OPTIO_TRUST_PROXY,
+    metrics,
   });
   publisher.start();
   await dispatch.server.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
+  const metricsServer =
+    config.OPTIO_METRICS_PORT > 0
+      ? await startMetricsServer({
+          registry: metrics.registry,
+          port: config.OPTIO_METRICS_PORT,
+          host: config.OPTIO_API_HOST,
+          logger,
+        })
+      : undefined;
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -34,6 +47,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     const force = setTimeout(() => process.exit(1), 15_000).unref();
     await app.close();
+    metricsServer?.close();
     await dispatch.server.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});

@@ -4,6 +4,7 @@ import type { AppServices } from "./app";
 import type { ApiConfig } from "./config";
 import type { PrismaClient } from "./db/prisma";
 import { AuthRevocations } from "./auth/auth-revocations";
+import { StatsService } from "./stats/stats.service";
 import { AuthService } from "./auth/auth.service";
 import { IdentityCache } from "./auth/identity-cache";
 import { Outbox } from "./events/outbox";
@@ -100,6 +101,7 @@ export function createServices(deps: ServiceDeps): {
     hints,
     secrets: secrets.store,
     validator: secrets.validator,
+    stats: new StatsService({ prisma }),
   };
   return { services, publisher, outbox, dispatch };
 }

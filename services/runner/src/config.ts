@@ -24,6 +24,9 @@ export const RunnerConfig = z.object({
     types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]),
   ),
   OPTIO_RUNNER_SLOTS: int(1, 256, 2),
+  /** GET /metrics (Prometheus) on this port; 0 (default) turns it off (`npm start`: 9465, 9466, …). */
+  OPTIO_RUNNER_METRICS_PORT: int(0, 65_535, 0),
+  OPTIO_RUNNER_METRICS_HOST: z.string().default("127.0.0.1"),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

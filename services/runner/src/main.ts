@@ -8,6 +8,7 @@ import { loadGitCredentials } from "./git-credentials";
 import { LocalDriver } from "./local.driver";
 import { connectNats, ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
+import { RunnerMetrics } from "./runner-metrics";
 import { version } from "../package.json";
 
 function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
   logger.info({ nats: config.NATS_URL }, "connected to NATS");
   await ensureRunsStream(nc);
   const js = jetstream(nc);
+  const metrics = new RunnerMetrics({ runnerId: config.OPTIO_RUNNER_ID, slots: config.OPTIO_RUNNER_SLOTS });
   const runner = new Runner({
+    metrics,
     config,
     nc,
     driver,
@@ -43,7 +46,12 @@ async function main(): Promise<void> {
       await js.publish(subject, payload, { msgID: msgId, timeout: 5000 });
     },
   });
+  metrics.attach(runner);
   await runner.start();
+  const metricsServer = await metrics.serve(
+    config.OPTIO_RUNNER_METRICS_PORT,
+    config.OPTIO_RUNNER_METRICS_HOST,
+  );
 
   // After a reconnect: heartbeat at once (leases), and look for work.
   void (async () => {
@@ -61,6 +69,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, runs: runner.busy }, "shutting down");
     await runner.shutdown();
+    metricsServer?.close();
     await nc.drain().catch(() => {});
     logger.info("stopped");
     process.exit(0);

@@ -25,6 +25,13 @@ export interface RunExecutionOptions {
   reporter: RunReporter;
   logger: Logger;
   gitCredentials: Record<string, GitCredentialValue>;
+  observer?: RunObserver;
+}
+
+/** What metrics see of a run: its container start latency and how it ended. */
+export interface RunObserver {
+  containerStarted(seconds: number): void;
+  runEnded(reason: string): void;
 }
 
 const SYSTEM_PREFIX = "[optio] ";
@@ -67,6 +74,7 @@ export class RunExecution {
     const failBeforeStart = (code: DriverError["code"], message: string) => {
       const stopped = this.stopCause ? stoppedOutcome(this.stopCause) : null;
       logger.warn({ code, message }, "run could not start");
+      this.opts.observer?.runEnded(stopped?.reason ?? "error");
       void reporter.send({
         kind: "exited",
         exitCode: null,
@@ -91,8 +99,10 @@ export class RunExecution {
     if (this.stopCause) return failBeforeStart("CANCELLED", "stopped before the run started");
 
     let handle: RunHandle;
+    const startRequestedAt = Date.now();
     try {
       handle = await driver.start(plan);
+      this.opts.observer?.containerStarted((Date.now() - startRequestedAt) / 1000);
     } catch (error) {
       const code = error instanceof DriverError ? error.code : "CONTAINER_FAILED";
       return failBeforeStart(code, (error as Error).message);
@@ -131,6 +141,7 @@ export class RunExecution {
       .catch((error) => logger.warn({ err: error }, "could not remove the run's container"));
     void reporter.send({ kind: "result", ...outcome.result });
     void reporter.send({ kind: "exited", ...outcome.exited, durationMs: Date.now() - startedAt });
+    this.opts.observer?.runEnded(outcome.exited.reason);
     logger.info(
       {
         exit,

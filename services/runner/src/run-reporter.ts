@@ -23,6 +23,7 @@ export class RunReporter {
   private seq = 0;
   private tail: Promise<void> = Promise.resolve();
   private abandoned = false;
+  private unsent = 0;
 
   constructor(
     private readonly opts: { sink: ReportSink; ids: ReportIds; logger: Logger; now?: () => Date },
@@ -46,8 +47,16 @@ export class RunReporter {
     const subject = subjects.runReport(report.runId, report.kind as RunReportKind);
     const payload = JSON.stringify(report);
     const msgId = runReportMsgId(report);
-    this.tail = this.tail.then(() => this.publish(subject, payload, msgId, report.kind));
+    this.unsent++;
+    this.tail = this.tail
+      .then(() => this.publish(subject, payload, msgId, report.kind))
+      .finally(() => this.unsent--);
     return this.tail;
+  }
+
+  /** Reports queued and not yet stored in JetStream. */
+  get pending(): number {
+    return this.unsent;
   }
 
   /** Resolves when every queued report is stored (or abandoned). */

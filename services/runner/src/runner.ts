@@ -17,7 +17,7 @@ import type { RunnerConfig } from "./config";
 import type { Driver } from "./driver";
 import type { StopCause } from "./outcome";
 import { Presence } from "./presence";
-import { RunExecution } from "./run-execution";
+import { RunExecution, type RunObserver } from "./run-execution";
 import type { GitCredentialValue } from "./run-plan";
 import { RunReporter, type ReportSink } from "./run-reporter";
 
@@ -29,6 +29,8 @@ export interface RunnerOptions {
   logger: Logger;
   version: string;
   gitCredentials?: Record<string, GitCredentialValue>;
+  /** Observes container starts and run outcomes (runner-metrics.ts). */
+  metrics?: RunObserver;
 }
 
 interface HeldRun {
@@ -114,6 +116,13 @@ export class Runner {
       labels: config.OPTIO_RUNNER_LABELS,
       startedAt: this.startedAt,
     };
+  }
+
+  /** Reports of all runs (also finished ones) not yet stored in JetStream. */
+  get reportsBuffered(): number {
+    let total = 0;
+    for (const reporter of this.reporters) total += reporter.pending;
+    return total;
   }
 
   get busy(): number {
@@ -287,6 +296,7 @@ export class Runner {
       reporter,
       logger: runLogger,
       gitCredentials: this.opts.gitCredentials ?? {},
+      observer: this.opts.metrics,
     });
     const early = this.earlyStops.get(spec.runId);
     if (early && (early.attempt === undefined || early.attempt === spec.attempt)) {

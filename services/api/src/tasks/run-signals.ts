@@ -1,6 +1,6 @@
 // Signals to runners over core NATS, sent after the transaction that caused them has committed.
 // They are hints: a runner that misses a cancel learns it from its next heartbeat reply, and an idle
-// runner that misses a wakeup finds the work on its next slow poll (issue 4).
+// runner that misses a wakeup finds the work on its next slow poll.
 import type { NatsConnection } from "@nats-io/nats-core";
 import { subjects, type DispatchWakeup, type RunCancel } from "@optio/contracts";
 import type { Logger } from "pino";

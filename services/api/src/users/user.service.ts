@@ -8,7 +8,7 @@ import { toUserView } from "./user.view";
 // Serialises first-admin creation across concurrent requests and API replicas.
 const SETUP_LOCK = 7_070_710;
 
-type NewUser = { email: string; password: string; name?: string; role: UserRole };
+type NewUser = { email: string; password: string; name?: string; displayName?: string; role: UserRole };
 
 function isUniqueViolation(err: unknown): boolean {
   return typeof err === "object" && err !== null && (err as { code?: string }).code === "P2002";
@@ -29,7 +29,12 @@ export class UserService {
   }
 
   /** Creates the first admin; 409 ALREADY_SET_UP once any admin exists. */
-  async completeSetup(input: { email: string; password: string; name?: string }): Promise<User> {
+  async completeSetup(input: {
+    email: string;
+    password: string;
+    name?: string;
+    displayName?: string;
+  }): Promise<User> {
     const passwordHash = await hashPassword(input.password);
     return this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`;
@@ -37,7 +42,13 @@ export class UserService {
         throw conflict("ALREADY_SET_UP", "Optio is already set up; log in instead");
       }
       const row = await tx.user.create({
-        data: { email: input.email, name: input.name ?? null, passwordHash, role: "admin" },
+        data: {
+          email: input.email,
+          name: input.name ?? null,
+          displayName: input.displayName ?? null,
+          passwordHash,
+          role: "admin",
+        },
       });
       return toUserView(row);
     });
@@ -55,7 +66,13 @@ export class UserService {
     const passwordHash = await hashPassword(input.password);
     try {
       const row = await this.prisma.user.create({
-        data: { email: input.email, name: input.name ?? null, passwordHash, role: input.role },
+        data: {
+          email: input.email,
+          name: input.name ?? null,
+          displayName: input.displayName ?? null,
+          passwordHash,
+          role: input.role,
+        },
       });
       return toUserView(row);
     } catch (err) {
@@ -64,8 +81,11 @@ export class UserService {
     }
   }
 
-  /** Changes role, name or active flag; never leaves the instance without an active admin. */
-  async update(id: string, changes: { role?: UserRole; active?: boolean; name?: string }): Promise<User> {
+  /** Changes role, names or active flag; never leaves the instance without an active admin. */
+  async update(
+    id: string,
+    changes: { role?: UserRole; active?: boolean; name?: string; displayName?: string },
+  ): Promise<User> {
     const user = await this.prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${SETUP_LOCK})`;
       const current = await tx.user.findUnique({ where: { id } });

@@ -7,6 +7,7 @@ export function toUserView(row: UserRow): User {
     id: row.id,
     email: row.email,
     name: row.name,
+    displayName: row.displayName ?? row.name,
     role: row.role,
     active: row.active,
     createdAt: row.createdAt.toISOString(),

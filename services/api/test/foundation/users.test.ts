@@ -60,4 +60,43 @@ describe("user administration", () => {
     expect(res.body.code).toBe("CONFLICT");
     await ctx.http.patch(`/api/users/${me.body.user.id}`).set(admin).send({}).expect(400);
   });
+
+  it("displayName: stored, returned by /auth/me, defaulting to name; blank is refused", async () => {
+    const created = await ctx.http
+      .post("/api/users")
+      .set(admin)
+      .send({ email: "shown@example.test", password: TEST_PASSWORD, name: "Ada L.", displayName: "Ada" })
+      .expect(201);
+    expect(created.body.user).toMatchObject({ name: "Ada L.", displayName: "Ada" });
+    const row = await ctx.prisma.user.findUniqueOrThrow({ where: { id: created.body.user.id } });
+    expect(row.displayName).toBe("Ada");
+    const login = await ctx.http
+      .post("/api/auth/login")
+      .send({ email: "shown@example.test", password: TEST_PASSWORD })
+      .expect(200);
+    const me = await ctx.http
+      .get("/api/auth/me")
+      .set({ authorization: `Bearer ${login.body.token}` })
+      .expect(200);
+    expect(me.body.user.displayName).toBe("Ada");
+
+    const updated = await ctx.http
+      .patch(`/api/users/${created.body.user.id}`)
+      .set(admin)
+      .send({ displayName: "Countess" })
+      .expect(200);
+    expect(updated.body.user.displayName).toBe("Countess");
+    const named = await ctx.http
+      .post("/api/users")
+      .set(admin)
+      .send({ email: "named@example.test", password: TEST_PASSWORD, name: "Only Name" })
+      .expect(201);
+    expect(named.body.user.displayName).toBe("Only Name");
+    const blank = await ctx.http
+      .patch(`/api/users/${created.body.user.id}`)
+      .set(admin)
+      .send({ displayName: "  " })
+      .expect(400);
+    expect(blank.body.details[0].path).toBe("body.displayName");
+  });
 });

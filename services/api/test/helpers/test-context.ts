@@ -17,6 +17,7 @@ import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
 import type { OutboxPublisher } from "../../src/events/outbox-publisher";
 import type { Dispatch } from "../../src/dispatch/dispatch-services";
+import type { ApiMetrics } from "../../src/metrics/api-metrics";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -144,6 +145,8 @@ export type TestContextOptions = {
   config?: Partial<ApiConfig>;
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
   logStream?: DestinationStream;
+  /** Observe HTTP requests into these metrics (see metrics/api-metrics.ts). */
+  metrics?: ApiMetrics;
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -171,6 +174,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     services,
     version: "test",
     authRateLimit: options.authRateLimit ?? 1000,
+    metrics: options.metrics,
   });
   await app.ready();
   publisher.start();

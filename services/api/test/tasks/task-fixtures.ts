@@ -55,7 +55,7 @@ export async function driveTo(ctx: TestContext, taskId: string, state: TaskState
   const { machine, work } = ctx.services.tasks;
   for (const to of PATHS[state]) {
     await work.run((w: Work) => machine.transition(w, { taskId, to, trigger: `test_${to}`, actor: SYSTEM }));
-    // What the claim, the runner's reports and its result do to the run (issue 4).
+    // What the claim, the runner's reports and its result do to the run.
     const runState = RUN_STATE_ON[to];
     if (runState) {
       const run = await ctx.prisma.run.findFirstOrThrow({ where: { taskId }, orderBy: { attempt: "desc" } });

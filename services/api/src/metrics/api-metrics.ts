@@ -1,0 +1,136 @@
+// The API's Prometheus series. HTTP timings are observed in process; everything about tasks, runs,
+// the outbox and JetStream is read from Postgres/NATS at scrape time, so every replica reports the
+// same truth and nothing is lost on restart.
+import { jetstreamManager } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/nats-core";
+import { Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import { RUNS_STREAM, EVENTS_STREAM } from "@optio/contracts";
+import type { PrismaClient } from "../db/prisma";
+import { DbHistogram } from "./db-histogram";
+
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const RUN_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
+
+export class ApiMetrics {
+  readonly registry = new Registry();
+  private readonly http: Histogram<"method" | "route" | "status">;
+
+  constructor(options: { prisma: PrismaClient; nats: NatsConnection }) {
+    const { prisma, nats } = options;
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: "optio_api_" });
+    this.http = new Histogram({
+      name: "optio_http_request_duration_seconds",
+      help: "HTTP requests by route template and status",
+      labelNames: ["method", "route", "status"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+
+    new Gauge({
+      name: "optio_tasks",
+      help: "Tasks by state",
+      labelNames: ["state"],
+      registers: [registry],
+      async collect() {
+        const rows = await prisma.task.groupBy({ by: ["state"], _count: { _all: true } });
+        this.reset();
+        for (const row of rows) this.set({ state: row.state }, row._count._all);
+      },
+    });
+    new Gauge({
+      name: "optio_queue_claimable",
+      help: "Queued tasks a runner could claim now, by repository",
+      labelNames: ["repo"],
+      registers: [registry],
+      async collect() {
+        const rows = await prisma.task.groupBy({
+          by: ["repoUrl"],
+          where: { state: "queued" },
+          _count: { _all: true },
+        });
+        this.reset();
+        for (const row of rows) this.set({ repo: row.repoUrl }, row._count._all);
+      },
+    });
+    new Gauge({
+      name: "optio_outbox_backlog",
+      help: "Events written to the outbox and not yet published to JetStream",
+      registers: [registry],
+      async collect() {
+        this.set(await prisma.outboxEvent.count({ where: { publishedAt: null } }));
+      },
+    });
+    new Gauge({
+      name: "optio_outbox_publish_lag_seconds",
+      help: "Age of the oldest unpublished outbox event (0 when none)",
+      registers: [registry],
+      async collect() {
+        const oldest = await prisma.outboxEvent.findFirst({
+          where: { publishedAt: null },
+          orderBy: { seq: "asc" },
+          select: { createdAt: true },
+        });
+        this.set(oldest ? Math.max(0, (Date.now() - oldest.createdAt.getTime()) / 1000) : 0);
+      },
+    });
+    new Gauge({
+      name: "optio_lease_expiries",
+      help: "Runs closed because their lease expired (runner silent), over the runs kept",
+      registers: [registry],
+      async collect() {
+        this.set(await prisma.run.count({ where: { errorCode: "LEASE_EXPIRED" } }));
+      },
+    });
+    new Gauge({
+      name: "optio_jetstream_consumer_pending",
+      help: "Messages not yet delivered or acknowledged, per durable consumer",
+      labelNames: ["stream", "consumer"],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        const jsm = await jetstreamManager(nats);
+        for (const stream of [RUNS_STREAM, EVENTS_STREAM]) {
+          const consumers = await jsm.consumers
+            .list(stream)
+            .next()
+            .catch(() => []);
+          for (const info of consumers) {
+            if (!info.config.durable_name) continue;
+            this.set({ stream, consumer: info.name }, info.num_pending + info.num_ack_pending);
+          }
+        }
+      },
+    });
+
+    const histograms = [
+      new DbHistogram(prisma, {
+        name: "optio_run_duration_seconds",
+        help: "Finished runs: container start to end, by outcome (run state)",
+        buckets: RUN_BUCKETS,
+        labelName: "outcome",
+        source: `SELECT state::text AS label, extract(epoch FROM finished_at - started_at) AS seconds
+                 FROM runs WHERE finished_at IS NOT NULL AND started_at IS NOT NULL`,
+      }),
+      new DbHistogram(prisma, {
+        name: "optio_claim_to_start_seconds",
+        help: "Runs: claimed (run created) to container started",
+        buckets: LATENCY_BUCKETS,
+        source: `SELECT NULL::text AS label, extract(epoch FROM started_at - created_at) AS seconds
+                 FROM runs WHERE started_at IS NOT NULL`,
+      }),
+      new DbHistogram(prisma, {
+        name: "optio_task_time_to_running_seconds",
+        help: "Tasks: created to first running",
+        buckets: LATENCY_BUCKETS,
+        source: `SELECT NULL::text AS label, extract(epoch FROM started_at - created_at) AS seconds
+                 FROM tasks WHERE started_at IS NOT NULL`,
+      }),
+    ];
+    for (const histogram of histograms) registry.registerMetric(histogram as unknown as Metric);
+  }
+
+  observeHttp(method: string, route: string, status: number, seconds: number): void {
+    this.http.observe({ method, route, status: String(status) }, seconds);
+  }
+}

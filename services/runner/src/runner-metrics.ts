@@ -1,0 +1,82 @@
+// The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT: slots busy and total,
+// container start latency, runs by outcome, run reports not yet stored in JetStream.
+import http from "node:http";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { RunObserver } from "./run-execution";
+
+/** What the gauges read at scrape time: the Runner itself. */
+export type RunnerGauges = { readonly busy: number; readonly reportsBuffered: number };
+
+export class RunnerMetrics implements RunObserver {
+  readonly registry = new Registry();
+  private readonly starts: Histogram;
+  private readonly runs: Counter<"outcome">;
+  private source: RunnerGauges = { busy: 0, reportsBuffered: 0 };
+
+  constructor(options: { runnerId: string; slots: number }) {
+    const { registry } = this;
+    const read = () => this.source;
+    registry.setDefaultLabels({ runner: options.runnerId });
+    collectDefaultMetrics({ register: registry, prefix: "optio_runner_process_" });
+    new Gauge({
+      name: "optio_runner_slots_total",
+      help: "Runs this runner executes at once",
+      registers: [registry],
+    }).set(options.slots);
+    new Gauge({
+      name: "optio_runner_slots_busy",
+      help: "Slots holding a run",
+      registers: [registry],
+      collect() {
+        this.set(read().busy);
+      },
+    });
+    new Gauge({
+      name: "optio_runner_reports_buffered",
+      help: "Run reports queued and not yet stored in JetStream",
+      registers: [registry],
+      collect() {
+        this.set(read().reportsBuffered);
+      },
+    });
+    this.starts = new Histogram({
+      name: "optio_runner_container_start_seconds",
+      help: "Driver start (create + start the container) latency",
+      buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120],
+      registers: [registry],
+    });
+    this.runs = new Counter({
+      name: "optio_runner_runs_total",
+      help: "Runs ended on this runner, by exit reason",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+  }
+
+  attach(source: RunnerGauges): void {
+    this.source = source;
+  }
+
+  containerStarted(seconds: number): void {
+    this.starts.observe(seconds);
+  }
+
+  runEnded(reason: string): void {
+    this.runs.inc({ outcome: reason });
+  }
+
+  /** GET /metrics on its own port (0: off). */
+  async serve(port: number, host = "127.0.0.1"): Promise<http.Server | undefined> {
+    if (port === 0) return undefined;
+    const server = http.createServer((request, response) => {
+      if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics")
+        return void response.writeHead(404).end();
+      void this.registry.metrics().then(
+        (text) => response.writeHead(200, { "content-type": this.registry.contentType }).end(text),
+        () => response.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+    return server;
+  }
+}
