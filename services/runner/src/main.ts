@@ -5,15 +5,21 @@ import { loadConfig, type RunnerConfig } from "./config";
 import { DockerDriver } from "./docker.driver";
 import type { Driver } from "./driver";
 import { loadGitCredentials } from "./git-credentials";
+import { KubernetesDriver } from "./kubernetes.driver";
 import { LocalDriver } from "./local.driver";
 import { connectNats, ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
 import { version } from "../package.json";
 
 function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
-  return config.OPTIO_RUNNER_DRIVER === "local"
-    ? new LocalDriver({ config })
-    : new DockerDriver({ config, logger });
+  switch (config.OPTIO_RUNNER_DRIVER) {
+    case "local":
+      return new LocalDriver({ config });
+    case "kubernetes":
+      return new KubernetesDriver({ config, logger });
+    case "docker":
+      return new DockerDriver({ config, logger });
+  }
 }
 
 async function main(): Promise<void> {
@@ -24,8 +30,8 @@ async function main(): Promise<void> {
   });
   const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
   const driver = createDriver(config, logger);
-  if (driver instanceof DockerDriver)
-    logger.info({ engine: await driver.ping() }, "container engine reachable");
+  if (driver instanceof DockerDriver || driver instanceof KubernetesDriver)
+    logger.info({ engine: await driver.ping(), driver: driver.name }, "container engine reachable");
   else logger.warn("local driver: runs are NOT isolated from this host");
 
   const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);
