@@ -5,18 +5,20 @@ import { loadConfig, type RunnerConfig } from "./config";
 import { DockerDriver } from "./docker.driver";
 import type { Driver } from "./driver";
 import { loadGitCredentials } from "./git-credentials";
-import { KubernetesDriver } from "./kubernetes.driver";
 import { LocalDriver } from "./local.driver";
 import { connectNats, ensureRunsStream } from "./nats";
 import { Runner } from "./runner";
 import { version } from "../package.json";
 
-function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
+async function createDriver(config: RunnerConfig, logger: pino.Logger): Promise<Driver> {
   switch (config.OPTIO_RUNNER_DRIVER) {
     case "local":
       return new LocalDriver({ config });
-    case "kubernetes":
+    case "kubernetes": {
+      // Loaded only when chosen: the client library costs seconds of start-up CPU.
+      const { KubernetesDriver } = await import("./kubernetes.driver");
       return new KubernetesDriver({ config, logger });
+    }
     case "docker":
       return new DockerDriver({ config, logger });
   }
@@ -29,8 +31,8 @@ async function main(): Promise<void> {
     base: { service: "optio-runner", runnerId: config.OPTIO_RUNNER_ID },
   });
   const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
-  const driver = createDriver(config, logger);
-  if (driver instanceof DockerDriver || driver instanceof KubernetesDriver)
+  const driver = await createDriver(config, logger);
+  if (driver.ping)
     logger.info({ engine: await driver.ping(), driver: driver.name }, "container engine reachable");
   else logger.warn("local driver: runs are NOT isolated from this host");
 

@@ -151,31 +151,25 @@ describe("Runner on Kubernetes (API double)", () => {
     expect(logLines(reports).map((l) => l.content)).toContain("oops");
   });
 
-  it("fails a run the kernel killed for memory with OOM_KILLED", async () => {
-    const run = spec("oom", { prompt: "echo working; sleep 60" });
+  // The kernel's OOM killer, and node-pressure eviction (Optio retries that one as a new attempt).
+  it.each([
+    ["oom", (pod: string) => kube.oomKill(pod), { reason: "oom", oomKilled: true, code: "OOM_KILLED" }],
+    [
+      "evicted",
+      (pod: string) => kube.evict(pod),
+      { reason: "error", oomKilled: false, code: "CONTAINER_FAILED" },
+    ],
+  ] as const)("reports a run killed by the node (%s)", async (repo, kill, expected) => {
+    const run = spec(repo, { prompt: "echo working; sleep 60" });
     dispatch(run);
     await untilRunning(run);
-    kube.oomKill(podOf(run));
+    kill(podOf(run));
     const reports = await dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({
       exitCode: 137,
-      reason: "oom",
-      oomKilled: true,
-      error: { code: "OOM_KILLED" },
-    });
-  });
-
-  it("fails an evicted run as a container failure (Optio retries it as a new attempt)", async () => {
-    const run = spec("evicted", { prompt: "echo working; sleep 60" });
-    dispatch(run);
-    await untilRunning(run);
-    kube.evict(podOf(run));
-    const reports = await dispatcher.exited(run.runId);
-    expect(last(reports)).toMatchObject({
-      exitCode: 137,
-      reason: "error",
-      oomKilled: false,
-      error: { code: "CONTAINER_FAILED" },
+      reason: expected.reason,
+      oomKilled: expected.oomKilled,
+      error: { code: expected.code },
     });
   });
 
