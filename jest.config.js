@@ -61,7 +61,7 @@ const transformed = [...esmOnlyPackages(), ...dynamicImporters].map(escape);
 /** @type {import('jest').Config} */
 module.exports = {
   // Only source folders: .optio/ holds Postgres files other users may not read.
-  roots: ["services", "packages", "bench", "scripts"]
+  roots: ["services", "packages", "bench", "scripts", "deploy"]
     .map((dir) => path.join(__dirname, dir))
     .filter((dir) => existsSync(dir)),
   testEnvironment: "node",

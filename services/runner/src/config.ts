@@ -27,7 +27,7 @@ export const RunnerConfig = z.object({
   /** GET /metrics (Prometheus) on this port; 0 (default) turns it off (`npm start`: 9465, 9466, …). */
   OPTIO_RUNNER_METRICS_PORT: int(0, 65_535, 0),
   OPTIO_RUNNER_METRICS_HOST: z.string().default("127.0.0.1"),
-  OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
+  OPTIO_RUNNER_DRIVER: z.enum(["docker", "local", "kubernetes"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),
   OPTIO_RUNNER_MEMORY_MB: int(32, 1_048_576, 2048),
@@ -62,6 +62,20 @@ export const RunnerConfig = z.object({
   OPTIO_RUNNER_LOG_BATCH_MS: int(0, 10_000, 100),
   /** JSON file `{ "<name>": { "username": "...", "secret": "..." } }` for `runner` git credentials. */
   OPTIO_RUNNER_GIT_CREDENTIALS: z.string().optional(),
+  /** Kubernetes driver: the kubeconfig file (else in-cluster, then ~/.kube/config) and its context. */
+  OPTIO_RUNNER_KUBECONFIG: z.string().optional(),
+  OPTIO_RUNNER_KUBE_CONTEXT: z.string().optional(),
+  /** Kubernetes driver: the namespace run Pods are created in. */
+  OPTIO_RUNNER_KUBE_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label")
+    .default("optio-runs"),
+  /** Kubernetes driver: a RuntimeClass for stronger isolation (e.g. gVisor `gvisor`, Kata `kata`). */
+  OPTIO_RUNNER_KUBE_RUNTIME_CLASS: z.string().min(1).optional(),
+  /** Kubernetes driver: image pull secrets (names in the runs namespace). */
+  OPTIO_RUNNER_KUBE_PULL_SECRETS: CsvList,
+  /** Kubernetes driver: how long a Pod may stay unscheduled or pulling before the run fails. */
+  OPTIO_RUNNER_KUBE_START_TIMEOUT_MS: int(1000, 3_600_000, 300_000),
   /** Local driver: the run entrypoint script and the parent of per-run temporary directories. */
   OPTIO_RUNNER_ENTRYPOINT: z.string().optional(),
   OPTIO_RUNNER_WORK_DIR: z.string().optional(),

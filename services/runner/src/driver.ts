@@ -47,6 +47,8 @@ export interface Driver {
   /** false when runs share the runner's host, user and network (local driver). */
   readonly isolated: boolean;
   paths(runId: string, attempt: number): RunPaths;
+  /** The engine's version, proving it is reachable at boot (container engines only). */
+  ping?(): Promise<string>;
   start(plan: RunPlan): Promise<RunHandle>;
   /** Runs (containers) labelled as this runner's, e.g. left by a previous process. */
   list(): Promise<RunningUnit[]>;

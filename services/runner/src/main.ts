@@ -11,10 +11,18 @@ import { Runner } from "./runner";
 import { RunnerMetrics } from "./runner-metrics";
 import { version } from "../package.json";
 
-function createDriver(config: RunnerConfig, logger: pino.Logger): Driver {
-  return config.OPTIO_RUNNER_DRIVER === "local"
-    ? new LocalDriver({ config })
-    : new DockerDriver({ config, logger });
+async function createDriver(config: RunnerConfig, logger: pino.Logger): Promise<Driver> {
+  switch (config.OPTIO_RUNNER_DRIVER) {
+    case "local":
+      return new LocalDriver({ config });
+    case "kubernetes": {
+      // Loaded only when chosen: the client library costs seconds of start-up CPU.
+      const { KubernetesDriver } = await import("./kubernetes.driver");
+      return new KubernetesDriver({ config, logger });
+    }
+    case "docker":
+      return new DockerDriver({ config, logger });
+  }
 }
 
 async function main(): Promise<void> {
@@ -24,9 +32,9 @@ async function main(): Promise<void> {
     base: { service: "optio-runner", runnerId: config.OPTIO_RUNNER_ID },
   });
   const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
-  const driver = createDriver(config, logger);
-  if (driver instanceof DockerDriver)
-    logger.info({ engine: await driver.ping() }, "container engine reachable");
+  const driver = await createDriver(config, logger);
+  if (driver.ping)
+    logger.info({ engine: await driver.ping(), driver: driver.name }, "container engine reachable");
   else logger.warn("local driver: runs are NOT isolated from this host");
 
   const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);
