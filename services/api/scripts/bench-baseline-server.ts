@@ -9,6 +9,7 @@ import pg from "pg";
 
 async function main() {
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  pool.on("error", () => {}); // an idle connection cut when the benchmark stops Postgres
   await pool.query(`CREATE TABLE IF NOT EXISTS bench_baseline (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(), title text NOT NULL, prompt text NOT NULL,
     repo_url text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
