@@ -113,7 +113,8 @@ async function main() {
     console.log("  its most frequent statements (calls, query):");
     for (const line of ours.statements) console.log(`    ${line}`);
     console.log(
-      `  API RSS after the run ${ours.rss.toFixed(0)} MB (target < 150 MB): ${verdict(ours.rss < 150)}`,
+      `  API RSS after the run ${ours.rss.toFixed(0)} MB (target < 150 MB): ${verdict(ours.rss < 150)}; ` +
+        `idle before it ${ours.rssIdle.toFixed(0)} MB; the baseline server ${base.rss.toFixed(0)} MB`,
     );
     console.log(
       `  machine load average at the end: ${os

@@ -2,14 +2,17 @@
 // eight queued, the rest spread over the other states; one run each): it must stay flat (indexes).
 // Target: p99 under 20 ms at 100k. After seeding, VACUUM ANALYZE stands in for autovacuum (the total
 // is an index-only count, which needs the visibility map a fresh bulk insert does not have yet).
-// One client at a time (latency, not throughput), after a warm-up; the query plans are printed too.
-//   node_modules/.bin/tsx bench/tasks-list.ts      (BENCH_DURATION=5 seconds per size)
+// One client at a time (latency), after a warm-up; then, at the largest size, throughput with
+// BENCH_CONNECTIONS clients beside a bare Fastify route doing the same SELECT … LIMIT 50 (same run,
+// same database). The query plans are printed too.
+//   npm run bench -- tasks-list      (BENCH_DURATION=5 seconds per size, BENCH_SIZES=1000,10000,100000)
 import os from "node:os";
 import pg from "pg";
-import { apiToken, fmt, load, startApi, startStack } from "./lib/stack";
+import { apiToken, fmt, load, setting, smoke, startApi, startServer, startStack } from "./lib/stack";
 
-const DURATION = Number(process.env.BENCH_DURATION ?? 5);
-const SIZES = (process.env.BENCH_SIZES ?? "1000,10000,100000").split(",").map(Number);
+const DURATION = setting("DURATION", 5, 1);
+const CONNECTIONS = setting("CONNECTIONS", 8, 2);
+const SIZES = (process.env.BENCH_SIZES ?? (smoke ? "1000" : "1000,10000,100000")).split(",").map(Number);
 
 const STATES = [
   "queued",
@@ -54,6 +57,11 @@ async function growTo(db: pg.Client, size: number, userId: string): Promise<void
 async function main() {
   const stack = await startStack("optio_bench_list");
   const api = await startApi(stack);
+  const bare = await startServer(
+    "services/api/scripts/bench-baseline-server.ts",
+    { DATABASE_URL: stack.databaseUrl, NATS_URL: stack.natsUrl },
+    "/health",
+  );
   const db = new pg.Client({ connectionString: stack.databaseUrl });
   await db.connect();
   try {
@@ -74,6 +82,11 @@ async function main() {
       });
       results.push(`  ${String(size).padStart(7)} tasks  ${fmt(figures)}`);
     }
+    const throughput = { connections: CONNECTIONS, duration: DURATION };
+    const bareUrl = `${bare.url}/tasks?state=queued`;
+    await load({ url: bareUrl, ...throughput, duration: 1 });
+    const bareFigures = await load({ url: bareUrl, serverPid: bare.child.pid, ...throughput });
+    const oursFigures = await load({ url, headers, serverPid: api.child.pid, ...throughput });
     const plan = async (sql: string) =>
       (await db.query<{ "QUERY PLAN": string }>(`EXPLAIN ANALYZE ${sql}`)).rows.map(
         (r) => `    ${r["QUERY PLAN"]}`,
@@ -81,6 +94,10 @@ async function main() {
     console.log(`\nGET /api/tasks?state=queued&limit=50, one client, ${DURATION} s per size`);
     for (const line of results) console.log(line);
     console.log(`  target: p99 under 20 ms at 100k, flat across sizes`);
+    console.log(`\nThroughput at ${SIZES.at(-1)} tasks, ${CONNECTIONS} clients, ${DURATION} s`);
+    console.log(`  bare SELECT … LIMIT 50 route  ${fmt(bareFigures)}`);
+    console.log(`  GET /api/tasks                ${fmt(oursFigures)}`);
+    console.log(`  ratio ${(oursFigures.rps / bareFigures.rps).toFixed(2)}`);
     console.log(
       `  machine load average at the end: ${os
         .loadavg()
@@ -96,6 +113,7 @@ async function main() {
     for (const line of await plan(`SELECT count(*) FROM tasks WHERE state IN ('queued')`)) console.log(line);
   } finally {
     await db.end();
+    await bare.stop();
     await api.stop();
     await stack.stop();
   }

@@ -1,6 +1,7 @@
-// Used by bench/tasks-intake.ts. Lives here for the API package's dependencies (fastify, pg, nats).
-// The intake baseline: a bare Fastify route doing one INSERT … RETURNING and one JetStream publish
-// (acknowledged), on the same Postgres and NATS as the API. No auth, no validation, no outbox.
+// Used by bench/tasks-intake.ts and bench/tasks-list.ts. Lives here for the API package's
+// dependencies (fastify, pg, nats). The baselines, on the same Postgres and NATS as the API, with no
+// auth, no validation, no outbox: POST /tasks does one INSERT … RETURNING and one JetStream publish
+// (acknowledged); GET /tasks?state= does one SELECT … LIMIT 50 on the API's tasks table.
 import Fastify from "fastify";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
@@ -8,6 +9,7 @@ import pg from "pg";
 
 async function main() {
   const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 20 });
+  pool.on("error", () => {}); // an idle connection cut when the benchmark stops Postgres
   await pool.query(`CREATE TABLE IF NOT EXISTS bench_baseline (
     id uuid PRIMARY KEY DEFAULT gen_random_uuid(), title text NOT NULL, prompt text NOT NULL,
     repo_url text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())`);
@@ -27,6 +29,14 @@ async function main() {
     const row = rows[0]!;
     await js.publish(`bench.${row.id}.created`, JSON.stringify({ id: row.id, title: body.title }));
     return reply.status(201).send({ task: { id: row.id, createdAt: row.created_at } });
+  });
+  app.get("/tasks", async (request) => {
+    const { state } = request.query as { state: string };
+    const { rows } = await pool.query(
+      'SELECT * FROM tasks WHERE state = $1::"TaskState" ORDER BY created_at DESC, id DESC LIMIT 50',
+      [state],
+    );
+    return { tasks: rows };
   });
   await app.listen({ port: Number(process.env.PORT), host: "127.0.0.1" });
   const stop = async () => {

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorDetail, ErrorResponse } from "@optio/contracts";
-import { isDatabaseUnavailable } from "../db/unavailable";
+import { isDatabaseUnavailable, isRefusedValue } from "../db/db-errors";
 import { AppError } from "../errors";
 
 type ValidationIssue = {
@@ -57,6 +57,15 @@ export function registerErrorHandling(app: FastifyInstance): void {
         error: error.message,
         code,
         details: code === "VALIDATION_FAILED" ? [{ path, reason: error.message }] : undefined,
+      } satisfies ErrorResponse);
+    }
+    if (isRefusedValue(error)) {
+      // Input Zod let through but Postgres cannot store (a NUL byte in a text, a number out of range).
+      const reason = "contains a value the database cannot store";
+      return reply.status(400).send({
+        error: `Invalid request: the body ${reason}`,
+        code: "VALIDATION_FAILED",
+        details: [{ path: "body", reason }],
       } satisfies ErrorResponse);
     }
     if (isDatabaseUnavailable(error)) {

@@ -3,7 +3,7 @@
 // caller gets its own task back. A batch the database refuses is retried row by row, so one bad row
 // fails only its own request; a database that is down fails them all at once (503s).
 import type { PrismaClient } from "../db/prisma";
-import { isDatabaseUnavailable } from "../db/unavailable";
+import { isDatabaseUnavailable } from "../db/db-errors";
 import { insertTasks, type Created, type TaskInsert } from "./task-factory";
 
 type Pending = { insert: TaskInsert; resolve: (task: Created) => void; reject: (err: unknown) => void };

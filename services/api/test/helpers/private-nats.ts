@@ -23,6 +23,9 @@ export type PrivateNats = {
   stop: () => Promise<void>;
   /** Kills the server and starts it again on the same port with the same JetStream store. */
   restart: (downMs?: number) => Promise<void>;
+  /** The two halves of restart, for a test acting while the server is down. */
+  kill: () => Promise<void>;
+  start: () => Promise<void>;
 };
 
 async function untilReachable(url: string): Promise<void> {
@@ -62,8 +65,12 @@ export async function startPrivateNats(): Promise<PrivateNats> {
       rmSync(dir, { recursive: true, force: true });
     },
     restart: async (downMs = 500) => {
-      await kill(child);
+      await nats.kill();
       await new Promise((r) => setTimeout(r, downMs));
+      await nats.start();
+    },
+    kill: () => kill(child),
+    start: async () => {
       child = launch();
       await untilReachable(url);
     },
