@@ -59,7 +59,7 @@ export function createServices(deps: ServiceDeps): {
     secretValues: config.OPTIO_LOG_SECRETS,
   };
   const hints = new LiveHints({ nats });
-  const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
+  const dispatch = createDispatch({ prisma, nats, logger, tasks, outbox, hints, settings });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
     users: new UserService({ prisma }),

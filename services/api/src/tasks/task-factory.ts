@@ -22,6 +22,8 @@ export type NewTask = {
   priority: number;
   maxAttempts: number | null;
   metadata: Record<string, unknown>;
+  /** Runner labels needed to claim it (the repo's are added at claim time). */
+  requiredLabels?: string[];
   createdBy: string | null;
   taskType: TaskType;
   parentId?: string | null;
@@ -83,14 +85,14 @@ export async function insertTask(
       SELECT id, default_branch, default_agent_type, max_attempts FROM repos WHERE repo_url = ${fields.repoUrl}
     ), task AS (
       INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
-                         max_attempts, metadata, state, task_type, parent_id, subtask_order, blocks_parent,
+                         max_attempts, metadata, required_labels, state, task_type, parent_id, subtask_order, blocks_parent,
                          created_by, attempts, updated_at)
       VALUES (${id}::uuid, ${fields.title}, ${fields.prompt}, ${fields.repoUrl}, (SELECT id FROM repo),
               COALESCE(${fields.repoBranch}::text, (SELECT default_branch FROM repo), 'main'),
               COALESCE(${fields.agentType}::text, (SELECT default_agent_type FROM repo), 'claude'),
               ${fields.model}::text, ${fields.priority}::int,
               COALESCE(${fields.maxAttempts}::int, (SELECT max_attempts FROM repo), 3),
-              ${JSON.stringify(fields.metadata)}::jsonb, ${state}::"TaskState", ${fields.taskType}::"TaskType",
+              ${JSON.stringify(fields.metadata)}::jsonb, ${fields.requiredLabels ?? []}::text[], ${state}::"TaskState", ${fields.taskType}::"TaskType",
               ${fields.parentId ?? null}::uuid, ${fields.subtaskOrder ?? 0}::int, ${fields.blocksParent ?? false},
               ${fields.createdBy}::uuid, 1, now())
       RETURNING *
