@@ -78,7 +78,9 @@ export const CreateTaskBody = z
     maxAttempts: MaxAttempts.optional(),
     maxRetries: z.number().int().min(0).max(19).optional().describe("Alias: maxAttempts = maxRetries + 1"),
     metadata: TaskMetadata.optional(),
-    requiredLabels: RequiredLabels.optional().describe("Runner labels needed to claim it (besides the repo's)"),
+    requiredLabels: RequiredLabels.optional().describe(
+      "Runner labels needed to claim it (besides the repo's)",
+    ),
     dependsOn: TaskIds.optional(),
     dependsOnTaskId: z.uuid().optional().describe("Alias: one id of dependsOn"),
     type: z.literal("repo-task").optional().describe("Accepted for reference clients; ignored"),

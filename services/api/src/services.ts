@@ -49,6 +49,7 @@ export function createServices(deps: ServiceDeps): {
     urlPolicy,
     nats,
     logger: logger.child({ component: "tasks" }),
+    runnerStaleMs: config.OPTIO_RUNNER_STALE_MS,
   });
   const settings: DispatchSettings = {
     leaseMs: config.OPTIO_LEASE_MS,

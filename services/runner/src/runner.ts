@@ -197,7 +197,7 @@ export class Runner {
         continue;
       }
       this.dirty = false;
-      let outcome: RunSpec | null | "error";
+      let outcome: RunSpec[] | "error";
       try {
         outcome = await this.claim(free);
       } catch (error) {
@@ -209,12 +209,13 @@ export class Runner {
       }
       if (this.stopping) {
         // Claimed while shutting down: the lease expires and the API requeues it.
-        if (outcome && outcome !== "error")
-          logger.warn({ runId: outcome.runId }, "claimed during shutdown; left to lease expiry");
+        if (outcome !== "error")
+          for (const spec of outcome)
+            logger.warn({ runId: spec.runId }, "claimed during shutdown; left to lease expiry");
         break;
       }
-      if (outcome && outcome !== "error") {
-        this.launch(outcome);
+      if (outcome !== "error" && outcome.length > 0) {
+        for (const spec of outcome) this.launch(spec);
         continue;
       }
       if (this.dirty) continue;
@@ -225,7 +226,8 @@ export class Runner {
     }
   }
 
-  private async claim(freeSlots: number): Promise<RunSpec | null> {
+  /** Up to `freeSlots` runs in one round trip. */
+  private async claim(freeSlots: number): Promise<RunSpec[]> {
     const { config, nc, logger } = this.opts;
     // Kept until a reply arrives: a retry after a lost reply gets the same run back.
     this.pendingClaimId ??= randomUUID();
@@ -235,6 +237,7 @@ export class Runner {
       freeSlots,
       agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
       labels: config.OPTIO_RUNNER_LABELS,
+      batch: true,
     });
     const reply = await nc.request(subjects.dispatchClaim(), JSON.stringify(request), {
       timeout: config.OPTIO_RUNNER_CLAIM_TIMEOUT_MS,
@@ -243,9 +246,11 @@ export class Runner {
     const parsed = ClaimReply.safeParse(reply.json());
     if (!parsed.success) {
       logger.error({ issues: parsed.error.issues }, "invalid claim reply ignored");
-      return null;
+      return [];
     }
-    return parsed.data.run;
+    // An API that predates `runs` sends only `run`.
+    const { run, runs } = parsed.data;
+    return runs.length > 0 ? runs : run ? [run] : [];
   }
 
   /** Starts a claimed run in a free slot. */

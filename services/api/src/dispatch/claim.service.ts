@@ -37,7 +37,9 @@ export class ClaimService {
         orderBy: { createdAt: "asc" },
       });
       if (previous.length > 0) {
-        const open = previous.filter((run) => run.runnerId === request.runnerId && run.state === "provisioning");
+        const open = previous.filter(
+          (run) => run.runnerId === request.runnerId && run.state === "provisioning",
+        );
         return this.specs(open.map(({ task, ...run }) => ({ ...task, runs: [run] })));
       }
     }
@@ -70,6 +72,8 @@ export class ClaimService {
       where: { repoUrl: { in: [...new Set(claimed.map((task) => task.repoUrl))] } },
     });
     const byUrl = new Map(repos.map((repo) => [repo.repoUrl, repo]));
-    return claimed.map((task) => buildRunSpec(task, task.runs[0]!, byUrl.get(task.repoUrl) ?? null, this.defaults));
+    return claimed.map((task) =>
+      buildRunSpec(task, task.runs[0]!, byUrl.get(task.repoUrl) ?? null, this.defaults),
+    );
   }
 }
