@@ -14,7 +14,19 @@
 # and push commands alone: never in a URL, an argument, a log line, or the agent's environment.
 # Output: agent stdout on stdout; our own messages on stderr prefixed "[optio] "; last stdout line:
 #   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
+# Warm pool (OPTIO_SPEC_FROM_STDIN=1): the container was started ahead of time, without the run's
+#   environment or files; it blocks here until the runner writes one line with a byte count, then
+#   that many bytes of base64 tar (the run directory's files, plus run.env: the plain environment
+#   as lines "NAME BASE64VALUE"). Nothing of a run (repo, secret) exists in it before that.
 set -uo pipefail
+
+if [ "${OPTIO_SPEC_FROM_STDIN:-}" = 1 ]; then
+  IFS= read -r SPEC_BYTES || exit 2
+  head -c "$SPEC_BYTES" | base64 -d | tar -x -C "${OPTIO_RUN_DIR:-/run/optio}" --strip-components=1 || exit 2
+  while IFS=' ' read -r name value; do
+    [ -n "$name" ] && export "$name=$(printf '%s' "$value" | base64 -d)"
+  done < "${OPTIO_RUN_DIR:-/run/optio}/run.env"
+fi
 
 RUN_DIR=${OPTIO_RUN_DIR:-/run/optio}
 WORKSPACE=${OPTIO_WORKSPACE:-/workspace}

@@ -24,6 +24,11 @@ export const RunnerConfig = z.object({
     types.length > 0 ? types : (["claude", "codex", "shell"] as AgentType[]),
   ),
   OPTIO_RUNNER_SLOTS: int(1, 256, 2),
+  /**
+   * Docker driver: containers kept created and started ahead of time (default image and limits),
+   * each waiting for one run's spec; 0 disables the pool.
+   */
+  OPTIO_RUNNER_WARM_POOL: int(0, 64, 0),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

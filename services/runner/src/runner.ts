@@ -107,6 +107,7 @@ export class Runner {
       slots: { total: config.OPTIO_RUNNER_SLOTS, busy: this.runs.size },
       agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
       labels: config.OPTIO_RUNNER_LABELS,
+      ...(driver.poolStats?.() ? { pool: driver.poolStats() } : {}),
       startedAt: this.startedAt,
     };
   }
@@ -118,6 +119,7 @@ export class Runner {
   async start(): Promise<void> {
     const { nc, logger } = this.opts;
     await this.removeOrphans();
+    this.opts.driver.warm?.();
     this.subscriptions.push(nc.subscribe(subjects.dispatchWakeup(), { callback: () => this.wake() }));
     this.subscriptions.push(
       nc.subscribe(subjects.runCancel("*"), {
@@ -314,6 +316,9 @@ export class Runner {
     await Promise.race([all(), sleep(config.OPTIO_RUNNER_STOP_GRACE_MS + 5000)]);
     await Promise.race([Promise.all([...this.reporters].map((r) => r.flushed())), sleep(5000)]);
     for (const reporter of this.reporters) reporter.abandon();
+    await this.opts.driver
+      .close?.()
+      .catch((error: unknown) => logger.warn({ err: error }, "could not release the driver"));
     this.presence.stop();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }
