@@ -67,7 +67,15 @@ git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
 log "cloning branch $OPTIO_REPO_BRANCH"
-if ! git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" -- "$OPTIO_REPO_URL" "$REPO"; then
+# OPTIO_REPO_REFERENCE: the runner's mirror of this repository (read-only): objects are borrowed
+# from it; a missing or broken mirror falls back to a plain clone.
+clone() { git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" "$@" -- "$OPTIO_REPO_URL" "$REPO"; }
+CLONED=0
+if [ -n "${OPTIO_REPO_REFERENCE:-}" ]; then
+  clone --reference-if-able "$OPTIO_REPO_REFERENCE" 2>/dev/null && CLONED=1
+  [ "$CLONED" = 1 ] || { rm -rf "$REPO"; log "repo cache unusable; cloning without it"; }
+fi
+if [ "$CLONED" = 0 ] && ! clone; then
   result 1 false 0 "" CLONE_FAILED "could not clone the repository at branch $OPTIO_REPO_BRANCH"
   exit 2
 fi

@@ -29,6 +29,11 @@ export const RunnerConfig = z.object({
    * each waiting for one run's spec; 0 disables the pool.
    */
   OPTIO_RUNNER_WARM_POOL: int(0, 64, 0),
+  /**
+   * Docker driver: a host directory of bare mirrors, one per repository, that run clones borrow
+   * objects from (mounted read-only). Unset: no cache.
+   */
+  OPTIO_RUNNER_REPO_CACHE: z.string().startsWith("/", "must be an absolute path").optional(),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

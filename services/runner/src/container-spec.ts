@@ -1,5 +1,6 @@
 // Pure: the Docker create-container body for a planned run. Unit-tested without an engine.
 import type { RunnerConfig } from "./config";
+import { CACHE_MOUNT } from "./repo-cache";
 import type { RunPlan } from "./run-plan";
 
 /** The subset of Docker's ContainerCreate body Optio sets (field names as in the Engine API). */
@@ -71,7 +72,8 @@ export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): Contain
       SecurityOpt: ["no-new-privileges"],
       Privileged: false,
       NetworkMode: config.OPTIO_RUNNER_NETWORK,
-      Binds: [], // never the Docker socket, never a host path
+      // Never the Docker socket; the only host path is the repo cache, read-only (credential-free).
+      Binds: config.OPTIO_RUNNER_REPO_CACHE ? [`${config.OPTIO_RUNNER_REPO_CACHE}:${CACHE_MOUNT}:ro`] : [],
       AutoRemove: false, // the runner inspects (OOM) and then removes it
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "1" } },
     },

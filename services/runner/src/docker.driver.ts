@@ -18,6 +18,7 @@ import {
 } from "./driver";
 import { LABELS, type RunFile, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
+import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
 
 const RUN_DIR = "/run/optio";
@@ -44,10 +45,13 @@ export class DockerDriver implements Driver {
   readonly isolated = true;
   private readonly docker: Docker;
   private readonly pool: WarmPool<WarmContainer> | undefined;
+  private readonly cache: RepoCache | undefined;
 
   constructor(private readonly opts: { config: RunnerConfig; logger: Logger }) {
     this.docker = new Docker(dockerOptions(opts.config));
     const { config } = opts;
+    if (config.OPTIO_RUNNER_REPO_CACHE)
+      this.cache = new RepoCache({ dir: config.OPTIO_RUNNER_REPO_CACHE, logger: opts.logger });
     if (config.OPTIO_RUNNER_WARM_POOL > 0)
       this.pool = new WarmPool({
         size: config.OPTIO_RUNNER_WARM_POOL,
@@ -120,6 +124,15 @@ export class DockerDriver implements Driver {
     return { stdout, stderr };
   }
 
+  /** Brings the repo's mirror up to date and names it to the entrypoint (OPTIO_REPO_REFERENCE). */
+  private async withCache(plan: RunPlan): Promise<RunPlan> {
+    const repoUrl = plan.env.OPTIO_REPO_URL;
+    if (!this.cache || !repoUrl) return plan;
+    const name = await this.cache.prepare(repoUrl);
+    if (!name) return plan;
+    return { ...plan, env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${name}` } };
+  }
+
   private fitsPool(plan: RunPlan): boolean {
     const limits = this.defaultLimits;
     return (
@@ -137,7 +150,8 @@ export class DockerDriver implements Driver {
     return (await this.docker.version()).Version;
   }
 
-  async start(plan: RunPlan): Promise<RunHandle> {
+  async start(planned: RunPlan): Promise<RunHandle> {
+    const plan = await this.withCache(planned);
     const warm = this.pool && this.fitsPool(plan) ? this.pool.take(plan.image) : null;
     if (warm) {
       try {
