@@ -4,7 +4,10 @@
 //     BENCH_RUNS trivial shell tasks with an idle runner, beside a raw `docker run` of the same image;
 //  2. throughput of short shell tasks with 1, 2 and 4 runner processes;
 //  3. claim cost (p50/p99 of 300 claim requests after 20 warm-up ones) with 10k and 100k queued tasks;
-//  4. memory: runner RSS idle and with all slots busy, API RSS under load.
+//  4. memory: runner RSS idle and with all slots busy, API RSS under load;
+//  5. clone of a generated repository (BENCH_REPO_FILES files), plain and through the repo cache.
+// BENCH_PARTS=latency,throughput,claims,clone picks parts (smoke: BENCH_RUNS=3 BENCH_CLAIMS=20
+// BENCH_REPO_FILES=500). The warm pool's latency is measured beside the cold path and raw docker run.
 //   node_modules/.bin/tsx bench/dispatch.ts    (BENCH_RUNS=50 BENCH_TASKS=24)
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -14,11 +17,13 @@ import pg from "pg";
 import { startGitServer } from "../services/runner/src/testing/git-server";
 import { testAgentImage } from "../services/runner/src/testing/agent-image";
 import { claimPhases, claimRoundTrips, natsRoundTrip } from "./lib/claim-profile";
+import { cloneBench } from "./lib/clone-bench";
 import { apiToken, repoRoot, startApi, startStack, type Server, type Stack } from "./lib/stack";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
 const TASKS = Number(process.env.BENCH_TASKS ?? 24);
 const CLAIMS = Number(process.env.BENCH_CLAIMS ?? 300);
+const REPO_FILES = Number(process.env.BENCH_REPO_FILES ?? 10_000);
 /** Which parts to run (all by default): latency, throughput, claims, clone. */
 const PARTS = new Set((process.env.BENCH_PARTS ?? "latency,throughput,claims,clone").split(","));
 
@@ -318,6 +323,16 @@ async function main() {
         );
       }
       await nc.close();
+    }
+
+    if (PARTS.has("clone")) {
+      const c = await cloneBench(git, REPO_FILES);
+      console.log(`\nClone of a generated repository (${c.files} files, ${c.sizeMb} MB of .git)`);
+      console.log(`  plain clone                           ${ms(c.plainMs)}`);
+      console.log(
+        `  second run with the repo cache        ${ms(c.fetchMs + c.cachedCloneMs)}  (mirror fetch ${ms(c.fetchMs).trim()} + clone ${ms(c.cachedCloneMs).trim()})`,
+      );
+      console.log(`  speed-up: ${(c.plainMs / (c.fetchMs + c.cachedCloneMs)).toFixed(1)}x (target >= 5x)`);
     }
 
     console.log("\nMemory (RSS)");
