@@ -48,7 +48,12 @@ export class ScriptedRunner {
   private async request(fields: { claimId?: string; freeSlots: number; batch?: boolean }) {
     const reply = await this.nats.request(
       subjects.dispatchClaim(),
-      JSON.stringify({ runnerId: this.runnerId, agentTypes: this.agentTypes, labels: this.labels, ...fields }),
+      JSON.stringify({
+        runnerId: this.runnerId,
+        agentTypes: this.agentTypes,
+        labels: this.labels,
+        ...fields,
+      }),
       { timeout: 5_000 },
     );
     return ClaimReply.parse(reply.json());
