@@ -5,7 +5,7 @@ import { useDispatchWorld } from "./fixtures";
 import { ScriptedRunner } from "./protocol";
 
 const world = useDispatchWorld({ OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 });
-const { createTask, taskState, drainQueue } = world.fixtures;
+const { createTask, taskState, drainQueue, queueBacklog } = world.fixtures;
 
 const detail = async (id: string) =>
   (await world.ctx.http.get(`/api/tasks/${id}`).set(world.auth).expect(200)).body as {
@@ -40,10 +40,7 @@ describe("labels", () => {
       .set(world.auth)
       .send({ repoUrl, requiredLabels: ["gpu"], maxConcurrentTasks: 100 })
       .expect(201);
-    await world.ctx.prisma.$executeRaw`
-      INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
-      SELECT gen_random_uuid(), 'gpu work', 'p', ${repoUrl}, 'main', 'shell', 'queued', 0, 3, now()
-        FROM generate_series(1, 250)`;
+    await queueBacklog(repoUrl, 250);
     const other = await createTask({ priority: 900 });
     expect((await plain.claim())!.taskId).toBe(other.id);
     expect(await plain.claim()).toBeNull();
