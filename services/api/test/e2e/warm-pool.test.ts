@@ -70,13 +70,16 @@ it("a cancel landing while the warm container is being assigned leaves a cancell
   await poolReady();
   const [warm] = containersLabelled(`optio.runner=${RUNNER}`);
   const task = await createTask("sleep 30; echo late > late.txt");
-  await eventually(
+  const claimed = await eventually(
     "claimed",
     () => taskOf(task.id),
     (t) => t.state !== "queued",
     30_000,
   );
-  await stack.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth()).expect(200);
+  const cancel = await stack.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(auth());
+  expect({ claimedAs: claimed.state, status: cancel.status, body: cancel.body }).toMatchObject({
+    status: 200,
+  });
   await eventually(
     "assigned container removed",
     () => containersLabelled(`optio.runner=${RUNNER}`),
