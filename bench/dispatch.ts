@@ -4,14 +4,20 @@
 //     BENCH_RUNS trivial shell tasks with an idle runner, beside a raw `docker run` of the same image;
 //  2. throughput of short shell tasks with 1, 2 and 4 runner processes;
 //  3. claim cost (p50/p99 of 300 claim requests after 20 warm-up ones) with 10k and 100k queued tasks;
-//  4. memory: runner RSS idle and with all slots busy, API RSS under load.
+//  4. memory: runner RSS idle and with all slots busy, API RSS under load;
+//  5. clone of a generated repository (BENCH_REPO_FILES files), plain and through the repo cache.
+// BENCH_PARTS=latency,throughput,claims,clone picks parts; `npm run bench -- --smoke dispatch` runs a
+// few of each. The warm pool's latency is measured beside the cold path and raw docker run.
 //   node_modules/.bin/tsx bench/dispatch.ts    (BENCH_RUNS=50 BENCH_TASKS=24)
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { connectNats } from "../services/api/src/nats/connection";
 import pg from "pg";
 import { startGitServer } from "../services/runner/src/testing/git-server";
 import { testAgentImage } from "../services/runner/src/testing/agent-image";
+import { claimPhases, claimRoundTrips, natsRoundTrip } from "./lib/claim-profile";
+import { cloneBench } from "./lib/clone-bench";
 import {
   apiToken,
   repoRoot,
@@ -26,17 +32,49 @@ import {
 
 const RUNS = setting("RUNS", 50, 2);
 const TASKS = setting("TASKS", 24, 2);
+const CLAIMS = setting("CLAIMS", 300, 5);
+const REPO_FILES = setting("REPO_FILES", 10_000, 200);
 const RUNNER_COUNTS = smoke ? [1] : [1, 2, 4];
 const QUEUED = smoke ? [1_000] : [10_000, 100_000];
-const CLAIMS = setting("CLAIMS", 300, 5);
+/** Which parts to run (all by default): latency, throughput, claims, clone. */
+const PARTS = new Set((process.env.BENCH_PARTS ?? "latency,throughput,claims,clone").split(","));
 
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 const ms = (value: number) => `${value.toFixed(0).padStart(5)} ms`;
+const ms2 = (value: number) => `${value.toFixed(2).padStart(6)} ms`;
+type RunnerView = { runnerId: string; pool?: { size: number; ready: number; used: number } };
 
-function startRunner(stack: Stack, id: string, image: string, slots: number): ChildProcess {
+/** User + system CPU seconds of processes (children that exited and were waited for included). */
+const cpuSeconds = (pids: number[]) =>
+  pids.reduce((sum, pid) => {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+      // utime, stime, cutime, cstime (fields 14-17 of stat; 12-15 after the command).
+      return sum + [11, 12, 13, 14].reduce((s, i) => s + Number(fields[i]), 0) / 100;
+    } catch {
+      return sum;
+    }
+  }, 0);
+
+const daemonPids = () =>
+  ["dockerd", "containerd"].flatMap((name) => {
+    try {
+      return execFileSync("pidof", [name], { encoding: "utf8" }).trim().split(" ").map(Number);
+    } catch {
+      return [];
+    }
+  });
+
+function startRunner(
+  stack: Stack,
+  id: string,
+  image: string,
+  slots: number,
+  extra: Record<string, string> = {},
+): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services/runner/src/main.ts")], {
     cwd: repoRoot,
     env: {
@@ -47,6 +85,7 @@ function startRunner(stack: Stack, id: string, image: string, slots: number): Ch
       OPTIO_RUNNER_NETWORK: "host",
       OPTIO_RUNNER_SLOTS: String(slots),
       OPTIO_LOG_LEVEL: "warn",
+      ...extra,
     },
     stdio: ["ignore", "ignore", "inherit"],
   });
@@ -88,10 +127,10 @@ class Client {
     return (await res.json()) as Record<string, unknown>;
   }
 
-  async waitRunners(count: number) {
+  async waitRunners(count: number, ready: (runner: RunnerView) => boolean = () => true) {
     for (;;) {
-      const { runners } = (await this.get("/api/runners")) as { runners: unknown[] };
-      if (runners.length >= count) return;
+      const { runners } = (await this.get("/api/runners")) as { runners: RunnerView[] };
+      if (runners.filter(ready).length >= count) return;
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -157,110 +196,151 @@ async function main() {
   });
   const children: ChildProcess[] = [];
   try {
-    // 1. Latency with one idle runner.
-    const runner = startRunner(stack, "bench-1", image, 4);
-    children.push(runner);
-    await client.waitRunners(1);
-    const idleRss = rssMb(runner.pid!);
-    const raw: number[] = [];
-    for (let i = 0; i < Math.min(RUNS, 20); i++) raw.push(await rawDockerRun(image));
-    const latencies: number[] = [];
-    for (let i = 0; i < RUNS; i++) {
-      const before = Date.now();
-      const { task: created } = await client.post("/api/tasks", task("echo ok > out.txt"));
-      const returned = Date.now();
-      latencies.push((await firstLineAt(db, created.id)) - returned);
-      await waitDone(db, [created.id]);
-      if (i === 0 && returned - before > 1000) console.log("(slow first POST)");
-    }
-    console.log(`\nDispatch latency, ${RUNS} trivial shell tasks, one idle runner`);
-    console.log(
-      `  POST returned -> first container line   p50 ${ms(percentile(latencies, 50))}  p99 ${ms(percentile(latencies, 99))}`,
-    );
-    console.log(
-      `  raw docker run -> first line (${raw.length} runs)  p50 ${ms(percentile(raw, 50))}  p99 ${ms(percentile(raw, 99))}`,
-    );
-    console.log(
-      `  overhead at p50: ${ms(percentile(latencies, 50) - percentile(raw, 50))} (target < 150 ms)`,
-    );
+    let idleRss = NaN;
+    let busyRss = NaN;
+    let apiRssUnderLoad = NaN;
+    if (PARTS.has("latency")) {
+      // 1. Latency with one idle runner.
+      const runner = startRunner(stack, "bench-1", image, 4);
+      children.push(runner);
+      await client.waitRunners(1);
+      idleRss = rssMb(runner.pid!);
+      const raw: number[] = [];
+      for (let i = 0; i < Math.min(RUNS, 20); i++) raw.push(await rawDockerRun(image));
+      const latencyOf = async (runs: number) => {
+        const latencies: number[] = [];
+        for (let i = 0; i < runs; i++) {
+          const { task: created } = await client.post("/api/tasks", task("echo ok > out.txt"));
+          const returned = Date.now();
+          latencies.push((await firstLineAt(db, created.id)) - returned);
+          await waitDone(db, [created.id]);
+        }
+        return latencies;
+      };
+      const processes = () => [api.child.pid!, runner.pid!, ...daemonPids()];
+      const cpuBefore = cpuSeconds(processes());
+      const latencies = await latencyOf(RUNS);
+      const cpuPerRun = (cpuSeconds(processes()) - cpuBefore) / RUNS;
 
-    // 4a. Runner RSS with all slots busy.
-    const slow = await Promise.all(
-      Array.from({ length: 4 }, () => client.post("/api/tasks", task("sleep 3; echo x > y"))),
-    );
-    await new Promise((r) => setTimeout(r, 2000));
-    const busyRss = rssMb(runner.pid!);
-    await waitDone(
-      db,
-      slow.map((s) => s.task.id),
-    );
-    await stopAll(children.splice(0));
+      // The same with a warm pool (a second runner process; the cold one is stopped first).
+      await stopAll(children.splice(0));
+      const warmRunner = startRunner(stack, "bench-warm", image, 4, { OPTIO_RUNNER_WARM_POOL: "2" });
+      children.push(warmRunner);
+      await client.waitRunners(1, (r) => (r.pool?.ready ?? 0) >= 2);
+      const warm = await latencyOf(RUNS);
+      await stopAll(children.splice(0));
 
-    // 2. Throughput with 1, 2 and 4 runner processes (2 slots each).
-    console.log(`\nThroughput, ${TASKS} short shell tasks`);
-    let apiRssUnderLoad = 0;
-    for (const count of RUNNER_COUNTS) {
-      for (let i = 0; i < count; i++) children.push(startRunner(stack, `bench-t${count}-${i}`, image, 2));
-      await client.waitRunners(count);
-      const started = performance.now();
-      const ids = (
-        await Promise.all(
-          Array.from({ length: TASKS }, () => client.post("/api/tasks", task("echo t > t.txt"))),
-        )
-      ).map((r) => r.task.id);
-      await new Promise((r) => setTimeout(r, 500));
-      apiRssUnderLoad = Math.max(apiRssUnderLoad, rssMb(api.child.pid!));
-      await waitDone(db, ids);
-      const seconds = (performance.now() - started) / 1000;
+      const line = (label: string, values: number[]) =>
+        console.log(
+          `  ${label.padEnd(44)} p50 ${ms(percentile(values, 50))}  p99 ${ms(percentile(values, 99))}`,
+        );
+      console.log(`\nDispatch latency, ${RUNS} trivial shell tasks, one idle runner`);
+      line("cold: POST returned -> first container line", latencies);
+      line("warm pool: POST returned -> first line", warm);
+      line(`raw docker run -> first line (${raw.length} runs)`, raw);
       console.log(
-        `  ${count} runner(s) x 2 slots: ${(TASKS / seconds).toFixed(2)} tasks/s (${seconds.toFixed(1)} s)`,
+        `  cold overhead at p50: ${ms(percentile(latencies, 50) - percentile(raw, 50))} (target <= 50 ms); ` +
+          `warm p50 / raw p50: ${(percentile(warm, 50) / percentile(raw, 50)).toFixed(2)} (target < 1, stretch < 0.5)`,
+      );
+      console.log(
+        `  CPU seconds per trivial run (API + runner + dockerd + containerd): ${cpuPerRun.toFixed(3)} s`,
+      );
+      children.push(startRunner(stack, "bench-1b", image, 4));
+      await client.waitRunners(1);
+      const busyRunner = children.at(-1)!;
+
+      // 4a. Runner RSS with all slots busy.
+      const slow = await Promise.all(
+        Array.from({ length: 4 }, () => client.post("/api/tasks", task("sleep 3; echo x > y"))),
+      );
+      await new Promise((r) => setTimeout(r, 2000));
+      busyRss = rssMb(busyRunner.pid!);
+      await waitDone(
+        db,
+        slow.map((s) => s.task.id),
       );
       await stopAll(children.splice(0));
     }
 
+    // 2. Throughput with 1, 2 and 4 runner processes (2 slots each).
+    if (PARTS.has("throughput")) {
+      console.log(`\nThroughput, ${TASKS} short shell tasks`);
+      apiRssUnderLoad = 0;
+      for (const count of RUNNER_COUNTS) {
+        for (let i = 0; i < count; i++) children.push(startRunner(stack, `bench-t${count}-${i}`, image, 2));
+        await client.waitRunners(count);
+        const started = performance.now();
+        const ids = (
+          await Promise.all(
+            Array.from({ length: TASKS }, () => client.post("/api/tasks", task("echo t > t.txt"))),
+          )
+        ).map((r) => r.task.id);
+        await new Promise((r) => setTimeout(r, 500));
+        apiRssUnderLoad = Math.max(apiRssUnderLoad, rssMb(api.child.pid!));
+        await waitDone(db, ids);
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `  ${count} runner(s) x 2 slots: ${(TASKS / seconds).toFixed(2)} tasks/s (${seconds.toFixed(1)} s)`,
+        );
+        await stopAll(children.splice(0));
+      }
+    }
+
     // 3. Claim cost with 10k and 100k queued tasks (agent type no runner here serves).
-    console.log("\nClaim cost (one claim request = one task claimed)");
-    const nc = await connectNats(stack.natsUrl, "bench-claimer");
-    for (const queued of QUEUED) {
-      const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
-      const missing = queued - rows[0].n;
-      if (missing > 0) {
-        await db.query(
-          `INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
+    if (PARTS.has("claims")) {
+      console.log("\nClaim cost (one claim request = one task claimed)");
+      const nc = await connectNats(stack.natsUrl, "bench-claimer");
+      for (const queued of QUEUED) {
+        const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
+        const missing = queued - rows[0].n;
+        if (missing > 0) {
+          await db.query(
+            `INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
            SELECT gen_random_uuid(), 'q', 'p', 'https://example.com/claims/r' || (g % 500), 'main', 'codex', 'queued',
                   (g % 1000), 3, now()
              FROM generate_series(1, $1) g`,
-          [missing],
+            [missing],
+          );
+          await db.query("ANALYZE tasks");
+        }
+        // A settled table, as autovacuum would leave it, and no checkpoint in the middle of the sample.
+        await db.query("VACUUM ANALYZE tasks");
+        await db.query("CHECKPOINT");
+        await claimRoundTrips(nc, "bench-claimer", 20); // warm-up
+        const times = await claimRoundTrips(nc, "bench-claimer", CLAIMS);
+        const wire = await natsRoundTrip(nc, CLAIMS);
+        const phases = await claimPhases(stack.databaseUrl, "bench-claimer", Math.ceil(CLAIMS / 3));
+        // Close what was claimed, so no lease of this phase expires into the next one.
+        await db.query(
+          "UPDATE runs SET state = 'cancelled' WHERE runner_id = 'bench-claimer' AND state = 'provisioning'",
         );
-        await db.query("ANALYZE tasks");
+        await db.query(
+          "UPDATE tasks SET state = 'cancelled' WHERE state = 'provisioning' AND agent_type = 'codex'",
+        );
+        console.log(
+          `  ${String(queued).padStart(6)} queued: p50 ${ms2(percentile(times, 50))}  p99 ${ms2(percentile(times, 99))}` +
+            `  (targets 5 / 15 ms)`,
+        );
+        console.log(
+          `     where it goes (medians): NATS round trip ${ms2(percentile(wire, 50))}; in-process claim: ` +
+            Object.entries(phases)
+              .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+              .join(", ") +
+            " ms",
+        );
       }
-      // A settled table, as autovacuum would leave it, and no checkpoint in the middle of the sample.
-      await db.query("VACUUM ANALYZE tasks");
-      await db.query("CHECKPOINT");
-      const claim = async () => {
-        const started = performance.now();
-        await nc.request(
-          "optio.dispatch.claim",
-          JSON.stringify({ runnerId: "bench-claimer", freeSlots: 1, agentTypes: ["codex"], labels: [] }),
-          { timeout: 10_000 },
-        );
-        return performance.now() - started;
-      };
-      for (let i = 0; i < Math.min(20, CLAIMS); i++) await claim(); // warm-up
-      const times: number[] = [];
-      for (let i = 0; i < CLAIMS; i++) times.push(await claim());
-      // Close what was claimed, so no lease of this phase expires into the next one.
-      await db.query(
-        "UPDATE runs SET state = 'cancelled' WHERE runner_id = 'bench-claimer' AND state = 'provisioning'",
-      );
-      await db.query(
-        "UPDATE tasks SET state = 'cancelled' WHERE state = 'provisioning' AND agent_type = 'codex'",
-      );
-      console.log(
-        `  ${String(queued).padStart(6)} queued: p50 ${ms(percentile(times, 50))}  p99 ${ms(percentile(times, 99))}`,
-      );
+      await nc.close();
     }
-    await nc.close();
+
+    if (PARTS.has("clone")) {
+      const c = await cloneBench(git, REPO_FILES);
+      console.log(`\nClone of a generated repository (${c.files} files, ${c.sizeMb} MB of .git)`);
+      console.log(`  plain clone                           ${ms(c.plainMs)}`);
+      console.log(
+        `  second run with the repo cache        ${ms(c.fetchMs + c.cachedCloneMs)}  (mirror fetch ${ms(c.fetchMs).trim()} + clone ${ms(c.cachedCloneMs).trim()})`,
+      );
+      console.log(`  speed-up: ${(c.plainMs / (c.fetchMs + c.cachedCloneMs)).toFixed(1)}x (target >= 5x)`);
+    }
 
     console.log("\nMemory (RSS)");
     console.log(

@@ -14,7 +14,19 @@
 # and push commands alone: never in a URL, an argument, a log line, or the agent's environment.
 # Output: agent stdout on stdout; our own messages on stderr prefixed "[optio] "; last stdout line:
 #   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
+# Warm pool (OPTIO_SPEC_FROM_STDIN=1): the container was started ahead of time, without the run's
+#   environment or files; it blocks here until the runner writes one line with a byte count, then
+#   that many bytes of base64 tar (the run directory's files, plus run.env: the plain environment
+#   as lines "NAME BASE64VALUE"). Nothing of a run (repo, secret) exists in it before that.
 set -uo pipefail
+
+if [ "${OPTIO_SPEC_FROM_STDIN:-}" = 1 ]; then
+  IFS= read -r SPEC_BYTES || exit 2
+  head -c "$SPEC_BYTES" | base64 -d | tar -x -C "${OPTIO_RUN_DIR:-/run/optio}" --strip-components=1 || exit 2
+  while IFS=' ' read -r name value; do
+    [ -n "$name" ] && export "$name=$(printf '%s' "$value" | base64 -d)"
+  done < "${OPTIO_RUN_DIR:-/run/optio}/run.env"
+fi
 
 RUN_DIR=${OPTIO_RUN_DIR:-/run/optio}
 WORKSPACE=${OPTIO_WORKSPACE:-/workspace}
@@ -55,7 +67,15 @@ git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
 log "cloning branch $OPTIO_REPO_BRANCH"
-if ! git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" -- "$OPTIO_REPO_URL" "$REPO"; then
+# OPTIO_REPO_REFERENCE: the runner's mirror of this repository (read-only): objects are borrowed
+# from it; a missing or broken mirror falls back to a plain clone.
+clone() { git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" "$@" -- "$OPTIO_REPO_URL" "$REPO"; }
+CLONED=0
+if [ -n "${OPTIO_REPO_REFERENCE:-}" ]; then
+  clone --reference-if-able "$OPTIO_REPO_REFERENCE" 2>/dev/null && CLONED=1
+  [ "$CLONED" = 1 ] || { rm -rf "$REPO"; log "repo cache unusable; cloning without it"; }
+fi
+if [ "$CLONED" = 0 ] && ! clone; then
   result 1 false 0 "" CLONE_FAILED "could not clone the repository at branch $OPTIO_REPO_BRANCH"
   exit 2
 fi

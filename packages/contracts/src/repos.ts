@@ -21,6 +21,22 @@ export const ImageRef = z
   .max(255)
   .regex(/^[a-z0-9][a-z0-9._\-/:@]*$/i, "must be a Docker image reference");
 
+/**
+ * Runner labels a task needs (`gpu`, `region=eu`): only a runner announcing all of them claims it.
+ * Deduplicated; no spaces or commas (runners list their labels comma-separated).
+ */
+export const RequiredLabels = z
+  .array(
+    z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .regex(/^[^\s,]+$/, "must not contain spaces or commas"),
+  )
+  .max(20)
+  .transform((labels) => [...new Set(labels)]);
+
 /** Per-repo settings; every field has a default (see the repo service). */
 export const RepoSettings = z.strictObject({
   defaultBranch: BranchName,
@@ -32,6 +48,7 @@ export const RepoSettings = z.strictObject({
   autoMerge: z.boolean(),
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
+  requiredLabels: RequiredLabels,
 });
 export type RepoSettings = z.output<typeof RepoSettings>;
 
@@ -59,6 +76,7 @@ export const Repo = z.object({
   autoMerge: z.boolean(),
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
+  requiredLabels: z.array(z.string()),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -26,6 +26,14 @@ export const Slots = z.object({
 
 const Time = z.iso.datetime({ offset: true });
 
+/** A runner's warm pool: target size, containers started and waiting, and runs served from it. */
+export const WarmPool = z.object({
+  size: z.number().int().min(0),
+  ready: z.number().int().min(0),
+  used: z.number().int().min(0),
+});
+export type WarmPool = z.infer<typeof WarmPool>;
+
 /** What a runner says about itself, in its announce and in every heartbeat. */
 export const RunnerInfo = z.object({
   runnerId: RunnerId,
@@ -37,6 +45,8 @@ export const RunnerInfo = z.object({
   slots: Slots,
   agentTypes: z.array(AgentType).min(1),
   labels: RunnerLabels,
+  /** The warm container pool, when the runner keeps one (OPTIO_RUNNER_WARM_POOL). */
+  pool: WarmPool.optional(),
   startedAt: Time,
 });
 export type RunnerInfo = z.infer<typeof RunnerInfo>;
@@ -88,6 +98,11 @@ export const ClaimRequest = z.object({
   freeSlots: z.number().int().min(1),
   agentTypes: z.array(AgentType).min(1),
   labels: RunnerLabels,
+  /**
+   * The runner reads `runs` in the reply: up to `freeSlots` runs are claimed at once. Without it
+   * (runners that read only `run`) one run at most.
+   */
+  batch: z.boolean().optional(),
 });
 export type ClaimRequest = z.infer<typeof ClaimRequest>;
 
@@ -151,8 +166,11 @@ export const RunSpec = z.object({
 export type RunSpec = z.output<typeof RunSpec>;
 export type RunSpecInput = z.input<typeof RunSpec>;
 
-/** Reply to a claim: a run, or `null` when there is no eligible work for this runner. */
-export const ClaimReply = z.object({ run: RunSpec.nullable() });
+/**
+ * Reply to a claim: `runs` (at most `freeSlots`, empty when there is no eligible work), and `run`,
+ * the first of them or null, for runners that predate `runs`.
+ */
+export const ClaimReply = z.object({ run: RunSpec.nullable(), runs: z.array(RunSpec).default([]) });
 export type ClaimReply = z.infer<typeof ClaimReply>;
 
 /** Published (no payload needed beyond a hint) on `optio.dispatch.wakeup` when work becomes eligible. */

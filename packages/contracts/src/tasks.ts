@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { RUN_KINDS, TASK_STATES, TASK_TYPES } from "@optio/core";
 import { Timestamp } from "./common";
-import { AgentType, AgentTypeInput, BranchName, RepoUrlInput } from "./repos";
+import { AgentType, AgentTypeInput, BranchName, RepoUrlInput, RequiredLabels } from "./repos";
 
 // ---------------------------------------------------------------- vocabulary
 
@@ -79,6 +79,9 @@ export const CreateTaskBody = z
     maxAttempts: MaxAttempts.optional(),
     maxRetries: z.number().int().min(0).max(19).optional().describe("Alias: maxAttempts = maxRetries + 1"),
     metadata: TaskMetadata.optional(),
+    requiredLabels: RequiredLabels.optional().describe(
+      "Runner labels needed to claim it (besides the repo's)",
+    ),
     dependsOn: TaskIds.optional(),
     dependsOnTaskId: z.uuid().optional().describe("Alias: one id of dependsOn"),
     type: z.literal("repo-task").optional().describe("Accepted for reference clients; ignored"),
@@ -109,6 +112,7 @@ export const CreateTaskBody = z
       priority: body.priority,
       maxAttempts: body.maxAttempts ?? (body.maxRetries !== undefined ? body.maxRetries + 1 : undefined),
       metadata: body.metadata,
+      requiredLabels: body.requiredLabels ?? [],
       dependsOn,
     };
   });
@@ -312,6 +316,7 @@ export const Task = z.object({
   maxAttempts: z.number().int(),
   maxRetries: z.number().int().describe("maxAttempts − 1 (reference clients)"),
   metadata: z.record(z.string(), z.unknown()),
+  requiredLabels: z.array(z.string()),
   state: TaskState,
   stateVersion: z.number().int(),
   taskType: TaskType,

@@ -59,6 +59,7 @@ export function createServices(deps: ServiceDeps): {
     urlPolicy,
     nats,
     logger: logger.child({ component: "tasks" }),
+    runnerStaleMs: config.OPTIO_RUNNER_STALE_MS,
   });
   const settings: DispatchSettings = {
     leaseMs: config.OPTIO_LEASE_MS,
@@ -77,6 +78,7 @@ export function createServices(deps: ServiceDeps): {
     nats,
     logger,
     tasks,
+    outbox,
     hints,
     settings,
     runSecrets: secrets.runSecrets,

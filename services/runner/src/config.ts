@@ -27,6 +27,16 @@ export const RunnerConfig = z.object({
   /** GET /metrics (Prometheus) on this port; 0 (default) turns it off (`npm start`: 9465, 9466, …). */
   OPTIO_RUNNER_METRICS_PORT: int(0, 65_535, 0),
   OPTIO_RUNNER_METRICS_HOST: z.string().default("127.0.0.1"),
+  /**
+   * Docker driver: containers kept created and started ahead of time (default image and limits),
+   * each waiting for one run's spec; 0 disables the pool.
+   */
+  OPTIO_RUNNER_WARM_POOL: int(0, 64, 0),
+  /**
+   * Docker driver: a host directory of bare mirrors, one per repository, that run clones borrow
+   * objects from (mounted read-only). Unset: no cache.
+   */
+  OPTIO_RUNNER_REPO_CACHE: z.string().startsWith("/", "must be an absolute path").optional(),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local", "kubernetes"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

@@ -1,5 +1,6 @@
 // Pure: the Docker create-container body for a planned run. Unit-tested without an engine.
 import type { RunnerConfig } from "./config";
+import { CACHE_MOUNT } from "./repo-cache";
 import type { RunPlan } from "./run-plan";
 
 /** The subset of Docker's ContainerCreate body Optio sets (field names as in the Engine API). */
@@ -11,8 +12,10 @@ export interface ContainerCreateSpec {
   WorkingDir: string;
   Labels: Record<string, string>;
   Tty: false;
-  OpenStdin: false;
-  AttachStdin: false;
+  /** Only warm-pool containers read stdin (their run spec arrives there, see optio-run.sh). */
+  OpenStdin: boolean;
+  StdinOnce: boolean;
+  AttachStdin: boolean;
   AttachStdout: true;
   AttachStderr: true;
   HostConfig: {
@@ -37,6 +40,9 @@ export interface ContainerCreateSpec {
  */
 export const CAP_ADD: string[] = [];
 
+/** Marks warm-pool containers (with optio.runner: a restarted runner removes them as orphans). */
+export const POOL_LABEL = "optio.pool";
+
 export function containerName(plan: Pick<RunPlan, "runId" | "attempt">): string {
   return `optio-run-${plan.runId}-${plan.attempt}`;
 }
@@ -52,6 +58,7 @@ export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): Contain
     Labels: { ...plan.labels },
     Tty: false,
     OpenStdin: false,
+    StdinOnce: false,
     AttachStdin: false,
     AttachStdout: true,
     AttachStderr: true,
@@ -65,9 +72,37 @@ export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): Contain
       SecurityOpt: ["no-new-privileges"],
       Privileged: false,
       NetworkMode: config.OPTIO_RUNNER_NETWORK,
-      Binds: [], // never the Docker socket, never a host path
+      // Never the Docker socket; the only host path is the repo cache, read-only (credential-free).
+      Binds: config.OPTIO_RUNNER_REPO_CACHE ? [`${config.OPTIO_RUNNER_REPO_CACHE}:${CACHE_MOUNT}:ro`] : [],
       AutoRemove: false, // the runner inspects (OOM) and then removes it
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "1" } },
     },
   };
+}
+
+/**
+ * A warm-pool container: the same image, user, limits and hardening as a run of the runner's
+ * defaults, but no run environment, no files and no run labels; it waits for its spec on stdin.
+ */
+export function buildPoolContainerSpec(
+  pool: { image: string; name: string; limits: RunPlan["limits"]; labels: Record<string, string> },
+  config: RunnerConfig,
+): ContainerCreateSpec {
+  const spec = buildContainerSpec(
+    {
+      runId: "",
+      taskId: "",
+      attempt: 0,
+      runnerId: config.OPTIO_RUNNER_ID,
+      image: pool.image,
+      limits: pool.limits,
+      env: { OPTIO_SPEC_FROM_STDIN: "1" },
+      files: [],
+      labels: pool.labels,
+      secrets: [],
+      timeoutMs: 0,
+    },
+    config,
+  );
+  return { ...spec, name: pool.name, OpenStdin: true, StdinOnce: true, AttachStdin: true };
 }

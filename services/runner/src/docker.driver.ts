@@ -1,9 +1,13 @@
 // The docker driver: one container per run through dockerode. The ONLY file importing dockerode.
-import { PassThrough } from "node:stream";
+// With OPTIO_RUNNER_WARM_POOL, a run of the default limits takes a container started ahead of time
+// (warm-pool.ts keeps them) and hands it its spec on stdin; any other run starts a cold one.
+import { randomUUID } from "node:crypto";
+import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
 import type { Logger } from "pino";
 import type { RunnerConfig } from "./config";
-import { buildContainerSpec } from "./container-spec";
+import type { WarmPool as WarmPoolStats } from "@optio/contracts";
+import { buildContainerSpec, buildPoolContainerSpec, POOL_LABEL } from "./container-spec";
 import {
   DriverError,
   type Driver,
@@ -12,8 +16,10 @@ import {
   type RunningUnit,
   type RunPaths,
 } from "./driver";
-import { LABELS, type RunPlan } from "./run-plan";
+import { LABELS, type RunFile, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
+import { CACHE_MOUNT, RepoCache } from "./repo-cache";
+import { WarmPool, type WarmUnit } from "./warm-pool";
 
 const RUN_DIR = "/run/optio";
 
@@ -38,9 +44,102 @@ export class DockerDriver implements Driver {
   readonly name = "docker" as const;
   readonly isolated = true;
   private readonly docker: Docker;
+  private readonly pool: WarmPool<WarmContainer> | undefined;
+  private readonly cache: RepoCache | undefined;
 
   constructor(private readonly opts: { config: RunnerConfig; logger: Logger }) {
     this.docker = new Docker(dockerOptions(opts.config));
+    const { config } = opts;
+    if (config.OPTIO_RUNNER_REPO_CACHE)
+      this.cache = new RepoCache({ dir: config.OPTIO_RUNNER_REPO_CACHE, logger: opts.logger });
+    if (config.OPTIO_RUNNER_WARM_POOL > 0)
+      this.pool = new WarmPool({
+        size: config.OPTIO_RUNNER_WARM_POOL,
+        image: config.OPTIO_RUNNER_IMAGE,
+        create: (image) => this.createWarm(image),
+        logger: opts.logger,
+      });
+  }
+
+  private get defaultLimits(): RunPlan["limits"] {
+    const { config } = this.opts;
+    return {
+      memoryMb: config.OPTIO_RUNNER_MEMORY_MB,
+      cpus: config.OPTIO_RUNNER_CPUS,
+      pids: config.OPTIO_RUNNER_PIDS,
+    };
+  }
+
+  private get owner(): [number, number] {
+    const [uid, gid] = this.opts.config.OPTIO_RUNNER_CONTAINER_USER.split(":").map(Number);
+    return [uid!, gid ?? uid!];
+  }
+
+  warm(): void {
+    this.pool?.refill();
+  }
+
+  poolStats(): WarmPoolStats | undefined {
+    return this.pool?.stats();
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  /** A pool container: created, attached (stdin too) and started; it waits for its spec. */
+  private async createWarm(image: string): Promise<WarmContainer> {
+    const { config } = this.opts;
+    const spec = buildPoolContainerSpec(
+      {
+        image,
+        name: `optio-pool-${config.OPTIO_RUNNER_ID}-${randomUUID().slice(0, 8)}`,
+        limits: this.defaultLimits,
+        labels: { [LABELS.managed]: "true", [LABELS.runner]: config.OPTIO_RUNNER_ID, [POOL_LABEL]: "true" },
+      },
+      config,
+    );
+    const container = await this.docker.createContainer(spec);
+    try {
+      // hijack: the connection is also the container's stdin (a field the typings lack).
+      const attach = { stream: true, hijack: true, stdin: true, stdout: true, stderr: true };
+      const stream = (await container.attach(attach)) as Duplex;
+      const output = this.demux(stream);
+      await container.start();
+      return new WarmContainer(container, stream, output, this.owner);
+    } catch (error) {
+      await container.remove({ force: true }).catch(() => {});
+      throw error;
+    }
+  }
+
+  private demux(stream: NodeJS.ReadableStream): { stdout: PassThrough; stderr: PassThrough } {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    this.docker.modem.demuxStream(stream, stdout, stderr);
+    stream.on("end", () => {
+      stdout.end();
+      stderr.end();
+    });
+    return { stdout, stderr };
+  }
+
+  /** Brings the repo's mirror up to date and names it to the entrypoint (OPTIO_REPO_REFERENCE). */
+  private async withCache(plan: RunPlan): Promise<RunPlan> {
+    const repoUrl = plan.env.OPTIO_REPO_URL;
+    if (!this.cache || !repoUrl) return plan;
+    const name = await this.cache.prepare(repoUrl);
+    if (!name) return plan;
+    return { ...plan, env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${name}` } };
+  }
+
+  private fitsPool(plan: RunPlan): boolean {
+    const limits = this.defaultLimits;
+    return (
+      plan.limits.memoryMb === limits.memoryMb &&
+      plan.limits.cpus === limits.cpus &&
+      plan.limits.pids === limits.pids
+    );
   }
 
   paths(): RunPaths {
@@ -51,20 +150,24 @@ export class DockerDriver implements Driver {
     return (await this.docker.version()).Version;
   }
 
-  async start(plan: RunPlan): Promise<RunHandle> {
+  async start(planned: RunPlan): Promise<RunHandle> {
+    const plan = await this.withCache(planned);
+    const warm = this.pool && this.fitsPool(plan) ? this.pool.take(plan.image) : null;
+    if (warm) {
+      try {
+        return await warm.assign(plan);
+      } catch (error) {
+        this.opts.logger.warn({ err: error, unit: warm.id }, "warm container failed; starting a cold one");
+        await warm.remove().catch(() => {});
+      }
+    }
     const spec = buildContainerSpec(plan, this.opts.config);
     const container = await this.create(spec, plan.image);
     try {
-      const [uid, gid] = this.opts.config.OPTIO_RUNNER_CONTAINER_USER.split(":").map(Number);
-      await container.putArchive(tarFiles("optio", plan.files, uid!, gid ?? uid!), { path: "/run" });
-      const stdout = new PassThrough();
-      const stderr = new PassThrough();
+      const [uid, gid] = this.owner;
+      await container.putArchive(tarFiles("optio", plan.files, uid, gid), { path: "/run" });
       const attached = await container.attach({ stream: true, stdout: true, stderr: true });
-      this.docker.modem.demuxStream(attached, stdout, stderr);
-      attached.on("end", () => {
-        stdout.end();
-        stderr.end();
-      });
+      const { stdout, stderr } = this.demux(attached);
       await container.start();
       return new DockerRunHandle(container, stdout, stderr);
     } catch (error) {
@@ -164,6 +267,40 @@ class DockerRunHandle implements RunHandle {
   }
 
   async dispose(): Promise<void> {
+    await this.container.remove({ force: true }).catch((error: unknown) => {
+      if (statusOf(error) !== 404) throw error;
+    });
+  }
+}
+
+/** A started pool container waiting on stdin for one run's files (see optio-run.sh). */
+class WarmContainer implements WarmUnit {
+  constructor(
+    private readonly container: Docker.Container,
+    private readonly stdin: Duplex,
+    private readonly output: { stdout: PassThrough; stderr: PassThrough },
+    private readonly owner: [number, number],
+  ) {}
+
+  get id(): string {
+    return this.container.id;
+  }
+
+  /** Sends the run's files and plain environment (run.env); the entrypoint goes on from there. */
+  async assign(plan: RunPlan): Promise<RunHandle> {
+    const env = Object.entries(plan.env)
+      .map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`)
+      .join("");
+    const files: RunFile[] = [...plan.files, { name: "run.env", content: Buffer.from(env), mode: 0o400 }];
+    const payload = tarFiles("optio", files, ...this.owner).toString("base64");
+    await new Promise<void>((resolve, reject) =>
+      this.stdin.write(`${payload.length}\n${payload}`, (error) => (error ? reject(error) : resolve())),
+    );
+    return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr);
+  }
+
+  async remove(): Promise<void> {
+    this.stdin.destroy();
     await this.container.remove({ force: true }).catch((error: unknown) => {
       if (statusOf(error) !== 404) throw error;
     });

@@ -1,7 +1,7 @@
 // The seam between the runner and a container engine. Small enough for a Kubernetes driver
 // (start = create a Job, wait = watch it, stop = delete with grace, list/remove = label selector).
 import type { Readable } from "node:stream";
-import type { RunErrorCode, RunnerDriver } from "@optio/contracts";
+import type { RunErrorCode, RunnerDriver, WarmPool } from "@optio/contracts";
 import type { RunPlan } from "./run-plan";
 
 /** How a run ended, as far as the engine knows. */
@@ -54,6 +54,12 @@ export interface Driver {
   list(): Promise<RunningUnit[]>;
   /** Force-removes one of them. */
   remove(id: string): Promise<void>;
+  /** A warm pool, if the driver keeps one: start filling it (once orphans are removed). */
+  warm?(): void;
+  /** The warm pool's figures for presence (size, ready, used). */
+  poolStats?(): WarmPool | undefined;
+  /** At shutdown: releases what the driver holds besides runs (the warm pool). */
+  close?(): Promise<void>;
 }
 
 /** A start failure with a stable code, reported in the run's `exited` report. */

@@ -29,7 +29,7 @@ const containers = () =>
 
 const children: ChildProcess[] = [];
 
-function startRunner(): ChildProcess {
+function startRunner(extraEnv: Record<string, string> = {}): ChildProcess {
   // node with tsx's loader (not the tsx CLI, which would put a wrapper process in between and
   // turn `kill -9` into killing the wrapper only).
   const child = spawn(process.execPath, ["--import", "tsx", "services/runner/src/main.ts"], {
@@ -45,6 +45,7 @@ function startRunner(): ChildProcess {
       OPTIO_RUNNER_SHUTDOWN_MS: "300",
       OPTIO_LOG_LEVEL: process.env.OPTIO_TEST_LOG ?? "warn",
       ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      ...extraEnv,
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
@@ -139,4 +140,36 @@ describe("runner process", () => {
     });
     expect(containers()).toHaveLength(0);
   });
+
+  it("leaves no warm-pool container behind a kill -9 once it restarts, and drains the pool on SIGTERM", async () => {
+    const pool = { OPTIO_RUNNER_WARM_POOL: "2" };
+    const first = announced();
+    const runner = startRunner(pool);
+    await first;
+    await waitFor(() => containers().length === 2);
+    const before = containers();
+    const exited = exitOf(runner);
+    runner.kill("SIGKILL");
+    await exited;
+    expect(containers().sort()).toEqual([...before].sort()); // the pool survived its runner
+
+    const again = announced();
+    const second = startRunner(pool);
+    await again;
+    await waitFor(() => containers().length === 2);
+    expect(containers().filter((id) => before.includes(id))).toEqual([]);
+
+    const stopped = exitOf(second);
+    second.kill("SIGTERM");
+    expect(await stopped).toEqual({ code: 0, signal: null });
+    expect(containers()).toHaveLength(0);
+  });
 });
+
+async function waitFor(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}

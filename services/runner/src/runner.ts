@@ -114,6 +114,7 @@ export class Runner {
       slots: { total: config.OPTIO_RUNNER_SLOTS, busy: this.runs.size },
       agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
       labels: config.OPTIO_RUNNER_LABELS,
+      ...(driver.poolStats?.() ? { pool: driver.poolStats() } : {}),
       startedAt: this.startedAt,
     };
   }
@@ -132,6 +133,7 @@ export class Runner {
   async start(): Promise<void> {
     const { nc, logger } = this.opts;
     await this.removeOrphans();
+    this.opts.driver.warm?.();
     this.subscriptions.push(nc.subscribe(subjects.dispatchWakeup(), { callback: () => this.wake() }));
     this.subscriptions.push(
       nc.subscribe(subjects.runCancel("*"), {
@@ -222,7 +224,7 @@ export class Runner {
         continue;
       }
       this.dirty = false;
-      let outcome: RunSpec | null | "error";
+      let outcome: RunSpec[] | "error";
       try {
         outcome = await this.claim(free);
       } catch (error) {
@@ -234,12 +236,13 @@ export class Runner {
       }
       if (this.stopping) {
         // Claimed while shutting down: the lease expires and the API requeues it.
-        if (outcome && outcome !== "error")
-          logger.warn({ runId: outcome.runId }, "claimed during shutdown; left to lease expiry");
+        if (outcome !== "error")
+          for (const spec of outcome)
+            logger.warn({ runId: spec.runId }, "claimed during shutdown; left to lease expiry");
         break;
       }
-      if (outcome && outcome !== "error") {
-        this.launch(outcome);
+      if (outcome !== "error" && outcome.length > 0) {
+        for (const spec of outcome) this.launch(spec);
         continue;
       }
       if (this.dirty) continue;
@@ -250,7 +253,8 @@ export class Runner {
     }
   }
 
-  private async claim(freeSlots: number): Promise<RunSpec | null> {
+  /** Up to `freeSlots` runs in one round trip. */
+  private async claim(freeSlots: number): Promise<RunSpec[]> {
     const { config, nc, logger } = this.opts;
     // Kept until a reply arrives: a retry after a lost reply gets the same run back.
     this.pendingClaimId ??= randomUUID();
@@ -260,6 +264,7 @@ export class Runner {
       freeSlots,
       agentTypes: config.OPTIO_RUNNER_AGENT_TYPES,
       labels: config.OPTIO_RUNNER_LABELS,
+      batch: true,
     });
     const reply = await nc.request(subjects.dispatchClaim(), JSON.stringify(request), {
       timeout: config.OPTIO_RUNNER_CLAIM_TIMEOUT_MS,
@@ -268,9 +273,11 @@ export class Runner {
     const parsed = ClaimReply.safeParse(reply.json());
     if (!parsed.success) {
       logger.error({ issues: parsed.error.issues }, "invalid claim reply ignored");
-      return null;
+      return [];
     }
-    return parsed.data.run;
+    // An API that predates `runs` sends only `run`.
+    const { run, runs } = parsed.data;
+    return runs.length > 0 ? runs : run ? [run] : [];
   }
 
   /** Starts a claimed run in a free slot. */
@@ -340,6 +347,9 @@ export class Runner {
     await Promise.race([all(), sleep(config.OPTIO_RUNNER_STOP_GRACE_MS + 5000)]);
     await Promise.race([Promise.all([...this.reporters].map((r) => r.flushed())), sleep(5000)]);
     for (const reporter of this.reporters) reporter.abandon();
+    await this.opts.driver
+      .close?.()
+      .catch((error: unknown) => logger.warn({ err: error }, "could not release the driver"));
     this.presence.stop();
     for (const subscription of this.subscriptions) subscription.unsubscribe();
   }

@@ -1,106 +1,93 @@
-// Claiming work for a runner: the best eligible queued task, locked with SKIP LOCKED so API
-// replicas and runners never start the same run twice.
+// Claiming work for a runner: the best eligible queued tasks (agent type, labels, repo slots), up
+// to the runner's free slots, locked with SKIP LOCKED so API replicas and runners never start the
+// same run twice. The SQL is in claim.store.ts; this decides how many and retries lost races.
 import type { AgentType, ClaimRequest, RunSpec } from "@optio/contracts";
-import type { Repo, Run, Task } from "../generated/prisma/client";
+import type { PrismaClient } from "../db/prisma";
+import type { Outbox } from "../events/outbox";
+import type { Run as RunRow, Task as TaskRow } from "../generated/prisma/client";
 import type { RunSecrets } from "../secrets/run-secrets";
-import type { TaskMachine } from "../tasks/task-machine";
-import type { TaskUnitOfWork } from "../tasks/task-work";
-import { DEFAULT_MAX_CONCURRENT, lockCandidate, nextCandidate } from "./claim-candidates";
+import { claimLocked, pickAndLock } from "./claim.store";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
 
+/** Candidates lost to concurrent claims (repo slot taken meanwhile) are skipped this many times. */
+const MAX_TRIES = 8;
+
 export class ClaimService {
-  private readonly machine: TaskMachine;
-  private readonly work: TaskUnitOfWork;
+  private readonly prisma: PrismaClient;
+  private readonly outbox: Outbox;
   private readonly leaseMs: number;
   private readonly defaults: RunDefaults;
   private readonly secrets: RunSecrets;
 
   constructor(options: {
-    machine: TaskMachine;
-    work: TaskUnitOfWork;
+    prisma: PrismaClient;
+    outbox: Outbox;
     leaseMs: number;
     defaults: RunDefaults;
     secrets: RunSecrets;
   }) {
-    this.machine = options.machine;
-    this.work = options.work;
+    this.prisma = options.prisma;
+    this.outbox = options.outbox;
     this.leaseMs = options.leaseMs;
     this.defaults = options.defaults;
     this.secrets = options.secrets;
   }
 
-  /** Claims one run for the runner, or null when nothing it can run is eligible. */
-  async claim(request: ClaimRequest): Promise<RunSpec | null> {
-    const claimed = await this.claimRun(request);
-    if (!claimed) return null;
-    const { task, run, repo } = claimed;
-    // Secrets are read after the claim committed and go only into this reply, never into a row.
-    const secrets = await this.secrets.forRun(task.agentType as AgentType, repo);
-    return { ...buildRunSpec(task, run, repo, this.defaults), ...secrets };
-  }
-
-  private async claimRun(request: ClaimRequest): Promise<{ task: Task; run: Run; repo: Repo | null } | null> {
-    return this.work.run(async (work) => {
-      const { tx } = work;
-      if (request.claimId) {
-        // A repeated claim (the runner missed our reply): the same run again, or nothing.
-        const previous = await tx.run.findUnique({
-          where: { claimId: request.claimId },
-          include: { task: true },
-        });
-        if (previous) {
-          if (previous.runnerId !== request.runnerId || previous.state !== "provisioning") return null;
-          const repo = await tx.repo.findUnique({ where: { repoUrl: previous.task.repoUrl } });
-          return { task: previous.task, run: previous, repo };
-        }
+  /**
+   * Claims up to `freeSlots` runs (one unless the runner reads batches), or none when nothing it
+   * can run is eligible. A repeated claim id (the runner missed our reply) returns the runs of that
+   * claim that are still unstarted, and claims nothing new.
+   */
+  async claim(request: ClaimRequest): Promise<RunSpec[]> {
+    if (request.claimId) {
+      const previous = await this.prisma.run.findMany({
+        where: { claimId: request.claimId },
+        include: { task: true },
+        orderBy: { createdAt: "asc" },
+      });
+      if (previous.length > 0) {
+        const open = previous.filter(
+          (run) => run.runnerId === request.runnerId && run.state === "provisioning",
+        );
+        return this.specs(open.map(({ task, ...run }) => ({ ...task, runs: [run] })));
       }
+    }
+    const claimed = await this.outbox.transaction(async (tx) => {
       const skipped: string[] = [];
-      // A candidate may be held by a concurrent claim or lose the per-repo race; try the next ones.
-      for (let tries = 0; tries < 8; tries++) {
-        const candidate = await nextCandidate(tx, request.agentTypes, skipped);
-        if (!candidate) return null;
-        if (!(await lockCandidate(tx, candidate.id))) {
-          skipped.push(candidate.id); // another claim holds it
-          continue;
-        }
-        // Serialise claims per repo so two replicas cannot both take its last free slot.
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${candidate.repo_url}))`;
-        const [slots] = await tx.$queryRaw<{ active: number; limit: number }[]>`
-          SELECT (SELECT count(*)::int FROM tasks WHERE repo_url = ${candidate.repo_url}
-                    AND state IN ('provisioning', 'running')) AS active,
-                 COALESCE((SELECT max_concurrent_tasks FROM repos WHERE repo_url = ${candidate.repo_url}),
-                          ${DEFAULT_MAX_CONCURRENT}) AS limit`;
-        if (slots && slots.active >= slots.limit) {
-          skipped.push(candidate.id);
-          continue;
-        }
-
-        const task = await this.machine.transition(work, {
-          taskId: candidate.id,
-          to: "provisioning",
-          trigger: "claimed",
-          message: `Claimed by runner ${request.runnerId}`,
-          accepted: ["queued"],
-          actor: { kind: "runner", runnerId: request.runnerId },
-        });
-        const queued = await tx.run.findFirst({
-          where: { taskId: task.id, state: "queued" },
-          orderBy: { attempt: "desc" },
-        });
-        const claimed = {
-          state: "provisioning" as const,
+      const filter = {
+        agentTypes: request.agentTypes,
+        labels: request.labels,
+        limit: request.batch ? request.freeSlots : 1,
+      };
+      for (let tries = 0; tries < MAX_TRIES; tries++) {
+        const candidates = await pickAndLock(tx, { ...filter, skipped });
+        if (candidates.length === 0) return [];
+        const rows = await claimLocked(tx, candidates, {
           runnerId: request.runnerId,
           claimId: request.claimId ?? null,
-          leaseExpiresAt: new Date(Date.now() + this.leaseMs),
-        };
-        const run = queued
-          ? await tx.run.update({ where: { id: queued.id }, data: claimed })
-          : await tx.run.create({ data: { taskId: task.id, attempt: task.attempts + 1, ...claimed } });
-        if (!queued) await tx.task.update({ where: { id: task.id }, data: { attempts: run.attempt } });
-        const repo = await tx.repo.findUnique({ where: { repoUrl: task.repoUrl } });
-        return { task, run, repo };
+          leaseMs: this.leaseMs,
+        });
+        if (rows.length > 0) return rows;
+        skipped.push(...candidates.map((c) => c.id)); // their repos filled up meanwhile
       }
-      return null;
+      return [];
     });
+    return this.specs(claimed);
+  }
+
+  private async specs(claimed: (TaskRow & { runs: RunRow[] })[]): Promise<RunSpec[]> {
+    if (claimed.length === 0) return [];
+    const repos = await this.prisma.repo.findMany({
+      where: { repoUrl: { in: [...new Set(claimed.map((task) => task.repoUrl))] } },
+    });
+    const byUrl = new Map(repos.map((repo) => [repo.repoUrl, repo]));
+    // Secrets are read after the claim committed and go only into this reply, never into a row.
+    return Promise.all(
+      claimed.map(async (task) => {
+        const repo = byUrl.get(task.repoUrl) ?? null;
+        const secrets = await this.secrets.forRun(task.agentType as AgentType, repo);
+        return { ...buildRunSpec(task, task.runs[0]!, repo, this.defaults), ...secrets };
+      }),
+    );
   }
 }

@@ -2,6 +2,7 @@
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
+import type { Outbox } from "../events/outbox";
 import type { LiveHints } from "../logs/live-hints";
 import type { TaskServices } from "../tasks/task-services";
 import { ClaimService } from "./claim.service";
@@ -32,6 +33,7 @@ export function createDispatch(deps: {
   nats: NatsConnection;
   logger: Logger;
   tasks: Pick<TaskServices, "machine" | "work">;
+  outbox: Outbox;
   hints: LiveHints;
   settings: DispatchSettings;
   /** What a claimed run receives (keys, git credential). */
@@ -42,8 +44,8 @@ export function createDispatch(deps: {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
   const claims = new ClaimService({
-    machine,
-    work,
+    prisma,
+    outbox: deps.outbox,
     leaseMs: settings.leaseMs,
     defaults: { image: settings.defaultImage, timeoutSeconds: settings.defaultTimeoutSeconds },
     secrets: deps.runSecrets,

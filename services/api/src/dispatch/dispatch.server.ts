@@ -64,7 +64,8 @@ export class DispatchServer {
 
   async start(): Promise<void> {
     this.respond(subjects.dispatchClaim(), ClaimRequest, async (request): Promise<ClaimReply> => {
-      return { run: await this.claims.claim(request) };
+      const runs = await this.claims.claim(request);
+      return { run: runs[0] ?? null, runs };
     });
     this.respond("optio.runner.*.heartbeat", RunnerHeartbeat, (beat) => this.registry.heartbeat(beat));
     this.respond("optio.runner.*.announced", RunnerAnnounced, async (announced) => {

@@ -1,14 +1,15 @@
 // Runners as seen through their heartbeats, shared by every API replica through Postgres. A
 // heartbeat renews the leases of the runs the runner holds and answers which ones it must stop.
-import type {
-  RunnerHeartbeat,
-  RunnerHeartbeatReply,
-  RunnerInfo,
-  RunnerView,
-  StopReason,
+import {
+  WarmPool,
+  type RunnerHeartbeat,
+  type RunnerHeartbeatReply,
+  type RunnerInfo,
+  type RunnerView,
+  type StopReason,
 } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
-import type { Runner as RunnerRow } from "../generated/prisma/client";
+import { Prisma, type Runner as RunnerRow } from "../generated/prisma/client";
 
 export class RunnerRegistry {
   private readonly prisma: PrismaClient;
@@ -32,6 +33,7 @@ export class RunnerRegistry {
       slotsBusy: info.slots.busy,
       agentTypes: info.agentTypes,
       labels: info.labels,
+      pool: info.pool ?? Prisma.DbNull,
       stopping: info.stopping ?? false,
       startedAt: new Date(info.startedAt),
       lastHeartbeatAt: new Date(),
@@ -101,6 +103,7 @@ function toRunnerView(row: RunnerRow): RunnerView {
     slots: { total: row.slotsTotal, busy: row.slotsBusy },
     agentTypes: row.agentTypes as RunnerInfo["agentTypes"],
     labels: row.labels,
+    ...(row.pool ? { pool: WarmPool.parse(row.pool) } : {}),
     startedAt: row.startedAt.toISOString(),
     lastHeartbeatAt: row.lastHeartbeatAt.toISOString(),
     stopping: row.stopping,

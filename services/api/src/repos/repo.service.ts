@@ -27,6 +27,7 @@ export function toRepoView(row: RepoRow): Repo {
     autoMerge: row.autoMerge,
     reviewEnabled: row.reviewEnabled,
     autoResume: row.autoResume,
+    requiredLabels: row.requiredLabels ?? [],
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -22,6 +22,8 @@ export type NewTask = {
   priority: number;
   maxAttempts: number | null;
   metadata: Record<string, unknown>;
+  /** Runner labels needed to claim it (the repo's are added at claim time). */
+  requiredLabels?: string[];
   createdBy: string | null;
   taskType: TaskType;
   parentId?: string | null;
@@ -116,7 +118,7 @@ export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskI
                             subtask_order, blocks_parent, created_by, trigger, actor, user_id, ord)
     ), task AS (
       INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
-                         max_attempts, metadata, state, task_type, parent_id, subtask_order, blocks_parent,
+                         max_attempts, metadata, required_labels, state, task_type, parent_id, subtask_order, blocks_parent,
                          created_by, attempts, updated_at)
       SELECT i.id, i.title, i.prompt, i.repo_url, repo.id, COALESCE(i.repo_branch, repo.default_branch, 'main'),
              COALESCE(i.agent_type, repo.default_agent_type, 'claude'), i.model, i.priority,

@@ -18,6 +18,7 @@ import { LATEST_RUN } from "./task.view";
 
 /** A connected repo's concurrency limit applies; an unconnected repo gets the repo default. */
 const DEFAULT_REPO_CONCURRENCY = 2;
+const DEFAULT_RUNNER_STALE_MS = 20_000;
 
 export type TaskDetail = {
   task: TaskRow & { runs: Run[] };
@@ -64,9 +65,12 @@ function listWhere(query: ListTasksQuery): Prisma.Sql {
 
 export class TaskQueries {
   private readonly prisma: PrismaClient;
+  /** A runner unheard of for this long is not live (it cannot take a task). */
+  private readonly runnerStaleMs: number;
 
-  constructor(options: { prisma: PrismaClient }) {
+  constructor(options: { prisma: PrismaClient; runnerStaleMs?: number }) {
     this.prisma = options.prisma;
+    this.runnerStaleMs = options.runnerStaleMs ?? DEFAULT_RUNNER_STALE_MS;
   }
 
   /**
@@ -137,6 +141,9 @@ export class TaskQueries {
     }
     if (task.state !== "queued") return null;
     const repo = await this.prisma.repo.findUnique({ where: { repoUrl: task.repoUrl } });
+    const required = [...new Set([...(task.requiredLabels ?? []), ...(repo?.requiredLabels ?? [])])];
+    if (required.length > 0 && !(await this.liveRunnerCanTake(task.agentType, required)))
+      return `No live runner has the labels this task requires (${required.join(", ")}) for agent type ${task.agentType}`;
     const limit = repo?.maxConcurrentTasks ?? DEFAULT_REPO_CONCURRENCY;
     const active = await this.prisma.task.count({
       where: { repoUrl: task.repoUrl, state: { in: ["provisioning", "running"] } },
@@ -148,6 +155,19 @@ export class TaskQueries {
          AND (priority, position, created_at, id) < (${task.priority}, ${task.position}, ${task.createdAt}, ${task.id}::uuid)`;
     const count = Number(rows[0]?.ahead ?? 0);
     return count === 0 ? "Waiting for a runner" : `Waiting for a runner (${count} ahead in the queue)`;
+  }
+
+  private async liveRunnerCanTake(agentType: string, labels: string[]): Promise<boolean> {
+    const runner = await this.prisma.runner.findFirst({
+      where: {
+        lastHeartbeatAt: { gt: new Date(Date.now() - this.runnerStaleMs) },
+        stopping: false,
+        agentTypes: { has: agentType },
+        labels: { hasEvery: labels },
+      },
+      select: { id: true },
+    });
+    return runner !== null;
   }
 
   async events(id: string) {

@@ -17,6 +17,7 @@ const TASK_COLUMNS = {
   position: "position",
   maxAttempts: "max_attempts",
   metadata: "metadata",
+  requiredLabels: "required_labels",
   state: "state",
   stateVersion: "state_version",
   taskType: "task_type",

@@ -33,6 +33,8 @@ export function createTaskServices(deps: {
   nats: NatsConnection;
   logger: Logger;
   signals?: RunSignals;
+  /** How long a runner stays live without a heartbeat (pendingReason names tasks none can take). */
+  runnerStaleMs?: number;
 }): TaskServices {
   const { prisma, outbox, urlPolicy } = deps;
   const signals = deps.signals ?? new NatsRunSignals({ nats: deps.nats, logger: deps.logger });
@@ -53,7 +55,7 @@ export function createTaskServices(deps: {
         },
       }),
     }),
-    queries: new TaskQueries({ prisma }),
+    queries: new TaskQueries({ prisma, runnerStaleMs: deps.runnerStaleMs }),
     subtasks: new SubtaskService({ prisma, work }),
     dependencies: new DependencyService({ prisma, outbox, machine, work }),
     comments: new CommentService({ prisma, outbox }),

@@ -90,6 +90,7 @@ export class TaskService {
       priority: input.priority ?? DEFAULT_PRIORITY,
       maxAttempts: input.maxAttempts ?? null,
       metadata: input.metadata ?? {},
+      requiredLabels: input.requiredLabels,
       createdBy: userId,
       taskType: "coding",
     };

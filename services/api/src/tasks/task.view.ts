@@ -53,6 +53,7 @@ export function toTaskView(row: TaskRow & { runs?: Run[] }): Task {
     maxAttempts: row.maxAttempts,
     maxRetries: Math.max(0, row.maxAttempts - 1),
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
+    requiredLabels: row.requiredLabels ?? [],
     state: row.state,
     stateVersion: row.stateVersion,
     taskType: row.taskType,

@@ -5,7 +5,7 @@ import { ScriptedRunner, exited, resultOk, started } from "./protocol";
 
 // Leases outlive the tests here (leases.test.ts covers expiry); runners go stale quickly.
 const world = useDispatchWorld({ OPTIO_LEASE_MS: 120_000, OPTIO_RUNNER_STALE_MS: 3_000 });
-const { createTask, taskState, drainQueue, startRun } = world.fixtures;
+const { createTask, taskState, drainQueue, startRun, queueBacklog } = world.fixtures;
 
 describe("claims", () => {
   it("hands a queued task to one runner with a full run spec, then nothing", async () => {
@@ -77,10 +77,7 @@ describe("claims", () => {
     const running = await createTask({ repoUrl: busyRepo, priority: 0 });
     expect((await runner.claim())!.taskId).toBe(running.id);
     // 300 more top-priority tasks wait on the busy repo; the only runnable task comes after them.
-    await world.ctx.prisma.$executeRaw`
-      INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
-      SELECT gen_random_uuid(), 'backlog', 'p', ${busyRepo}, 'main', 'shell', 'queued', 0, 3, now()
-        FROM generate_series(1, 300)`;
+    await queueBacklog(busyRepo, 300);
     const other = await createTask({ priority: 900 });
     expect((await runner.claim())!.taskId).toBe(other.id);
     expect(await runner.claim()).toBeNull();

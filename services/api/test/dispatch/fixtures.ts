@@ -67,6 +67,14 @@ export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld
     return res.body.task as { id: string; state: string };
   };
 
+  /** A backlog of `count` queued top-priority shell tasks on one repo, in one statement. */
+  queueBacklog = async (repoUrl: string, count: number) => {
+    await this.ctx().prisma.$executeRaw`
+      INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
+      SELECT gen_random_uuid(), 'backlog', 'p', ${repoUrl}, 'main', 'shell', 'queued', 0, 3, now()
+        FROM generate_series(1, ${count}::int)`;
+  };
+
   taskState = async (id: string): Promise<string> =>
     (await this.ctx().prisma.task.findUniqueOrThrow({ where: { id } })).state;
 

@@ -18,6 +18,7 @@ export class ScriptedRunner {
     private readonly nats: NatsConnection,
     readonly runnerId: string,
     private readonly agentTypes: ("claude" | "codex" | "shell")[] = ["claude", "codex", "shell"],
+    private readonly labels: string[] = [],
   ) {}
 
   info() {
@@ -29,24 +30,33 @@ export class ScriptedRunner {
       isolated: false,
       slots: { total: 4, busy: 0 },
       agentTypes: this.agentTypes,
-      labels: [],
+      labels: this.labels,
       startedAt: new Date().toISOString(),
     };
   }
 
-  async claim(claimId?: string): Promise<RunSpec | null> {
+  /** A claim as runners without batches send it: one run at most, read from `run`. */
+  async claim(claimId?: string, freeSlots = 1): Promise<RunSpec | null> {
+    return (await this.request({ claimId, freeSlots })).run;
+  }
+
+  /** A batch claim: up to `freeSlots` runs in `runs`. */
+  async claimBatch(freeSlots: number, claimId?: string): Promise<RunSpec[]> {
+    return (await this.request({ claimId, freeSlots, batch: true })).runs;
+  }
+
+  private async request(fields: { claimId?: string; freeSlots: number; batch?: boolean }) {
     const reply = await this.nats.request(
       subjects.dispatchClaim(),
       JSON.stringify({
         runnerId: this.runnerId,
-        claimId,
-        freeSlots: 1,
         agentTypes: this.agentTypes,
-        labels: [],
+        labels: this.labels,
+        ...fields,
       }),
       { timeout: 5_000 },
     );
-    return ClaimReply.parse(reply.json()).run;
+    return ClaimReply.parse(reply.json());
   }
 
   async heartbeat(runs: { runId: string; attempt: number }[]) {

@@ -1,0 +1,95 @@
+// Where a claim's time goes: the NATS round trip alone (a trivial responder on the same server),
+// the API's whole claim (request → reply), and the claim's phases run in this process against the
+// same database with the API's own code (transaction begin, pick+lock, claim statement, commit,
+// run-spec building).
+import { createPrisma } from "../../services/api/src/db/prisma";
+import { claimLocked, pickAndLock } from "../../services/api/src/dispatch/claim.store";
+import { buildRunSpec } from "../../services/api/src/dispatch/run-spec";
+import type { connectNats } from "../../services/api/src/nats/connection";
+
+type NatsConnection = Awaited<ReturnType<typeof connectNats>>;
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+/** p50 of a trivial NATS request/reply (what any claim pays for the wire). */
+export async function natsRoundTrip(nc: NatsConnection, count: number): Promise<number[]> {
+  const subject = "bench.echo";
+  const sub = nc.subscribe(subject, { callback: (_err, msg) => void msg.respond(msg.data) });
+  const body = JSON.stringify({ runnerId: "bench", freeSlots: 1, agentTypes: ["codex"], labels: [] });
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await nc.request(subject, body, { timeout: 5_000 });
+    times.push(performance.now() - started);
+  }
+  sub.unsubscribe();
+  return times;
+}
+
+/** Whole claims over NATS to the API process. */
+export async function claimRoundTrips(
+  nc: NatsConnection,
+  runnerId: string,
+  count: number,
+): Promise<number[]> {
+  const body = JSON.stringify({ runnerId, freeSlots: 1, agentTypes: ["codex"], labels: [], batch: true });
+  const times: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    await nc.request("optio.dispatch.claim", body, { timeout: 10_000 });
+    times.push(performance.now() - started);
+  }
+  return times;
+}
+
+/** The claim's phases in this process (same SQL as the API), medians in ms. */
+export async function claimPhases(databaseUrl: string, runnerId: string, count: number) {
+  const prisma = createPrisma(databaseUrl);
+  const phases = {
+    begin: [] as number[],
+    pick: [] as number[],
+    claim: [] as number[],
+    commit: [] as number[],
+    spec: [] as number[],
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const started = performance.now();
+      let marks: number[] = [];
+      const rows = await prisma.$transaction(async (tx) => {
+        marks = [performance.now()];
+        const candidates = await pickAndLock(tx, {
+          agentTypes: ["codex"],
+          labels: [],
+          limit: 1,
+          skipped: [],
+        });
+        marks.push(performance.now());
+        const claimed = await claimLocked(tx, candidates, { runnerId, claimId: null, leaseMs: 60_000 });
+        marks.push(performance.now());
+        return claimed;
+      });
+      const committed = performance.now();
+      const repos = await prisma.repo.findMany({
+        where: { repoUrl: { in: rows.map((row) => row.repoUrl) } },
+      });
+      for (const row of rows)
+        buildRunSpec(row, row.runs[0]!, repos.find((repo) => repo.repoUrl === row.repoUrl) ?? null, {
+          image: "x",
+          timeoutSeconds: 60,
+        });
+      const specced = performance.now();
+      phases.begin.push(marks[0]! - started);
+      phases.pick.push(marks[1]! - marks[0]!);
+      phases.claim.push(marks[2]! - marks[1]!);
+      phases.commit.push(committed - marks[2]!);
+      phases.spec.push(specced - committed);
+    }
+  } finally {
+    await prisma.$disconnect();
+  }
+  return Object.fromEntries(Object.entries(phases).map(([name, values]) => [name, median(values)])) as Record<
+    keyof typeof phases,
+    number
+  >;
+}

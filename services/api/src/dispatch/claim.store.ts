@@ -1,0 +1,200 @@
+// The claim's SQL, the hot path of dispatch: two statements in one transaction.
+//  1. pickAndLock: the best eligible queued tasks for this runner (agent type, labels, repo slots),
+//     row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
+//     repos' claim locks taken in a fixed order.
+//  2. claimLocked: under those repo locks (a fresh snapshot sees every claim committed before), the
+//     repo slots re-checked, then tasks → provisioning, runs leased, history rows and outbox events
+//     written: the same rows TaskMachine.transition writes for queued → provisioning, whose only
+//     reaction (subtask rules) has no consequence for that state.
+import { subjects } from "@optio/contracts";
+import type { Tx } from "../db/prisma";
+import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
+import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
+
+export const DEFAULT_MAX_CONCURRENT = 2;
+/** How deep the fast path looks into the queue before falling back to one probe per repo. */
+const HEAD = 64;
+/** Advisory-lock namespace (first key of the two-key form) of the per-repo claim locks. */
+const REPO_CLAIM_LOCK = 7011;
+
+export type Candidate = { id: string; repo_url: string };
+
+export type ClaimFilter = {
+  agentTypes: readonly string[];
+  /** The runner's labels: a task (and its repo) may require only labels among these. */
+  labels: readonly string[];
+  limit: number;
+  skipped: readonly string[];
+};
+
+export type Lease = { runnerId: string; claimId: string | null; leaseMs: number };
+
+/**
+ * Two bounded plans: the head of the queue (cheap, the common case), then, when busy repos fill
+ * the whole head (a big backlog on one repo), each queued repo's best task through an index: the
+ * cost depends on the number of repos with work, never on how many tasks wait behind a busy one.
+ * Returns the locked candidates in queue order (repo locks held until the transaction ends).
+ */
+export async function pickAndLock(tx: Tx, filter: ClaimFilter): Promise<Candidate[]> {
+  // The planner's cost estimate of these statements crosses jit_above_cost, and compiling them
+  // costs far more (tens of ms to seconds) than running them (well under a millisecond).
+  await tx.$executeRaw`SET LOCAL jit = off`;
+  const fromHead = await lockAndSerialise(tx, headCandidates(filter), filter.limit);
+  if (fromHead.length > 0) return fromHead;
+  return lockAndSerialise(tx, perRepoCandidates(filter), filter.limit);
+}
+
+/**
+ * The task's and its repo's required labels are among the runner's. The repo's come from a scalar
+ * subquery (one index probe per row scanned), not a join: a join would make the planner read every
+ * queued task instead of walking the queue index up to the LIMIT.
+ */
+const labelled = (filter: ClaimFilter) => Prisma.sql`
+  COALESCE(t.required_labels, '{}') <@ ${[...filter.labels]}::text[]
+  AND COALESCE((SELECT rl.required_labels FROM repos rl WHERE rl.repo_url = t.repo_url), '{}')
+      <@ ${[...filter.labels]}::text[]`;
+
+const busy = Prisma.sql`
+  SELECT repo_url, count(*)::int AS active FROM tasks
+   WHERE state IN ('provisioning', 'running') GROUP BY repo_url`;
+
+/** Eligible tasks of the queue head, ranked within their repo so a batch fits the repo's free slots. */
+function headCandidates(filter: ClaimFilter): Prisma.Sql {
+  return Prisma.sql`
+    WITH busy AS (${busy}),
+    head AS (
+      SELECT t.id, t.repo_url, t.priority, t.position, t.created_at FROM tasks t
+       WHERE t.state = 'queued'
+         AND t.agent_type = ANY(${[...filter.agentTypes]}::text[])
+         AND NOT (t.id = ANY(${[...filter.skipped]}::uuid[]))
+         AND ${labelled(filter)}
+       ORDER BY t.priority, t.position, t.created_at
+       LIMIT ${HEAD})
+    SELECT h.id, h.repo_url, h.priority, h.position, h.created_at,
+           row_number() OVER (PARTITION BY h.repo_url ORDER BY h.priority, h.position, h.created_at) AS rank,
+           COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT}) - COALESCE(b.active, 0) AS free
+      FROM head h
+      LEFT JOIN busy b ON b.repo_url = h.repo_url
+      LEFT JOIN repos r ON r.repo_url = h.repo_url`;
+}
+
+/** Each queued repo's best eligible task (one per repo), through tasks_repo_queue_idx. */
+function perRepoCandidates(filter: ClaimFilter): Prisma.Sql {
+  return Prisma.sql`
+    WITH RECURSIVE queued_repos(repo_url) AS (
+      (SELECT repo_url FROM tasks WHERE state = 'queued' ORDER BY repo_url LIMIT 1)
+      UNION ALL
+      SELECT (SELECT t.repo_url FROM tasks t
+               WHERE t.state = 'queued' AND t.repo_url > q.repo_url ORDER BY t.repo_url LIMIT 1)
+        FROM queued_repos q WHERE q.repo_url IS NOT NULL),
+    busy AS (${busy})
+    SELECT best.id, best.repo_url, best.priority, best.position, best.created_at, 1 AS rank,
+           COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT}) - COALESCE(b.active, 0) AS free
+      FROM queued_repos q
+      LEFT JOIN busy b ON b.repo_url = q.repo_url
+      LEFT JOIN repos r ON r.repo_url = q.repo_url
+      CROSS JOIN LATERAL (
+        SELECT t.id, t.repo_url, t.priority, t.position, t.created_at FROM tasks t
+         WHERE t.state = 'queued' AND t.repo_url = q.repo_url
+           AND t.agent_type = ANY(${[...filter.agentTypes]}::text[])
+           AND NOT (t.id = ANY(${[...filter.skipped]}::uuid[]))
+           AND ${labelled(filter)}
+         ORDER BY t.priority, t.position, t.created_at
+         LIMIT 1) best
+     WHERE q.repo_url IS NOT NULL`;
+}
+
+/**
+ * Locks up to `limit` of the ranked candidates that fit their repo's free slots (SKIP LOCKED: one
+ * held by a concurrent claim is passed over), then takes the claim lock of each of their repos in
+ * repo order (so two claims never wait on each other in a cycle).
+ */
+async function lockAndSerialise(tx: Tx, ranked: Prisma.Sql, limit: number): Promise<Candidate[]> {
+  return tx.$queryRaw<Candidate[]>`
+    WITH ranked AS (${ranked}),
+    chosen AS (
+      SELECT id, priority, position, created_at FROM ranked WHERE rank <= free
+       ORDER BY priority, position, created_at LIMIT ${limit}),
+    locked AS (
+      SELECT t.id, t.repo_url FROM tasks t
+       WHERE t.id IN (SELECT id FROM chosen) AND t.state = 'queued'
+       FOR UPDATE SKIP LOCKED),
+    repo_locks AS (
+      SELECT s.repo_url, pg_advisory_xact_lock(${REPO_CLAIM_LOCK}, hashtext(s.repo_url)) AS taken
+        FROM (SELECT DISTINCT repo_url FROM locked ORDER BY repo_url) s)
+    SELECT l.id, l.repo_url FROM locked l
+      JOIN repo_locks k ON k.repo_url = l.repo_url
+      JOIN chosen c ON c.id = l.id
+     ORDER BY c.priority, c.position, c.created_at`;
+}
+
+/**
+ * Claims the locked candidates that still fit their repo's slots (in order), in one statement.
+ * Returns each claimed task with its leased run, in queue order.
+ */
+export async function claimLocked(
+  tx: Tx,
+  candidates: readonly Candidate[],
+  lease: Lease,
+): Promise<(TaskRow & { runs: Run[] })[]> {
+  if (candidates.length === 0) return [];
+  const ids = candidates.map((c) => c.id);
+  const repos = candidates.map((c) => c.repo_url);
+  const subjectsOf = ids.map((id) => subjects.entityEvent("task", id, "state_changed"));
+  const actor = `runner:${lease.runnerId}`;
+  const message = `Claimed by runner ${lease.runnerId}`;
+  const rows = await tx.$queryRaw<Record<string, unknown>[]>`
+    WITH picked AS (
+      SELECT p.id, p.repo_url, p.subject, p.ord,
+             row_number() OVER (PARTITION BY p.repo_url ORDER BY p.ord) AS rank
+        FROM unnest(${ids}::uuid[], ${repos}::text[], ${subjectsOf}::text[])
+             WITH ORDINALITY AS p(id, repo_url, subject, ord)),
+    active AS (
+      SELECT repo_url, count(*)::int AS n FROM tasks
+       WHERE state IN ('provisioning', 'running') AND repo_url = ANY(${repos}::text[])
+       GROUP BY repo_url),
+    chosen AS (
+      SELECT p.id, p.subject, p.ord FROM picked p
+        LEFT JOIN active a ON a.repo_url = p.repo_url
+        LEFT JOIN repos r ON r.repo_url = p.repo_url
+       WHERE COALESCE(a.n, 0) + p.rank <= COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT})),
+    queued_run AS (
+      SELECT DISTINCT ON (task_id) id, task_id FROM runs
+       WHERE task_id IN (SELECT id FROM chosen) AND state = 'queued'
+       ORDER BY task_id, attempt DESC),
+    moved AS (
+      UPDATE tasks t
+         SET state = 'provisioning', state_version = t.state_version + 1, updated_at = now(),
+             attempts = CASE WHEN q.id IS NULL THEN t.attempts + 1 ELSE t.attempts END
+        FROM chosen c LEFT JOIN queued_run q ON q.task_id = c.id
+       WHERE t.id = c.id AND t.state = 'queued'
+      RETURNING t.*, q.id AS queued_run_id, c.subject AS subject, c.ord AS ord),
+    leased AS (
+      UPDATE runs r
+         SET state = 'provisioning', runner_id = ${lease.runnerId}, claim_id = ${lease.claimId}::uuid,
+             lease_expires_at = now() + make_interval(secs => ${lease.leaseMs / 1000}::float8),
+             updated_at = now()
+        FROM moved m WHERE r.id = m.queued_run_id
+      RETURNING r.*),
+    created AS (
+      INSERT INTO runs (id, task_id, attempt, state, runner_id, claim_id, lease_expires_at, updated_at)
+      SELECT gen_random_uuid(), m.id, m.attempts, 'provisioning', ${lease.runnerId}, ${lease.claimId}::uuid,
+             now() + make_interval(secs => ${lease.leaseMs / 1000}::float8), now()
+        FROM moved m WHERE m.queued_run_id IS NULL
+      RETURNING *),
+    run AS (SELECT * FROM leased UNION ALL SELECT * FROM created),
+    history AS (
+      INSERT INTO task_events (id, task_id, from_state, to_state, trigger, message, actor, run_id)
+      SELECT gen_random_uuid(), m.id, 'queued', 'provisioning', 'claimed', ${message}, ${actor}, run.id
+        FROM moved m JOIN run ON run.task_id = m.id),
+    announced AS (
+      -- The row Outbox.record writes for a transition: the publisher moves it to JetStream.
+      INSERT INTO outbox_events (id, subject, type, data)
+      SELECT gen_random_uuid(), m.subject, 'task.state_changed',
+             jsonb_build_object('taskId', m.id, 'fromState', 'queued', 'toState', 'provisioning',
+                                'trigger', 'claimed', 'message', ${message}::text, 'actor', ${actor}::text,
+                                'userId', NULL, 'runId', run.id, 'stateVersion', m.state_version)
+        FROM moved m JOIN run ON run.task_id = m.id)
+    SELECT ${taskAndRunSelect("m", "run")} FROM moved m JOIN run ON run.task_id = m.id ORDER BY m.ord`;
+  return rows.map(toTaskWithRun);
+}

@@ -1,0 +1,99 @@
+// The warm pool's bookkeeping, engine-free: keeps `size` units created and started for one image,
+// hands each to exactly one run, refills in the background, and drains on image change and on
+// close. The engine side (creating, assigning, removing a unit) is the driver's.
+import type { Logger } from "pino";
+import type { WarmPool as WarmPoolStats } from "@optio/contracts";
+
+export interface WarmUnit {
+  readonly id: string;
+  remove(): Promise<void>;
+}
+
+export interface WarmPoolOptions<U extends WarmUnit> {
+  size: number;
+  image: string;
+  create: (image: string) => Promise<U>;
+  logger: Logger;
+  /** After a failed create, wait this long before trying again (an image missing, an engine down). */
+  retryMs?: number;
+}
+
+export class WarmPool<U extends WarmUnit> {
+  private image: string;
+  private readonly ready: U[] = [];
+  private creating = 0;
+  private used = 0;
+  private closed = false;
+  private backoffUntil = 0;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(private readonly opts: WarmPoolOptions<U>) {
+    this.image = opts.image;
+  }
+
+  stats(): WarmPoolStats {
+    return { size: this.opts.size, ready: this.ready.length, used: this.used };
+  }
+
+  /**
+   * A ready unit of `image` for one run, or null (the caller starts a cold one). A run of another
+   * image re-targets the pool: what it held is removed and it refills with the new image.
+   */
+  take(image: string): U | null {
+    if (this.closed) return null;
+    if (image !== this.image) {
+      this.opts.logger.info({ from: this.image, to: image }, "warm pool: image changed, draining");
+      this.image = image;
+      this.removeAll(this.ready.splice(0));
+      this.refill();
+      return null;
+    }
+    const unit = this.ready.shift() ?? null;
+    if (unit) this.used++;
+    this.refill();
+    return unit;
+  }
+
+  /** Starts creating units until `size` are ready or on their way (non-blocking). */
+  refill(): void {
+    if (this.closed || Date.now() < this.backoffUntil) return;
+    while (this.ready.length + this.creating < this.opts.size) {
+      this.creating++;
+      const image = this.image;
+      const job = this.opts
+        .create(image)
+        .then((unit) => {
+          if (this.closed || image !== this.image) return void this.removeAll([unit]);
+          this.ready.push(unit);
+        })
+        .catch((error: unknown) => {
+          this.opts.logger.warn({ err: error, image }, "warm pool: could not start a container");
+          const retryMs = this.opts.retryMs ?? 5_000;
+          this.backoffUntil = Date.now() + retryMs;
+          setTimeout(() => this.refill(), retryMs).unref();
+        })
+        .finally(() => {
+          this.creating--;
+          this.pending.delete(job);
+        });
+      this.pending.add(job);
+    }
+  }
+
+  /** Stops refilling and removes every unit, including those still being created. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.pending]);
+    await this.removeAll(this.ready.splice(0));
+  }
+
+  private removeAll(units: U[]): Promise<void> {
+    return Promise.all(
+      units.map((unit) =>
+        unit.remove().catch((error: unknown) => {
+          this.opts.logger.warn({ err: error, unit: unit.id }, "warm pool: could not remove a container");
+        }),
+      ),
+    ).then(() => undefined);
+  }
+}
