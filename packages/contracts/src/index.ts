@@ -10,3 +10,4 @@ export * from "./tasks";
 export * from "./runners";
 export * from "./logs";
 export * from "./env";
+export * from "./issues";

@@ -25,6 +25,8 @@ import type { LiveHints } from "./logs/live-hints";
 import type { LogService } from "./logs/log.service";
 import { logsRoutes } from "./logs/logs.routes";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { IssueService } from "./issues/issue.service";
+import { issuesRoutes } from "./issues/issues.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -35,6 +37,7 @@ export type AppServices = {
   runners: RunnerRegistry;
   logs: LogService;
   hints: LiveHints;
+  issues: IssueService;
 };
 
 export type AppOptions = {
@@ -85,6 +88,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(reposRoutes, { repos: services.repos });
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
+      await api.register(issuesRoutes, { issues: services.issues });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },

@@ -25,6 +25,10 @@ export const ApiConfig = z.object({
   /** Extra secret values (comma-separated) scrubbed from stored run logs. */
   OPTIO_LOG_SECRETS: CsvList,
   OPTIO_LOG_LEVEL: LogLevel,
+  /** A GitHub Enterprise-style host: repos at <url>/<owner>/<name> are on GitHub (github.com always is). */
+  OPTIO_GITHUB_URL: z.string().url().optional(),
+  /** Its REST API; default <OPTIO_GITHUB_URL>/api/v3 (https://api.github.com for github.com). */
+  OPTIO_GITHUB_API_URL: z.string().url().optional(),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 

@@ -13,6 +13,20 @@ import { UserService } from "./users/user.service";
 import { createTaskServices } from "./tasks/task-services";
 import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
+import { GitPlatforms } from "./platform/platform-registry";
+import { PlatformHosts } from "./platform/platform-hosts";
+import type { BackoffSettings } from "./platform/github/octokit-client";
+import type { SecretReader } from "./secrets/secret-reader";
+import { StaticSecretReader } from "./secrets/static-secret-reader";
+import { IssueService } from "./issues/issue.service";
+import { IssueEffects } from "./side-effects/issue-effects";
+import { PrOpener } from "./side-effects/pr-opener";
+import { SideEffectStore } from "./side-effects/side-effect.store";
+import {
+  DEFAULT_SIDE_EFFECT_SETTINGS,
+  SideEffectWorker,
+  type SideEffectSettings,
+} from "./side-effects/side-effect.worker";
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
 
 export type ServiceDeps = {
@@ -26,10 +40,18 @@ export type ServiceDeps = {
     | "OPTIO_RUNNER_STALE_MS"
     | "OPTIO_RUN_TIMEOUT_SECONDS"
     | "OPTIO_LOG_SECRETS"
+    | "OPTIO_GITHUB_URL"
+    | "OPTIO_GITHUB_API_URL"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
   logger: Logger;
+  /** Stored secrets (GITHUB_TOKEN, …); none until the secret store is wired in. */
+  secrets?: SecretReader;
+  /** Rate-limit back-off of platform clients (tests shrink it). */
+  platformBackoff?: Partial<BackoffSettings>;
+  /** Side-effect worker timings (tests shrink them). */
+  sideEffects?: Partial<SideEffectSettings>;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -38,8 +60,20 @@ export function createServices(deps: ServiceDeps): {
   publisher: OutboxPublisher;
   outbox: Outbox;
   dispatch: Dispatch;
+  platforms: GitPlatforms;
+  /** Performs platform side effects (PRs, issue comments); main.ts starts it. */
+  sideEffects: SideEffectWorker;
 } {
   const { config, prisma, nats, logger } = deps;
+  const platforms = new GitPlatforms({
+    hosts: new PlatformHosts({
+      githubUrl: config.OPTIO_GITHUB_URL,
+      githubApiUrl: config.OPTIO_GITHUB_API_URL,
+    }),
+    secrets: deps.secrets ?? new StaticSecretReader(),
+    logger: logger.child({ component: "platform" }),
+    backoff: deps.platformBackoff,
+  });
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
   const outbox = new Outbox({ prisma, onCommit: () => publisher.poke() });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
@@ -58,17 +92,51 @@ export function createServices(deps: ServiceDeps): {
     defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
     secretValues: config.OPTIO_LOG_SECRETS,
   };
+  const effects = new SideEffectStore(prisma);
+  const sideEffects = new SideEffectWorker({
+    store: effects,
+    work: tasks.work,
+    logger: logger.child({ component: "side-effects" }),
+    settings: { ...DEFAULT_SIDE_EFFECT_SETTINGS, ...deps.sideEffects },
+    handlers: [
+      new PrOpener({ prisma, platforms, machine: tasks.machine, work: tasks.work }),
+      new IssueEffects({ prisma, platforms }),
+    ],
+  });
+  const pokeEffects = () => sideEffects.poke();
   const hints = new LiveHints({ nats });
-  const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
+  const dispatch = createDispatch({
+    prisma,
+    nats,
+    logger,
+    tasks,
+    hints,
+    settings,
+    pullRequests: { hosts: platforms, effects, poke: pokeEffects },
+  });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
     users: new UserService({ prisma }),
-    repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
+    repos: new RepoService({
+      prisma,
+      outbox,
+      urlPolicy,
+      platforms,
+      defaultImage: config.OPTIO_DEFAULT_IMAGE,
+    }),
     health: new HealthService({ prisma, nats }),
     tasks,
     runners: dispatch.registry,
     logs: new LogService({ prisma }),
     hints,
+    issues: new IssueService({
+      prisma,
+      platforms,
+      tasks: tasks.tasks,
+      effects,
+      pokeEffects,
+      logger: logger.child({ component: "issues" }),
+    }),
   };
-  return { services, publisher, outbox, dispatch };
+  return { services, publisher, outbox, dispatch, platforms, sideEffects };
 }

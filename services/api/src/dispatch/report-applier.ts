@@ -8,6 +8,9 @@ import type { Run } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { SecretRedactor } from "./secret-redactor";
+import type { PlatformHosts } from "../platform/platform-hosts";
+import type { SideEffectStore } from "../side-effects/side-effect.store";
+import { openPrPurpose, type OpenPrInput } from "../side-effects/pr-opener";
 
 /** applied: done; duplicate: seen before; early: an earlier report is missing (retry later); stale: fenced. */
 export type ApplyResult = "applied" | "duplicate" | "early" | "stale";
@@ -22,70 +25,75 @@ export class ReportApplier {
   private readonly work: TaskUnitOfWork;
   private readonly leaseMs: number;
   private readonly redactor: SecretRedactor;
+  private readonly pullRequests: ReportApplierOptions["pullRequests"];
 
-  constructor(options: {
-    machine: TaskMachine;
-    work: TaskUnitOfWork;
-    leaseMs: number;
-    redactor: SecretRedactor;
-  }) {
+  constructor(options: ReportApplierOptions) {
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
     this.redactor = options.redactor;
+    this.pullRequests = options.pullRequests;
   }
 
   async apply(report: RunReport): Promise<ApplyResult> {
-    return this.work.run(async (work) => {
-      const [run] = await work.tx.$queryRaw<LockedRun[]>`
-        SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
-          FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
-      if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
-      if (report.seq <= run.lastReportSeq) return "duplicate";
-      if (report.seq > run.lastReportSeq + 1) return "early";
-      await work.tx.run.update({ where: { id: run.id }, data: { lastReportSeq: report.seq } });
-
-      if (report.kind === "log") {
-        // Logs of a closed run (e.g. the last lines after a cancel) are still worth keeping.
-        await this.storeLogs(work, report);
-        return "applied";
-      }
-      const open = (OPEN as readonly string[]).includes(run.state);
-      // A closed run: its exit is news to no one; anything else from a superseded attempt is fenced.
-      if (!open) return report.kind === "exited" || run.state === "cancelled" ? "applied" : "stale";
-      const actor: Actor = { kind: "runner", runnerId: report.runnerId };
-      switch (report.kind) {
-        case "started":
-          await work.tx.run.update({
-            where: { id: run.id },
-            data: {
-              state: "running",
-              startedAt: new Date(report.time),
-              containerId: report.containerId,
-              ...this.lease(),
-            },
-          });
-          await this.machine.transition(work, {
-            taskId: run.taskId,
-            to: "running",
-            trigger: "run_started",
-            accepted: ["provisioning"],
-            actor,
-            runId: run.id,
-          });
-          break;
-        case "heartbeat":
-          await work.tx.run.update({ where: { id: run.id }, data: this.lease() });
-          break;
-        case "result":
-          await this.finish(work, run, report, actor);
-          break;
-        case "exited":
-          await this.finish(work, run, report, actor);
-          break;
-      }
-      return "applied";
+    let prWanted = false;
+    const result = await this.work.run(async (work) => {
+      prWanted = false;
+      const applied = await this.applyIn(work, report);
+      prWanted = applied === "pr_wanted";
+      return applied === "pr_wanted" ? "applied" : applied;
     });
+    // After commit, so the side-effect worker sees the row.
+    if (prWanted) this.pullRequests?.poke();
+    return result;
+  }
+
+  private async applyIn(work: Work, report: RunReport): Promise<ApplyResult | "pr_wanted"> {
+    const [run] = await work.tx.$queryRaw<LockedRun[]>`
+      SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
+        FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
+    if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
+    if (report.seq <= run.lastReportSeq) return "duplicate";
+    if (report.seq > run.lastReportSeq + 1) return "early";
+    await work.tx.run.update({ where: { id: run.id }, data: { lastReportSeq: report.seq } });
+
+    if (report.kind === "log") {
+      // Logs of a closed run (e.g. the last lines after a cancel) are still worth keeping.
+      await this.storeLogs(work, report);
+      return "applied";
+    }
+    const open = (OPEN as readonly string[]).includes(run.state);
+    // A closed run: its exit is news to no one; anything else from a superseded attempt is fenced.
+    if (!open) return report.kind === "exited" || run.state === "cancelled" ? "applied" : "stale";
+    const actor: Actor = { kind: "runner", runnerId: report.runnerId };
+    switch (report.kind) {
+      case "started":
+        await work.tx.run.update({
+          where: { id: run.id },
+          data: {
+            state: "running",
+            startedAt: new Date(report.time),
+            containerId: report.containerId,
+            ...this.lease(),
+          },
+        });
+        await this.machine.transition(work, {
+          taskId: run.taskId,
+          to: "running",
+          trigger: "run_started",
+          accepted: ["provisioning"],
+          actor,
+          runId: run.id,
+        });
+        break;
+      case "heartbeat":
+        await work.tx.run.update({ where: { id: run.id }, data: this.lease() });
+        break;
+      case "result":
+      case "exited":
+        return this.finish(work, run, report, actor);
+    }
+    return "applied";
   }
 
   private lease() {
@@ -109,9 +117,15 @@ export class ReportApplier {
   }
 
   /** A result (or an exit without one) closes the run and moves the task on. */
-  private async finish(work: Work, run: LockedRun, report: RunResult | RunExited, actor: Actor) {
+  private async finish(
+    work: Work,
+    run: LockedRun,
+    report: RunResult | RunExited,
+    actor: Actor,
+  ): Promise<"applied" | "pr_wanted"> {
     const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.taskId } });
-    const outcome = decideRunOutcome(factsOf(report), run.attempt, task.maxAttempts);
+    const onPlatform = Boolean(this.pullRequests?.hosts.locate(task.repoUrl));
+    const outcome = decideRunOutcome({ ...factsOf(report), onPlatform }, run.attempt, task.maxAttempts);
     const result = report.kind === "result" ? report : null;
     await work.tx.run.update({
       where: { id: run.id },
@@ -144,7 +158,42 @@ export class ReportApplier {
         }),
       },
     });
+    if (outcome.task === "pr_opened" && result) return this.wantPullRequest(work, run, result.branch, actor);
     await this.moveTask(work, run, outcome, actor);
+    return "applied";
+  }
+
+  /**
+   * The run pushed to a repo on a platform: its PR is opened outside this transaction (ledger row
+   * `open_pr:<branch>`), and the task stays running until then. A later run on a branch whose PR
+   * is already open (a resume) goes straight back to pr_opened.
+   */
+  private async wantPullRequest(work: Work, run: LockedRun, branch: string, actor: Actor) {
+    const { effects } = this.pullRequests!;
+    const purpose = openPrPurpose(branch);
+    const opened = await effects.find(run.taskId, purpose, work.tx);
+    if (opened?.state === "done") {
+      const pr = opened.result as { url: string; number: number };
+      await this.machine.transition(work, {
+        taskId: run.taskId,
+        to: "pr_opened",
+        trigger: "run_pushed",
+        accepted: ["running", "provisioning"],
+        actor,
+        runId: run.id,
+        data: { prUrl: pr.url, prNumber: pr.number },
+      });
+      return "applied" as const;
+    }
+    const input: OpenPrInput = { runId: run.id, branch };
+    if (opened) {
+      // Pending or given up: try again for this run.
+      await work.tx.sideEffect.update({
+        where: { taskId_purpose: { taskId: run.taskId, purpose } },
+        data: { state: "pending", input, attempts: 0, nextAttemptAt: new Date() },
+      });
+    } else await effects.want(work.tx, { taskId: run.taskId, purpose, input });
+    return "pr_wanted" as const;
   }
 
   private async moveTask(work: Work, run: LockedRun, outcome: RunOutcome, actor: Actor) {
@@ -160,6 +209,15 @@ export class ReportApplier {
     });
   }
 }
+
+export type ReportApplierOptions = {
+  machine: TaskMachine;
+  work: TaskUnitOfWork;
+  leaseMs: number;
+  redactor: SecretRedactor;
+  /** Where pushed work becomes a pull request; without it every repo is a plain git host. */
+  pullRequests?: { hosts: Pick<PlatformHosts, "locate">; effects: SideEffectStore; poke: () => void };
+};
 
 /** What the outcome decision needs from a result, or from an exit that came without one. */
 function factsOf(report: RunResult | RunExited) {

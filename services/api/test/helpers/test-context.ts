@@ -11,7 +11,9 @@ import { EVENTS_STREAM, type EventEnvelope } from "@optio/contracts";
 import { buildApp, type AppServices } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
-import { createServices } from "../../src/services";
+import { createServices, type ServiceDeps } from "../../src/services";
+import type { SecretReader } from "../../src/secrets/secret-reader";
+import type { SideEffectWorker } from "../../src/side-effects/side-effect.worker";
 import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
@@ -121,6 +123,8 @@ export type TestContext = {
   publisher: OutboxPublisher;
   /** The runner protocol side; not started unless the test calls dispatch.server.start(). */
   dispatch: Dispatch;
+  /** Platform side effects (PRs, issue comments); started with the context. */
+  sideEffects: SideEffectWorker;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -141,6 +145,11 @@ export type TestContextOptions = {
   config?: Partial<ApiConfig>;
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
   logStream?: DestinationStream;
+  /** Stored secrets (e.g. GITHUB_TOKEN for a GitHub double). */
+  secrets?: SecretReader;
+  /** Platform clients' back-off and the side-effect worker's timings (shrunk for tests). */
+  platformBackoff?: ServiceDeps["platformBackoff"];
+  sideEffects?: ServiceDeps["sideEffects"];
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -161,7 +170,15 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, outbox, dispatch, sideEffects } = createServices({
+    config,
+    prisma,
+    nats,
+    logger,
+    secrets: options.secrets,
+    platformBackoff: options.platformBackoff ?? { unitMs: 10 },
+    sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+  });
   const app = await buildApp({
     logger,
     nats,
@@ -171,6 +188,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   });
   await app.ready();
   publisher.start();
+  sideEffects.start();
   const events = new EventCollector(nats);
   await events.whenReady();
   const http = supertest(app.server);
@@ -185,6 +203,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     outbox,
     publisher,
     dispatch,
+    sideEffects,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -210,6 +229,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await events.stop();
       await app.close();
       await dispatch.server.stop();
+      await sideEffects.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();
