@@ -13,6 +13,7 @@ import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
 import { createServices, type ServiceDeps } from "../../src/services";
 import type { SecretReader } from "../../src/secrets/secret-reader";
+import type { GitPlatforms } from "../../src/platform/platform-registry";
 import type { SideEffectWorker } from "../../src/side-effects/side-effect.worker";
 import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
@@ -125,6 +126,7 @@ export type TestContext = {
   dispatch: Dispatch;
   /** Platform side effects (PRs, issue comments); started with the context. */
   sideEffects: SideEffectWorker;
+  platforms: GitPlatforms;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -170,7 +172,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch, sideEffects } = createServices({
+  const { services, publisher, outbox, dispatch, sideEffects, platforms } = createServices({
     config,
     prisma,
     nats,
@@ -204,6 +206,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     publisher,
     dispatch,
     sideEffects,
+    platforms,
     events,
     databaseUrl: database.url,
     adminToken: async () => {

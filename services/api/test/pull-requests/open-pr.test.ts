@@ -60,7 +60,6 @@ async function pushedRun(title: string) {
         stream: "stdout",
         type: "text",
         content: `Summary of ${title}`,
-        data: null,
         time: new Date().toISOString(),
       },
     ],
@@ -106,7 +105,7 @@ it("a PR created before a crash (state not yet written) is found, not opened twi
   expect((await taskOf(spec.taskId)).state).toBe("running");
   const opener = new PrOpener({
     prisma: ctx.prisma,
-    platforms: (ctx.services.issues as unknown as { options: { platforms: never } }).options.platforms,
+    platforms: ctx.platforms,
     machine: ctx.services.tasks.machine,
     work: ctx.services.tasks.work,
   });
