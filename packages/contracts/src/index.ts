@@ -12,3 +12,4 @@ export * from "./logs";
 export * from "./env";
 export * from "./secrets";
 export * from "./stats";
+export * from "./issues";

@@ -16,11 +16,17 @@ export type RunFacts = {
   pushed: boolean;
   commits: number;
   error: { code: string; message: string } | null;
+  /** The repo is on a git platform: pushed work becomes a pull request Optio opens. */
+  onPlatform?: boolean;
 };
 
 export type RunOutcome = {
   run: "succeeded" | "failed";
-  task: Extract<TaskState, "completed" | "needs_attention" | "failed" | "queued">;
+  /**
+   * `pr_opened` means "open the pull request": the task gets there once the PR exists (the API
+   * opens it outside the report's transaction).
+   */
+  task: Extract<TaskState, "completed" | "pr_opened" | "needs_attention" | "failed" | "queued">;
   trigger: string;
   message: string | null;
   errorCode: string | null;
@@ -28,10 +34,14 @@ export type RunOutcome = {
 
 /**
  * Decides the next task state from a run's facts and the attempts used so far.
- * A pushed branch with commits completes the task (the PR step moves it to pr_opened later).
+ * A pushed branch with commits becomes a pull request on a platform, and completes the task on a
+ * plain git host.
  */
 export function decideRunOutcome(facts: RunFacts, attempt: number, maxAttempts: number): RunOutcome {
   if (!facts.error && facts.exitCode === 0) {
+    if (facts.pushed && facts.commits > 0 && facts.onPlatform) {
+      return { run: "succeeded", task: "pr_opened", trigger: "run_pushed", message: null, errorCode: null };
+    }
     if (facts.pushed && facts.commits > 0) {
       return {
         run: "succeeded",

@@ -33,6 +33,8 @@ import type { SetupStatusService } from "./setup/setup-status.service";
 import type { StatsService } from "./stats/stats.service";
 import { statsRoutes } from "./stats/stats.routes";
 import type { ApiMetrics } from "./metrics/api-metrics";
+import type { IssueService } from "./issues/issue.service";
+import { issuesRoutes } from "./issues/issues.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -47,6 +49,7 @@ export type AppServices = {
   setup: SetupStatusService;
   validator: CredentialValidator;
   stats: StatsService;
+  issues: IssueService;
 };
 
 export type AppOptions = {
@@ -115,6 +118,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(runnersRoutes, { registry: services.runners });
       await api.register(secretsRoutes, { secrets: services.secrets });
       await api.register(statsRoutes, { stats: services.stats });
+      await api.register(issuesRoutes, { issues: services.issues });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
     },
     { prefix: "/api" },

@@ -32,12 +32,14 @@ export const ApiConfig = z.object({
   OPTIO_SECRET_KEY: SecretKey,
   /** The key before a rotation: values it encrypted are still read, and re-encrypted with the current key. */
   OPTIO_SECRET_KEY_PREVIOUS: z.preprocess((value) => value || undefined, SecretKey.optional()),
-  /** Where the GitHub token validator (and GitHub API calls) go. */
-  OPTIO_GITHUB_API_URL: z.url().default("https://api.github.com"),
   /** Where the Anthropic key validator goes. */
   OPTIO_ANTHROPIC_API_URL: z.url().default("https://api.anthropic.com"),
   /** GET /metrics (Prometheus) on this port, on OPTIO_API_HOST; 0 turns it off. */
   OPTIO_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /** A GitHub Enterprise-style host: repos at <url>/<owner>/<name> are on GitHub (github.com always is). */
+  OPTIO_GITHUB_URL: z.string().url().optional(),
+  /** Its REST API; default <OPTIO_GITHUB_URL>/api/v3 (https://api.github.com for github.com). */
+  OPTIO_GITHUB_API_URL: z.string().url().optional(),
 });
 export type ApiConfig = z.output<typeof ApiConfig>;
 

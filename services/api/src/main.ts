@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher, dispatch } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, dispatch, sideEffects } = createServices({ config, prisma, nats, logger });
   const metrics = new ApiMetrics({ prisma, nats });
   const app = await buildApp({
     logger,
@@ -29,6 +29,7 @@ async function main(): Promise<void> {
   });
   publisher.start();
   await dispatch.server.start();
+  sideEffects.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
   const metricsServer =
     config.OPTIO_METRICS_PORT > 0
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     await app.close();
     metricsServer?.close();
     await dispatch.server.stop();
+    await sideEffects.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

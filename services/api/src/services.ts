@@ -16,6 +16,19 @@ import { UserService } from "./users/user.service";
 import { createTaskServices } from "./tasks/task-services";
 import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
+import { GitPlatforms } from "./platform/platform-registry";
+import { PlatformHosts } from "./platform/platform-hosts";
+import type { BackoffSettings } from "./platform/github/octokit-client";
+import type { SecretReader } from "./secrets/secret-reader";
+import { IssueService } from "./issues/issue.service";
+import { IssueEffects } from "./side-effects/issue-effects";
+import { PrOpener } from "./side-effects/pr-opener";
+import { SideEffectStore } from "./side-effects/side-effect.store";
+import {
+  DEFAULT_SIDE_EFFECT_SETTINGS,
+  SideEffectWorker,
+  type SideEffectSettings,
+} from "./side-effects/side-effect.worker";
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
 import { createSecrets } from "./secrets/secrets.wiring";
 import { SetupStatusService } from "./setup/setup-status.service";
@@ -34,12 +47,19 @@ export type ServiceDeps = {
     | "OPTIO_LOG_SECRETS"
     | "OPTIO_SECRET_KEY"
     | "OPTIO_SECRET_KEY_PREVIOUS"
+    | "OPTIO_GITHUB_URL"
     | "OPTIO_GITHUB_API_URL"
     | "OPTIO_ANTHROPIC_API_URL"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
   logger: Logger;
+  /** Where platform clients read their token (default: the secret store). */
+  secrets?: SecretReader;
+  /** Rate-limit back-off of platform clients (tests shrink it). */
+  platformBackoff?: Partial<BackoffSettings>;
+  /** Side-effect worker timings (tests shrink them). */
+  sideEffects?: Partial<SideEffectSettings>;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -48,10 +68,24 @@ export function createServices(deps: ServiceDeps): {
   publisher: OutboxPublisher;
   outbox: Outbox;
   dispatch: Dispatch;
+  platforms: GitPlatforms;
+  /** Performs platform side effects (PRs, issue comments); main.ts starts it. */
+  sideEffects: SideEffectWorker;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
   const outbox = new Outbox({ prisma, onCommit: () => publisher.poke() });
+  const hosts = new PlatformHosts({
+    githubUrl: config.OPTIO_GITHUB_URL,
+    githubApiUrl: config.OPTIO_GITHUB_API_URL,
+  });
+  const secrets = createSecrets({ config, prisma, outbox, githubApiUrl: hosts.githubApiUrl });
+  const platforms = new GitPlatforms({
+    hosts,
+    secrets: deps.secrets ?? secrets.store,
+    logger: logger.child({ component: "platform" }),
+    backoff: deps.platformBackoff,
+  });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
   const tasks = createTaskServices({
     prisma,
@@ -68,11 +102,22 @@ export function createServices(deps: ServiceDeps): {
     defaultImage: config.OPTIO_DEFAULT_IMAGE,
     defaultTimeoutSeconds: config.OPTIO_RUN_TIMEOUT_SECONDS,
   };
+  const effects = new SideEffectStore(prisma);
+  const sideEffects = new SideEffectWorker({
+    store: effects,
+    work: tasks.work,
+    logger: logger.child({ component: "side-effects" }),
+    settings: { ...DEFAULT_SIDE_EFFECT_SETTINGS, ...deps.sideEffects },
+    handlers: [
+      new PrOpener({ prisma, platforms, machine: tasks.machine, work: tasks.work }),
+      new IssueEffects({ prisma, platforms }),
+    ],
+  });
+  const pokeEffects = () => sideEffects.poke();
   const hints = new LiveHints({ nats });
   const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
   const revocations = new AuthRevocations({ nats, cache: identities, logger });
   revocations.listen();
-  const secrets = createSecrets({ config, prisma, outbox });
   const dispatch = createDispatch({
     prisma,
     nats,
@@ -83,6 +128,7 @@ export function createServices(deps: ServiceDeps): {
     settings,
     runSecrets: secrets.runSecrets,
     redaction: secrets.redaction,
+    pullRequests: { hosts: platforms, effects, poke: pokeEffects },
   });
   const users = new UserService({ prisma, revocations });
   const services: AppServices = {
@@ -95,7 +141,13 @@ export function createServices(deps: ServiceDeps): {
     }),
     users,
     setup: new SetupStatusService({ users, secrets: secrets.store }),
-    repos: new RepoService({ prisma, outbox, urlPolicy, defaultImage: config.OPTIO_DEFAULT_IMAGE }),
+    repos: new RepoService({
+      prisma,
+      outbox,
+      urlPolicy,
+      platforms,
+      defaultImage: config.OPTIO_DEFAULT_IMAGE,
+    }),
     health: new HealthService({ prisma, nats }),
     tasks,
     runners: dispatch.registry,
@@ -104,6 +156,14 @@ export function createServices(deps: ServiceDeps): {
     secrets: secrets.store,
     validator: secrets.validator,
     stats: new StatsService({ prisma }),
+    issues: new IssueService({
+      prisma,
+      platforms,
+      tasks: tasks.tasks,
+      effects,
+      pokeEffects,
+      logger: logger.child({ component: "issues" }),
+    }),
   };
-  return { services, publisher, outbox, dispatch };
+  return { services, publisher, outbox, dispatch, platforms, sideEffects };
 }

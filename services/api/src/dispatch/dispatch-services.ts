@@ -8,7 +8,7 @@ import type { TaskServices } from "../tasks/task-services";
 import { ClaimService } from "./claim.service";
 import { DispatchServer } from "./dispatch.server";
 import { LeaseReaper } from "./lease-reaper";
-import { ReportApplier } from "./report-applier";
+import { ReportApplier, type ReportApplierOptions } from "./report-applier";
 import { RunnerRegistry } from "./runner-registry";
 import type { RunSecrets } from "../secrets/run-secrets";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
@@ -40,6 +40,7 @@ export function createDispatch(deps: {
   runSecrets: RunSecrets;
   /** Scrubs stored secret values from reports before they are stored. */
   redaction: StoredSecretsRedactor;
+  pullRequests?: ReportApplierOptions["pullRequests"];
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
@@ -62,6 +63,7 @@ export function createDispatch(deps: {
     work,
     leaseMs: settings.leaseMs,
     redaction: deps.redaction,
+    pullRequests: deps.pullRequests,
   });
   const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
   const server = new DispatchServer({

@@ -8,6 +8,9 @@ import type { Run } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
+import type { PlatformHosts } from "../platform/platform-hosts";
+import type { SideEffectStore } from "../side-effects/side-effect.store";
+import { openPrPurpose, type OpenPrInput } from "../side-effects/pr-opener";
 
 /**
  * applied: done; duplicate: seen before; early: an earlier report is missing (retry later);
@@ -25,74 +28,77 @@ export class ReportApplier {
   private readonly work: TaskUnitOfWork;
   private readonly leaseMs: number;
   private readonly redaction: Pick<StoredSecretsRedactor, "get">;
+  private readonly pullRequests: ReportApplierOptions["pullRequests"];
 
-  constructor(options: {
-    machine: TaskMachine;
-    work: TaskUnitOfWork;
-    leaseMs: number;
-    /** Scrubs every string of a report (log lines, error messages) before anything is stored. */
-    redaction: Pick<StoredSecretsRedactor, "get">;
-  }) {
+  constructor(options: ReportApplierOptions) {
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
     this.redaction = options.redaction;
+    this.pullRequests = options.pullRequests;
   }
 
   async apply(received: RunReport): Promise<ApplyResult> {
     const report = (await this.redaction.get()).redactDeep(received);
-    return this.work.run(async (work) => {
-      // A report that may move the task locks it before the run: the order every user action and
-      // claim takes, so a cancel and a result are serialised instead of deadlocking.
-      if (report.kind !== "log") await this.machine.lock(work.tx, report.taskId);
-      const [run] = await work.tx.$queryRaw<LockedRun[]>`
+    let prWanted = false;
+    const result = await this.work.run(async (work) => {
+      const applied = await this.applyIn(work, report);
+      prWanted = applied === "pr_wanted";
+      return applied === "pr_wanted" ? "applied" : applied;
+    });
+    // After commit, so the side-effect worker sees the row.
+    if (prWanted) this.pullRequests?.poke();
+    return result;
+  }
+
+  private async applyIn(work: Work, report: RunReport): Promise<ApplyResult | "pr_wanted"> {
+    // A report that may move the task locks it before the run: the order every user action and
+    // claim takes, so a cancel and a result are serialised instead of deadlocking.
+    if (report.kind !== "log") await this.machine.lock(work.tx, report.taskId);
+    const [run] = await work.tx.$queryRaw<LockedRun[]>`
         SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
           FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
-      if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
-      if (report.seq <= run.lastReportSeq) return "duplicate";
-      if (report.seq > run.lastReportSeq + 1) return "early";
-      await work.tx.run.update({ where: { id: run.id }, data: { lastReportSeq: report.seq } });
+    if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
+    if (report.seq <= run.lastReportSeq) return "duplicate";
+    if (report.seq > run.lastReportSeq + 1) return "early";
+    await work.tx.run.update({ where: { id: run.id }, data: { lastReportSeq: report.seq } });
 
-      if (report.kind === "log") {
-        // Logs of a closed run (e.g. the last lines after a cancel) are still worth keeping.
-        await this.storeLogs(work, report);
-        return "applied";
-      }
-      const open = (OPEN as readonly string[]).includes(run.state);
-      if (!open) return this.afterClose(work, run, report);
-      const actor: Actor = { kind: "runner", runnerId: report.runnerId };
-      switch (report.kind) {
-        case "started":
-          await work.tx.run.update({
-            where: { id: run.id },
-            data: {
-              state: "running",
-              startedAt: new Date(report.time),
-              containerId: report.containerId,
-              ...this.lease(),
-            },
-          });
-          await this.machine.transition(work, {
-            taskId: run.taskId,
-            to: "running",
-            trigger: "run_started",
-            accepted: ["provisioning"],
-            actor,
-            runId: run.id,
-          });
-          break;
-        case "heartbeat":
-          await work.tx.run.update({ where: { id: run.id }, data: this.lease() });
-          break;
-        case "result":
-          await this.finish(work, run, report, actor);
-          break;
-        case "exited":
-          await this.finish(work, run, report, actor);
-          break;
-      }
+    if (report.kind === "log") {
+      // Logs of a closed run (e.g. the last lines after a cancel) are still worth keeping.
+      await this.storeLogs(work, report);
       return "applied";
-    });
+    }
+    const open = (OPEN as readonly string[]).includes(run.state);
+    if (!open) return this.afterClose(work, run, report);
+    const actor: Actor = { kind: "runner", runnerId: report.runnerId };
+    switch (report.kind) {
+      case "started":
+        await work.tx.run.update({
+          where: { id: run.id },
+          data: {
+            state: "running",
+            startedAt: new Date(report.time),
+            containerId: report.containerId,
+            ...this.lease(),
+          },
+        });
+        await this.machine.transition(work, {
+          taskId: run.taskId,
+          to: "running",
+          trigger: "run_started",
+          accepted: ["provisioning"],
+          actor,
+          runId: run.id,
+        });
+        break;
+      case "heartbeat":
+        await work.tx.run.update({ where: { id: run.id }, data: this.lease() });
+        break;
+      case "result":
+      case "exited":
+        return this.finish(work, run, report, actor);
+    }
+    return "applied";
   }
 
   /**
@@ -130,9 +136,15 @@ export class ReportApplier {
   }
 
   /** A result (or an exit without one) closes the run and moves the task on. */
-  private async finish(work: Work, run: LockedRun, report: RunResult | RunExited, actor: Actor) {
+  private async finish(
+    work: Work,
+    run: LockedRun,
+    report: RunResult | RunExited,
+    actor: Actor,
+  ): Promise<"applied" | "pr_wanted"> {
     const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.taskId } });
-    const outcome = decideRunOutcome(factsOf(report), run.attempt, task.maxAttempts);
+    const onPlatform = Boolean(this.pullRequests?.hosts.locate(task.repoUrl));
+    const outcome = decideRunOutcome({ ...factsOf(report), onPlatform }, run.attempt, task.maxAttempts);
     const result = report.kind === "result" ? report : null;
     await work.tx.run.update({
       where: { id: run.id },
@@ -158,7 +170,42 @@ export class ReportApplier {
         }),
       },
     });
+    if (outcome.task === "pr_opened" && result) return this.wantPullRequest(work, run, result.branch, actor);
     await this.moveTask(work, run, outcome, actor);
+    return "applied";
+  }
+
+  /**
+   * The run pushed to a repo on a platform: its PR is opened outside this transaction (ledger row
+   * `open_pr:<branch>`), and the task stays running until then. A later run on a branch whose PR
+   * is already open (a resume) goes straight back to pr_opened.
+   */
+  private async wantPullRequest(work: Work, run: LockedRun, branch: string, actor: Actor) {
+    const { effects } = this.pullRequests!;
+    const purpose = openPrPurpose(branch);
+    const opened = await effects.find(run.taskId, purpose, work.tx);
+    if (opened?.state === "done") {
+      const pr = opened.result as { url: string; number: number };
+      await this.machine.transition(work, {
+        taskId: run.taskId,
+        to: "pr_opened",
+        trigger: "run_pushed",
+        accepted: ["running", "provisioning"],
+        actor,
+        runId: run.id,
+        data: { prUrl: pr.url, prNumber: pr.number },
+      });
+      return "applied" as const;
+    }
+    const input: OpenPrInput = { runId: run.id, branch };
+    if (opened) {
+      // Pending or given up: try again for this run.
+      await work.tx.sideEffect.update({
+        where: { taskId_purpose: { taskId: run.taskId, purpose } },
+        data: { state: "pending", input, attempts: 0, nextAttemptAt: new Date() },
+      });
+    } else await effects.want(work.tx, { taskId: run.taskId, purpose, input });
+    return "pr_wanted" as const;
   }
 
   private async moveTask(work: Work, run: LockedRun, outcome: RunOutcome, actor: Actor) {
@@ -174,6 +221,16 @@ export class ReportApplier {
     });
   }
 }
+
+export type ReportApplierOptions = {
+  machine: TaskMachine;
+  work: TaskUnitOfWork;
+  leaseMs: number;
+  /** Scrubs every string of a report (log lines, error messages) before anything is stored. */
+  redaction: Pick<StoredSecretsRedactor, "get">;
+  /** Where pushed work becomes a pull request; without it every repo is a plain git host. */
+  pullRequests?: { hosts: Pick<PlatformHosts, "locate">; effects: SideEffectStore; poke: () => void };
+};
 
 /** What a result records on its run, whatever becomes of the task. */
 function resultColumns(result: RunResult) {

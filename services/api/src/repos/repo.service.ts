@@ -11,6 +11,8 @@ import type { PrismaClient, Tx } from "../db/prisma";
 import { conflict, notFound } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Repo as RepoRow } from "../generated/prisma/client";
+import type { GitPlatforms } from "../platform/platform-registry";
+import { platformFailure } from "../platform/platform-errors";
 import type { RepoUrlPolicy } from "./repo-url";
 
 export function toRepoView(row: RepoRow): Repo {
@@ -45,16 +47,19 @@ export class RepoService {
   private readonly outbox: Outbox;
   private readonly urlPolicy: RepoUrlPolicy;
   private readonly defaultImage: string;
+  private readonly platforms: GitPlatforms;
 
   constructor(options: {
     prisma: PrismaClient;
     outbox: Outbox;
     urlPolicy: RepoUrlPolicy;
+    platforms: GitPlatforms;
     defaultImage: string;
   }) {
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.urlPolicy = options.urlPolicy;
+    this.platforms = options.platforms;
     this.defaultImage = options.defaultImage;
   }
 
@@ -79,8 +84,13 @@ export class RepoService {
   }
 
   async create(input: CreateRepoBody, actorId: string): Promise<Repo> {
-    const { repoUrl, fullName } = await this.urlPolicy.check(input.repoUrl);
+    const checked = await this.urlPolicy.check(input.repoUrl);
+    const { repoUrl } = checked;
     const { repoUrl: _raw, ...settings } = input;
+    // On a platform, its owner/name spelling and default branch win over what the client guessed.
+    const found = await this.fromPlatform(repoUrl);
+    const fullName = found?.fullName ?? checked.fullName;
+    if (found && input.defaultBranch === undefined) settings.defaultBranch = found.defaultBranch;
     try {
       return await this.outbox.transaction(async (tx) => {
         const row = await tx.repo.create({
@@ -94,6 +104,16 @@ export class RepoService {
     } catch (err) {
       if (isUniqueViolation(err)) throw repoExists(repoUrl);
       throw err;
+    }
+  }
+
+  /** The repository as its platform describes it; null on a plain git host. */
+  private async fromPlatform(repoUrl: string) {
+    try {
+      const located = await this.platforms.forRepo({ id: null, repoUrl });
+      return located ? await located.platform.getRepo(located.coords) : null;
+    } catch (error) {
+      throw platformFailure(error, "body.repoUrl");
     }
   }
 

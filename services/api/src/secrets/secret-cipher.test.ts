@@ -81,6 +81,5 @@ describe("boot configuration", () => {
     });
     expect(config.OPTIO_SECRET_KEY).toHaveLength(32);
     expect(config.OPTIO_SECRET_KEY_PREVIOUS).toBeUndefined();
-    expect(config.OPTIO_GITHUB_API_URL).toBe("https://api.github.com");
   });
 });

@@ -18,14 +18,12 @@ export type Secrets = {
 export function createSecrets(deps: {
   config: Pick<
     ApiConfig,
-    | "OPTIO_SECRET_KEY"
-    | "OPTIO_SECRET_KEY_PREVIOUS"
-    | "OPTIO_LOG_SECRETS"
-    | "OPTIO_GITHUB_API_URL"
-    | "OPTIO_ANTHROPIC_API_URL"
+    "OPTIO_SECRET_KEY" | "OPTIO_SECRET_KEY_PREVIOUS" | "OPTIO_LOG_SECRETS" | "OPTIO_ANTHROPIC_API_URL"
   >;
   prisma: PrismaClient;
   outbox: Outbox;
+  /** The GitHub API the token validator probes (see PlatformHosts.githubApiUrl). */
+  githubApiUrl: string;
 }): Secrets {
   const { config } = deps;
   const cipher = new SecretCipher({
@@ -40,7 +38,7 @@ export function createSecrets(deps: {
     runSecrets: new RunSecrets({ secrets: store, git: new StoredTokenGitCredentials(store) }),
     redaction,
     validator: new CredentialValidator({
-      githubApiUrl: config.OPTIO_GITHUB_API_URL,
+      githubApiUrl: deps.githubApiUrl,
       anthropicApiUrl: config.OPTIO_ANTHROPIC_API_URL,
     }),
   };

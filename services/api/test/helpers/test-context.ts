@@ -11,7 +11,10 @@ import { EVENTS_STREAM, type EventEnvelope } from "@optio/contracts";
 import { buildApp, type AppServices } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
-import { createServices } from "../../src/services";
+import { createServices, type ServiceDeps } from "../../src/services";
+import type { SecretReader } from "../../src/secrets/secret-reader";
+import type { GitPlatforms } from "../../src/platform/platform-registry";
+import type { SideEffectWorker } from "../../src/side-effects/side-effect.worker";
 import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
@@ -125,6 +128,9 @@ export type TestContext = {
   publisher: OutboxPublisher;
   /** The runner protocol side; not started unless the test calls dispatch.server.start(). */
   dispatch: Dispatch;
+  /** Platform side effects (PRs, issue comments); started with the context. */
+  sideEffects: SideEffectWorker;
+  platforms: GitPlatforms;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -147,6 +153,11 @@ export type TestContextOptions = {
   logStream?: DestinationStream;
   /** Observe HTTP requests into these metrics (see metrics/api-metrics.ts). */
   metrics?: ApiMetrics;
+  /** Stored secrets (e.g. GITHUB_TOKEN for a GitHub double). */
+  secrets?: SecretReader;
+  /** Platform clients' back-off and the side-effect worker's timings (shrunk for tests). */
+  platformBackoff?: ServiceDeps["platformBackoff"];
+  sideEffects?: ServiceDeps["sideEffects"];
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -167,7 +178,15 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, outbox, dispatch, sideEffects, platforms } = createServices({
+    config,
+    prisma,
+    nats,
+    logger,
+    secrets: options.secrets,
+    platformBackoff: options.platformBackoff ?? { unitMs: 10 },
+    sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+  });
   const app = await buildApp({
     logger,
     nats,
@@ -178,6 +197,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   });
   await app.ready();
   publisher.start();
+  sideEffects.start();
   const events = new EventCollector(nats);
   await events.whenReady();
   const http = supertest(app.server);
@@ -192,6 +212,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     outbox,
     publisher,
     dispatch,
+    sideEffects,
+    platforms,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -217,6 +239,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await events.stop();
       await app.close();
       await dispatch.server.stop();
+      await sideEffects.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import {
+  AssignIssueBody,
+  ErrorResponse,
+  IssueListResponse,
+  IssuesQuery,
+  TaskResponse,
+} from "@optio/contracts";
+import { currentUser } from "../auth/auth.plugin";
+import { toTaskView } from "../tasks/task.view";
+import type { IssueService } from "./issue.service";
+
+const errors = {
+  400: ErrorResponse,
+  401: ErrorResponse,
+  403: ErrorResponse,
+  404: ErrorResponse,
+  409: ErrorResponse,
+  422: ErrorResponse,
+  429: ErrorResponse,
+  503: ErrorResponse,
+};
+
+/** Issues of connected repositories on a platform, and turning one into a task. */
+export const issuesRoutes: FastifyPluginAsyncZod<{ issues: IssueService }> = async (app, { issues }) => {
+  app.get(
+    "/issues",
+    {
+      schema: {
+        tags: ["issues"],
+        summary: "Issues of connected repositories (pull requests excluded), those without a task first",
+        querystring: IssuesQuery,
+        response: { 200: IssueListResponse, ...errors },
+      },
+    },
+    async (request) => ({
+      ...(await issues.list(request.query)),
+      limit: request.query.limit,
+      offset: request.query.offset,
+    }),
+  );
+
+  app.post(
+    "/issues/assign",
+    {
+      schema: {
+        tags: ["issues"],
+        summary: "Turn an issue into a task (201), or answer the issue's live task (200)",
+        body: AssignIssueBody,
+        response: { 200: TaskResponse, 201: TaskResponse, ...errors },
+      },
+    },
+    async (request, reply) => {
+      const { task, created } = await issues.assign(request.body, currentUser(request).id);
+      return reply.status(created ? 201 : 200).send({ task: toTaskView(task) });
+    },
+  );
+};
