@@ -30,16 +30,11 @@ export type PlatformIssue = {
 
 export type PlatformComment = { id: string; author: string | null; body: string; createdAt: string };
 
-export type PlatformPull = {
-  number: number;
-  url: string;
-  state: "open" | "closed";
-  merged: boolean;
-  draft: boolean;
-  headRef: string;
-  headSha: string;
-  baseRef: string;
-};
+/** A pull request's identity and state (the snapshot's leading fields). */
+export type PlatformPull = Pick<
+  PrSnapshot,
+  "number" | "url" | "state" | "merged" | "draft" | "headRef" | "headSha" | "baseRef"
+>;
 
 export type MergeMethod = "merge" | "squash" | "rebase";
 export type ReviewEvent = "approve" | "request_changes" | "comment";

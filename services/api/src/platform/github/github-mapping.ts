@@ -139,16 +139,8 @@ export function toSnapshot(
   reviews: GhReview[],
 ): PrSnapshot {
   const items = [...runs.map(checkFromRun), ...statuses.map(checkFromStatus)];
-  const base = toPull(pull);
   return {
-    number: base.number,
-    url: base.url,
-    state: base.state,
-    merged: base.merged,
-    draft: base.draft,
-    headRef: base.headRef,
-    headSha: base.headSha,
-    baseRef: base.baseRef,
+    ...toPull(pull),
     mergeable: pull.mergeable ?? null,
     checks: { verdict: checksVerdict(items), items },
     review: reviewOf(reviews),

@@ -13,7 +13,7 @@ import { issueRoutes } from "./routes/issues";
 import { pullRoutes } from "./routes/pulls";
 import { commitRoutes } from "./routes/commits";
 import { DoubleHttp, type Fault, type LoggedRequest, type RateLimit } from "./server";
-import { Renderer, type CheckRunRecord, type IssueRecord, type StatusRecord } from "./store";
+import { Renderer, type IssueRecord, type StatusRecord } from "./store";
 import { newDelivery, send, WebhookQueue, type Delivery, type DeliveryResult, type Hook } from "./webhooks";
 import { GitHubWorld, type MergeMethod } from "./world";
 
@@ -76,14 +76,7 @@ export interface GitHubDouble {
   setCheckRun(
     repo: RepoRef,
     target: { pull: number } | { sha: string },
-    input: {
-      name: string;
-      status?: CheckRunRecord["status"];
-      conclusion?: CheckRunRecord["conclusion"];
-      summary?: string;
-      title?: string;
-      detailsUrl?: string;
-    },
+    input: Parameters<GitHubWorld["setCheckRun"]>[2],
   ): void;
   addStatus(
     repo: RepoRef,
