@@ -5,3 +5,6 @@ export * from "./subtasks";
 export * from "./ordering";
 export * from "./run-outcome";
 export * from "./pull-request";
+export * from "./pr-settings";
+export * from "./pr-prompts";
+export * from "./pr-reconciler";
