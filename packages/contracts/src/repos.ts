@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MERGE_METHODS, REVIEW_TRIGGERS } from "@optio/core";
 import { Timestamp } from "./common";
 
 export const AgentType = z.enum(["claude", "codex", "shell"]);
@@ -32,6 +33,11 @@ export const RepoSettings = z.strictObject({
   autoMerge: z.boolean(),
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
+  maxAutoResumes: z.number().int().min(0).max(50),
+  reviewTrigger: z.enum(REVIEW_TRIGGERS),
+  mergeMethod: z.enum(MERGE_METHODS),
+  cautiousMode: z.boolean(),
+  requireApproval: z.boolean(),
 });
 export type RepoSettings = z.output<typeof RepoSettings>;
 
@@ -59,6 +65,11 @@ export const Repo = z.object({
   autoMerge: z.boolean(),
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
+  maxAutoResumes: z.number().int(),
+  reviewTrigger: z.enum(REVIEW_TRIGGERS),
+  mergeMethod: z.enum(MERGE_METHODS),
+  cautiousMode: z.boolean(),
+  requireApproval: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -27,6 +27,11 @@ export function toRepoView(row: RepoRow): Repo {
     autoMerge: row.autoMerge,
     reviewEnabled: row.reviewEnabled,
     autoResume: row.autoResume,
+    maxAutoResumes: row.maxAutoResumes,
+    reviewTrigger: row.reviewTrigger as Repo["reviewTrigger"],
+    mergeMethod: row.mergeMethod as Repo["mergeMethod"],
+    cautiousMode: row.cautiousMode,
+    requireApproval: row.requireApproval,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };
