@@ -60,8 +60,8 @@ export const REVIEW_VERDICT_PREFIX = "OPTIO_REVIEW_VERDICT:";
 export function reviewPrompt(task: { title: string; prompt: string }, pr: PrSnapshot): string {
   return [
     `Review pull request #${pr.number} (${pr.url}): branch \`${pr.headRef}\` into \`${pr.baseRef}\`,`,
-    `head ${pr.headSha}. You are on the PR's branch; \`git diff origin/${pr.baseRef}...HEAD\` shows`,
-    `the change. Do not modify files: your output is the review.`,
+    `head ${pr.headSha}. You are on the PR's branch; \`git fetch origin ${pr.baseRef}\`, then`,
+    `\`git diff origin/${pr.baseRef}...HEAD\` shows the change. Do not modify files: your output is the review.`,
     "",
     `The task the PR implements: ${task.title}`,
     "",

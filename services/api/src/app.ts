@@ -25,6 +25,8 @@ import type { LiveHints } from "./logs/live-hints";
 import type { LogService } from "./logs/log.service";
 import { logsRoutes } from "./logs/logs.routes";
 import type { NatsConnection } from "@nats-io/nats-core";
+import type { WebhookService } from "./prloop/webhook.service";
+import { webhooksRoutes } from "./prloop/webhooks.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -35,6 +37,7 @@ export type AppServices = {
   runners: RunnerRegistry;
   logs: LogService;
   hints: LiveHints;
+  webhooks: WebhookService;
 };
 
 export type AppOptions = {
@@ -86,6 +89,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(tasksRoutes, { services: services.tasks });
       await api.register(runnersRoutes, { registry: services.runners });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
+      await api.register(webhooksRoutes, { webhooks: services.webhooks });
     },
     { prefix: "/api" },
   );

@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher, dispatch } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, dispatch, prLoop } = createServices({ config, prisma, nats, logger });
   const app = await buildApp({
     logger,
     nats,
@@ -25,6 +25,7 @@ async function main(): Promise<void> {
   });
   publisher.start();
   await dispatch.server.start();
+  prLoop.watcher.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
 
   let stopping = false;
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     const force = setTimeout(() => process.exit(1), 15_000).unref();
     await app.close();
     await dispatch.server.stop();
+    await prLoop.watcher.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

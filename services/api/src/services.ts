@@ -14,6 +14,9 @@ import { createTaskServices } from "./tasks/task-services";
 import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
+import { createPrLoop, NO_PLATFORM, type PrLoop } from "./prloop/pr-loop.wiring";
+import type { PrPlatform } from "./prloop/pr-platform";
+import type { SecretReader } from "./secrets/secret-reader";
 
 export type ServiceDeps = {
   config: Pick<
@@ -26,10 +29,15 @@ export type ServiceDeps = {
     | "OPTIO_RUNNER_STALE_MS"
     | "OPTIO_RUN_TIMEOUT_SECONDS"
     | "OPTIO_LOG_SECRETS"
+    | "GITHUB_WEBHOOK_SECRET"
+    | "OPTIO_PR_SWEEP_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
   logger: Logger;
+  /** The git platform the PR loop talks to (tests pass a client pointed at the GitHub double). */
+  platform?: PrPlatform;
+  secrets?: SecretReader | null;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -38,6 +46,7 @@ export function createServices(deps: ServiceDeps): {
   publisher: OutboxPublisher;
   outbox: Outbox;
   dispatch: Dispatch;
+  prLoop: PrLoop;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
@@ -59,7 +68,24 @@ export function createServices(deps: ServiceDeps): {
     secretValues: config.OPTIO_LOG_SECRETS,
   };
   const hints = new LiveHints({ nats });
-  const dispatch = createDispatch({ prisma, nats, logger, tasks, hints, settings });
+  const prLoop = createPrLoop({
+    prisma,
+    tasks,
+    platform: deps.platform ?? NO_PLATFORM,
+    secrets: deps.secrets,
+    webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    logger: logger.child({ component: "pr-loop" }),
+    sweepMs: config.OPTIO_PR_SWEEP_MS,
+  });
+  const dispatch = createDispatch({
+    prisma,
+    nats,
+    logger,
+    tasks,
+    hints,
+    settings,
+    onReview: prLoop.onReview,
+  });
   const services: AppServices = {
     auth: new AuthService({ prisma, sessionTtlHours: config.OPTIO_SESSION_TTL_HOURS }),
     users: new UserService({ prisma }),
@@ -69,6 +95,7 @@ export function createServices(deps: ServiceDeps): {
     runners: dispatch.registry,
     logs: new LogService({ prisma }),
     hints,
+    webhooks: prLoop.webhooks,
   };
-  return { services, publisher, outbox, dispatch };
+  return { services, publisher, outbox, dispatch, prLoop };
 }

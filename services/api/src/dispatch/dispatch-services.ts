@@ -7,7 +7,7 @@ import type { TaskServices } from "../tasks/task-services";
 import { ClaimService } from "./claim.service";
 import { DispatchServer } from "./dispatch.server";
 import { LeaseReaper } from "./lease-reaper";
-import { ReportApplier } from "./report-applier";
+import { ReportApplier, type ReviewListener } from "./report-applier";
 import { RunnerRegistry } from "./runner-registry";
 import { SecretRedactor } from "./secret-redactor";
 
@@ -35,6 +35,8 @@ export function createDispatch(deps: {
   tasks: Pick<TaskServices, "machine" | "work">;
   hints: LiveHints;
   settings: DispatchSettings;
+  /** Told how review subtasks end (the PR loop). */
+  onReview?: ReviewListener;
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
@@ -56,6 +58,7 @@ export function createDispatch(deps: {
     work,
     leaseMs: settings.leaseMs,
     redactor: new SecretRedactor(settings.secretValues),
+    onReview: deps.onReview,
   });
   const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
   const server = new DispatchServer({

@@ -2,12 +2,15 @@
 // applied once and in order (per-attempt sequence numbers); a report naming a superseded attempt is
 // refused so its runner stops the container (fencing).
 import { decideRunOutcome, type RunOutcome } from "@optio/core";
-import type { RunExited, RunReport, RunResult } from "@optio/contracts";
+import type { ReviewVerdict, RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
-import type { Run } from "../generated/prisma/client";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { SecretRedactor } from "./secret-redactor";
+
+/** Told, inside the report's transaction, how a review subtask ended: its verdict, or null (failed). */
+export type ReviewListener = (work: Work, review: TaskRow, verdict: ReviewVerdict | null) => Promise<void>;
 
 /** applied: done; duplicate: seen before; early: an earlier report is missing (retry later); stale: fenced. */
 export type ApplyResult = "applied" | "duplicate" | "early" | "stale";
@@ -22,13 +25,16 @@ export class ReportApplier {
   private readonly work: TaskUnitOfWork;
   private readonly leaseMs: number;
   private readonly redactor: SecretRedactor;
+  private readonly onReview: ReviewListener | undefined;
 
   constructor(options: {
     machine: TaskMachine;
     work: TaskUnitOfWork;
     leaseMs: number;
     redactor: SecretRedactor;
+    onReview?: ReviewListener;
   }) {
+    this.onReview = options.onReview;
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
@@ -111,8 +117,10 @@ export class ReportApplier {
   /** A result (or an exit without one) closes the run and moves the task on. */
   private async finish(work: Work, run: LockedRun, report: RunResult | RunExited, actor: Actor) {
     const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.taskId } });
-    const outcome = decideRunOutcome(factsOf(report), run.attempt, task.maxAttempts);
     const result = report.kind === "result" ? report : null;
+    const readOnly = task.taskType === "review";
+    const facts = { ...factsOf(report), readOnly, review: result?.review ?? null };
+    const outcome = decideRunOutcome(facts, run.attempt, task.maxAttempts);
     await work.tx.run.update({
       where: { id: run.id },
       data: {
@@ -145,6 +153,8 @@ export class ReportApplier {
       },
     });
     await this.moveTask(work, run, outcome, actor);
+    if (readOnly && task.parentId)
+      await this.onReview?.(work, task, outcome.run === "succeeded" ? facts.review : null);
   }
 
   private async moveTask(work: Work, run: LockedRun, outcome: RunOutcome, actor: Actor) {

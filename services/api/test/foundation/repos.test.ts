@@ -28,10 +28,7 @@ describe("POST /api/repos", () => {
       maxAttempts: 3,
       runTimeoutSeconds: 3600,
       image: "optio/agent:local",
-      autoMerge: false,
-      reviewEnabled: false,
-      autoResume: false,
-      // The database's defaults are the PR loop's defaults.
+      // The database's defaults are the PR loop's defaults (autoMerge, autoResume, reviewEnabled, …).
       ...PR_LOOP_DEFAULTS,
     });
     const row = await ctx.prisma.repo.findUniqueOrThrow({ where: { id: res.body.repo.id } });

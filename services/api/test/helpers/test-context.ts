@@ -12,6 +12,8 @@ import { buildApp, type AppServices } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
 import { createServices } from "../../src/services";
+import type { PrLoop } from "../../src/prloop/pr-loop.wiring";
+import type { PrPlatform } from "../../src/prloop/pr-platform";
 import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
@@ -121,6 +123,8 @@ export type TestContext = {
   publisher: OutboxPublisher;
   /** The runner protocol side; not started unless the test calls dispatch.server.start(). */
   dispatch: Dispatch;
+  /** The PR loop; its sweep is not started unless the test calls prLoop.watcher.start(). */
+  prLoop: PrLoop;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -141,6 +145,8 @@ export type TestContextOptions = {
   config?: Partial<ApiConfig>;
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
   logStream?: DestinationStream;
+  /** The git platform of the PR loop (a client pointed at the GitHub double). */
+  platform?: PrPlatform;
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -161,7 +167,13 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, outbox, dispatch, prLoop } = createServices({
+    config,
+    prisma,
+    nats,
+    logger,
+    platform: options.platform,
+  });
   const app = await buildApp({
     logger,
     nats,
@@ -185,6 +197,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     outbox,
     publisher,
     dispatch,
+    prLoop,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -210,6 +223,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await events.stop();
       await app.close();
       await dispatch.server.stop();
+      await prLoop.watcher.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();
