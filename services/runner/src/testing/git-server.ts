@@ -10,6 +10,8 @@ import path from "node:path";
 export interface GitServer {
   /** http://127.0.0.1:<port>/<name>.git */
   url(name: string): string;
+  /** The bare repository's directory on disk. */
+  dir(name: string): string;
   /** Creates a bare repository with one commit on `branch` (README.md). */
   createRepo(name: string, branch?: string): void;
   /** `git` against a bare repository, e.g. ["log", "--format=%s", "optio/x"]. */
@@ -79,6 +81,7 @@ export async function startGitServer(
   return {
     seen,
     url: (name) => `http://127.0.0.1:${port}/${name}.git`,
+    dir: (name) => path.join(root, `${name}.git`),
     createRepo(name, branch = "main") {
       const bare = path.join(root, `${name}.git`);
       execFileSync("git", ["init", "--quiet", "--bare", `--initial-branch=${branch}`, bare]);

@@ -1,0 +1,223 @@
+// TEST ONLY. The GitHub double's HTTP front: REST under /api/v3 (GitHub Enterprise layout) with
+// token auth, `x-ratelimit-*` accounting, ETag/If-None-Match (a 304 is free, like GitHub), injected
+// faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>.git proxied to
+// the test git server (Basic auth, the password being a known token, as GitHub accepts).
+import { createHash, randomUUID } from "node:crypto";
+import http from "node:http";
+import { HttpError, type Router } from "./router";
+
+export type RateLimit = { limit: number; remaining: number; resetAt: number; used: number };
+
+export type LoggedRequest = {
+  method: string;
+  path: string;
+  query: string;
+  status: number;
+  /** Whether it counted against the token's primary rate limit. */
+  counted: boolean;
+  login: string | null;
+};
+
+export type Fault = {
+  status: 403 | 429 | 500 | 502 | 503;
+  /** `retry-after` seconds (secondary limits). */
+  retryAfter?: number;
+  /** How many matching requests fail (default 1). */
+  times: number;
+  /** Only requests whose method + path ("GET /repos/a/b/pulls/1") matches. */
+  match?: RegExp;
+};
+
+const SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
+
+export class DoubleHttp {
+  readonly tokens = new Map<string, string>();
+  readonly limits = new Map<string, RateLimit>();
+  readonly log: LoggedRequest[] = [];
+  readonly faults: Fault[] = [];
+  rateLimit = 5000;
+  /** Seconds until a token's rate-limit window resets. */
+  windowSeconds = 3600;
+  /** The git server to proxy `.git` paths to. */
+  gitOrigin = "";
+
+  constructor(private readonly router: Router) {}
+
+  limitOf(token: string): RateLimit {
+    let limit = this.limits.get(token);
+    const now = Math.floor(Date.now() / 1000);
+    if (!limit || limit.resetAt <= now) {
+      limit = {
+        limit: this.rateLimit,
+        remaining: this.rateLimit,
+        resetAt: now + this.windowSeconds,
+        used: 0,
+      };
+      this.limits.set(token, limit);
+    }
+    return limit;
+  }
+
+  handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+    if (/^\/[^/]+\/[^/]+\.git(\/|$)/.test(url.pathname)) return this.proxyGit(req, res, url);
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      this.api(req, url, Buffer.concat(chunks).toString()).then(
+        ({ status, headers, body }) => {
+          res.writeHead(status, headers);
+          res.end(body);
+        },
+        (error: unknown) => {
+          res.writeHead(500, { "content-type": "application/json" });
+          res.end(JSON.stringify({ message: String(error) }));
+        },
+      );
+    });
+  };
+
+  private async api(
+    req: http.IncomingMessage,
+    url: URL,
+    raw: string,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
+    const method = req.method ?? "GET";
+    const path = url.pathname.replace(/^\/api\/v3/, "").replace(/\/+$/, "") || "/";
+    const headers: Record<string, string> = {
+      "content-type": "application/json; charset=utf-8",
+      "x-github-request-id": randomUUID(),
+      "x-github-api-version-selected": "2022-11-28",
+    };
+    const entry: LoggedRequest = { method, path, query: url.search, status: 0, counted: false, login: null };
+    this.log.push(entry);
+    const finish = (status: number, body?: unknown) => {
+      entry.status = status;
+      return { status, headers, body: body === undefined ? "" : JSON.stringify(body) };
+    };
+    const fail = (error: HttpError) => {
+      Object.assign(headers, error.headers);
+      return finish(error.status, error.body());
+    };
+
+    if (!url.pathname.startsWith("/api/v3")) return fail(new HttpError(404, "Not Found"));
+    const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim();
+    const login = token ? this.tokens.get(token) : undefined;
+    if (!token || !login) return fail(new HttpError(401, "Bad credentials"));
+    entry.login = login;
+    const limit = this.limitOf(token);
+    const rateHeaders = () =>
+      Object.assign(headers, {
+        "x-ratelimit-limit": String(limit.limit),
+        "x-ratelimit-remaining": String(limit.remaining),
+        "x-ratelimit-reset": String(limit.resetAt),
+        "x-ratelimit-used": String(limit.used),
+        "x-ratelimit-resource": "core",
+      });
+    if (path === "/rate_limit") {
+      rateHeaders();
+      return finish(200, {
+        resources: { core: { ...limit, reset: limit.resetAt } },
+        rate: { ...limit, reset: limit.resetAt },
+      });
+    }
+
+    const fault = this.takeFault(`${method} ${path}`);
+    if (fault) {
+      rateHeaders();
+      if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
+      const message = fault.status === 403 || fault.status === 429 ? SECONDARY : "Server Error";
+      return fail(new HttpError(fault.status, message));
+    }
+    if (limit.remaining <= 0) {
+      rateHeaders();
+      return fail(new HttpError(403, `API rate limit exceeded for user ${login}.`));
+    }
+
+    let body: Record<string, unknown> = {};
+    if (raw) {
+      try {
+        const parsed: unknown = JSON.parse(raw);
+        if (parsed && typeof parsed === "object" && !Array.isArray(parsed))
+          body = parsed as Record<string, unknown>;
+        else throw new Error("not an object");
+      } catch {
+        return fail(new HttpError(400, "Problems parsing JSON"));
+      }
+    }
+
+    let reply;
+    try {
+      const found = this.router.match(method, path);
+      if (!found) throw new HttpError(404, "Not Found");
+      reply = await found.route.handle({
+        method,
+        params: found.params,
+        query: url.searchParams,
+        body,
+        login,
+        url,
+      });
+    } catch (error) {
+      if (!(error instanceof HttpError)) throw error;
+      this.count(limit, entry);
+      rateHeaders();
+      return fail(error);
+    }
+    Object.assign(headers, reply.headers);
+    const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
+    if (method === "GET" && reply.status === 200) {
+      // Weak ETag over the representation; a matching If-None-Match costs nothing (GitHub's rule).
+      const etag = `W/"${createHash("sha256").update(text).digest("hex").slice(0, 32)}"`;
+      headers.etag = etag;
+      const ifNoneMatch = req.headers["if-none-match"];
+      if (ifNoneMatch && ifNoneMatch.split(/\s*,\s*/).includes(etag)) {
+        rateHeaders();
+        entry.status = 304;
+        return { status: 304, headers, body: "" };
+      }
+    }
+    this.count(limit, entry);
+    rateHeaders();
+    entry.status = reply.status;
+    return { status: reply.status, headers, body: text };
+  }
+
+  private count(limit: RateLimit, entry: LoggedRequest): void {
+    limit.remaining = Math.max(0, limit.remaining - 1);
+    limit.used += 1;
+    entry.counted = true;
+  }
+
+  private takeFault(target: string): Fault | null {
+    const index = this.faults.findIndex((fault) => !fault.match || fault.match.test(target));
+    if (index < 0) return null;
+    const fault = this.faults[index]!;
+    fault.times -= 1;
+    if (fault.times <= 0) this.faults.splice(index, 1);
+    return fault;
+  }
+
+  private proxyGit(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+    const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
+    const password = basic ? Buffer.from(basic, "base64").toString().split(":").slice(1).join(":") : "";
+    if (!this.tokens.has(password)) {
+      res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"' }).end();
+      return;
+    }
+    const [, owner, repo, rest] = /^\/([^/]+)\/([^/]+\.git)(.*)$/.exec(url.pathname)!;
+    const target = new URL(
+      `/${owner!.toLowerCase()}/${repo!.toLowerCase()}${rest}${url.search}`,
+      this.gitOrigin,
+    );
+    const headers = { ...req.headers };
+    delete headers.authorization;
+    delete headers.host;
+    const upstream = http.request(target, { method: req.method, headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => res.writeHead(502).end());
+    req.pipe(upstream);
+  }
+}
