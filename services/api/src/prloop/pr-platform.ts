@@ -4,7 +4,7 @@
 import type { MergeMethod, PrSnapshot } from "@optio/core";
 
 /** A task's pull request on its repository. */
-export type PrTarget = { taskId: string; repoUrl: string; prNumber: number };
+export type PrTarget = { taskId: string; repoId?: string | null; repoUrl: string; prNumber: number };
 
 export type PrReviewEvent = "APPROVE" | "REQUEST_CHANGES" | "COMMENT";
 

@@ -65,7 +65,7 @@ export class PrReconciler {
       for (const action of decision.actions) merge = (await this.applier.apply(work, task, action)) ?? merge;
       if (decision.handled) await this.store.recordHandled(work.tx, watch);
       const after: AfterCommit = {
-        target: { taskId, repoUrl: task.repoUrl, prNumber: watch.prNumber },
+        target: { taskId, repoId: task.repoId, repoUrl: task.repoUrl, prNumber: watch.prNumber },
         merge,
         review: pendingReviewPost(watch),
       };

@@ -73,10 +73,15 @@ export class PrWatcher {
   private async refreshOnce(taskId: string): Promise<void> {
     const task = await this.prisma.task.findUnique({
       where: { id: taskId },
-      select: { repoUrl: true, prNumber: true },
+      select: { repoId: true, repoUrl: true, prNumber: true },
     });
     if (!task?.prNumber) return;
-    const snapshot = await this.platform.snapshot({ taskId, repoUrl: task.repoUrl, prNumber: task.prNumber });
+    const snapshot = await this.platform.snapshot({
+      taskId,
+      repoId: task.repoId,
+      repoUrl: task.repoUrl,
+      prNumber: task.prNumber,
+    });
     if (await this.store.observe(taskId, snapshot)) await this.reconciler.reconcile(taskId);
   }
 
