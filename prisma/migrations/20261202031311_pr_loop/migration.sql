@@ -21,6 +21,7 @@ CREATE TABLE "pr_watches" (
     "review_status" TEXT,
     "review_body" TEXT,
     "review_posted" BOOLEAN NOT NULL DEFAULT false,
+    "close_requested" BOOLEAN NOT NULL DEFAULT false,
     "created_at" TIMESTAMPTZ(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "updated_at" TIMESTAMPTZ(3) NOT NULL,
 

@@ -56,6 +56,9 @@ export class PrReconciler {
     const pass = await this.work.run(async (work) => {
       const watch = await this.store.lock(work.tx, taskId);
       const task = watch && (await work.tx.task.findUnique({ where: { id: taskId } }));
+      if (watch?.closeRequested && task) {
+        return { close: { taskId, repoId: task.repoId, repoUrl: task.repoUrl, prNumber: watch.prNumber } };
+      }
       if (!watch?.observed || !task) return null;
       const observed = watch.observed as PrSnapshot;
       const settings = prLoopSettings(await repoOf(work.tx, task));
@@ -72,6 +75,10 @@ export class PrReconciler {
       return { actions: decision.actions, after };
     });
     if (!pass) return [];
+    if ("close" in pass && pass.close) {
+      await this.closeAbandoned(pass.close);
+      return [];
+    }
     if (pass.actions.length > 0)
       this.logger.info({ taskId, actions: pass.actions.map((a) => a.type) }, "PR reconciled");
     if (pass.after.review) await this.postReview(pass.after.target, pass.after.review);
@@ -93,6 +100,21 @@ export class PrReconciler {
         data: { reviewPosted: true },
       }),
     );
+  }
+
+  /** force-redo started the task over: its old PR is closed with a comment, and forgotten. */
+  private async closeAbandoned(target: PrTarget): Promise<void> {
+    await this.platform.close(target, {
+      comment:
+        "Optio is starting this task over on a new branch (force-redo); this pull request is superseded.",
+      key: `close:${target.taskId}:${target.prNumber}`,
+    });
+    await this.work.run(({ tx }) =>
+      tx.prWatch.deleteMany({
+        where: { taskId: target.taskId, prNumber: target.prNumber, closeRequested: true },
+      }),
+    );
+    this.logger.info({ taskId: target.taskId, prNumber: target.prNumber }, "abandoned PR closed");
   }
 
   private async merge(target: PrTarget, merge: Merge): Promise<void> {

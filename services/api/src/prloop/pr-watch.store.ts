@@ -32,7 +32,7 @@ export class PrWatchStore {
       ON CONFLICT (task_id) DO UPDATE
         SET observed = EXCLUDED.observed, pr_number = EXCLUDED.pr_number,
             observed_version = pr_watches.observed_version + 1, observed_at = now(), updated_at = now()
-        WHERE pr_watches.observed IS DISTINCT FROM EXCLUDED.observed
+        WHERE pr_watches.observed IS DISTINCT FROM EXCLUDED.observed AND NOT pr_watches.close_requested
       RETURNING observed_version`;
     return rows.length > 0;
   }
@@ -56,13 +56,17 @@ export class PrWatchStore {
     });
   }
 
-  /** Tasks the reconciler owes a look: an unhandled observation, or a review verdict not posted. */
+  /**
+   * Tasks the reconciler owes a look: an unhandled observation, a review verdict not posted, or an
+   * abandoned PR to close.
+   */
   async owed(limit: number): Promise<string[]> {
     const rows = await this.prisma.$queryRaw<{ task_id: string }[]>`
       SELECT w.task_id FROM pr_watches w JOIN tasks t ON t.id = w.task_id
-       WHERE (w.observed_version > w.handled_version
-              OR (w.review_status IN ('approved', 'changes_requested') AND NOT w.review_posted))
-         AND t.state NOT IN ('completed', 'cancelled')
+       WHERE w.close_requested
+          OR ((w.observed_version > w.handled_version
+               OR (w.review_status IN ('approved', 'changes_requested') AND NOT w.review_posted))
+              AND t.state NOT IN ('completed', 'cancelled'))
        ORDER BY w.updated_at LIMIT ${limit}`;
     return rows.map((row) => row.task_id);
   }

@@ -141,3 +141,67 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
     expect(triggers.filter((t) => t === "auto_merged" || t === "pr_merged")).toEqual(["auto_merged"]);
   });
 });
+
+describe("user actions on a task with a PR", () => {
+  it("resume continues the PR's branch and session, and gives the loop its fix-up budget back", async () => {
+    double.setWebhookMode("auto");
+    const { branch, taskId } = await taskWithPr("app-resume", "webhooks");
+    await ctx.prLoop.watcher.refresh(taskId);
+    await ctx.prisma.prWatch.update({ where: { taskId }, data: { autoResumes: 3 } });
+    const { machine, work } = ctx.services.tasks;
+    await work.run((w) =>
+      machine.transition(w, {
+        taskId,
+        to: "needs_attention",
+        trigger: "ci_failing",
+        actor: { kind: "system" },
+      }),
+    );
+    await api
+      .auth(ctx.http.post(`/api/tasks/${taskId}/resume`))
+      .send({ prompt: "Try again" })
+      .expect(200);
+    const run = await ctx.prisma.run.findFirstOrThrow({ where: { taskId }, orderBy: { attempt: "desc" } });
+    expect(run).toMatchObject({ kind: "resume", resumeSessionId: "session-1", prompt: "Try again" });
+    expect(await ctx.prisma.task.findUniqueOrThrow({ where: { id: taskId } })).toMatchObject({
+      branchName: branch,
+    });
+    expect(await ctx.prisma.prWatch.findUniqueOrThrow({ where: { taskId } })).toMatchObject({
+      autoResumes: 0,
+    });
+  });
+
+  it("force-redo closes the old PR with a comment and starts over on a new branch; cancel leaves nothing running", async () => {
+    double.setWebhookMode("auto");
+    const { repo, branch, number, taskId } = await taskWithPr("app-redo", "webhooks");
+    await ctx.prLoop.watcher.refresh(taskId);
+    await api
+      .auth(ctx.http.post(`/api/tasks/${taskId}/force-redo`))
+      .send({})
+      .expect(200);
+    const task = await ctx.prisma.task.findUniqueOrThrow({ where: { id: taskId } });
+    expect(task).toMatchObject({ state: "queued", prNumber: null, prUrl: null });
+    expect(task.branchName).not.toBe(branch);
+    expect(task.branchName).toMatch(/-redo\d+$/);
+    await eventually(
+      "the old PR closed",
+      () => double.pulls(repo).find((pull) => pull.number === number)?.state,
+      (state) => state === "closed",
+    );
+    const comments = double.comments(repo, number).filter((comment) => comment.body.includes("force-redo"));
+    expect(comments).toHaveLength(1);
+    await eventually(
+      "the watch forgotten",
+      () => ctx.prisma.prWatch.count({ where: { taskId } }),
+      (n) => n === 0,
+    );
+
+    await api
+      .auth(ctx.http.post(`/api/tasks/${taskId}/cancel`))
+      .send({})
+      .expect(200);
+    expect(
+      await ctx.prisma.run.count({ where: { taskId, state: { in: ["queued", "provisioning", "running"] } } }),
+    ).toBe(0);
+  });
+});
