@@ -7,18 +7,12 @@ import type { PrWatch, Repo, Task as TaskRow } from "../generated/prisma/client"
 import type { SubtaskService } from "../tasks/subtask.service";
 import { SYSTEM, type TaskMachine, type Work } from "../tasks/task-machine";
 
+/** The repo's PR-loop settings (the defaults for a repository that is not connected). */
 export function prLoopSettings(repo: Repo | null): PrLoopSettings {
   if (!repo) return { ...PR_LOOP_DEFAULTS };
-  return {
-    autoMerge: repo.autoMerge,
-    autoResume: repo.autoResume,
-    maxAutoResumes: repo.maxAutoResumes,
-    reviewEnabled: repo.reviewEnabled,
-    reviewTrigger: repo.reviewTrigger as PrLoopSettings["reviewTrigger"],
-    mergeMethod: repo.mergeMethod as PrLoopSettings["mergeMethod"],
-    cautiousMode: repo.cautiousMode,
-    requireApproval: repo.requireApproval,
-  };
+  // The columns carry the settings' names; the enums were validated when they were written.
+  const keys = Object.keys(PR_LOOP_DEFAULTS) as (keyof PrLoopSettings)[];
+  return Object.fromEntries(keys.map((key) => [key, repo[key]])) as PrLoopSettings;
 }
 
 /** The task as the reconciler sees it, read inside the transaction. */

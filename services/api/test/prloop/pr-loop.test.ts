@@ -91,6 +91,25 @@ const settle = () =>
     (owed) => owed.length === 0,
   );
 
+/** The review run ends with `verdict` (what the report applier tells the loop in its transaction). */
+async function finishReview(reviewId: string, verdict: "approve" | "request_changes", body: string) {
+  await driveTo(ctx, reviewId, "running");
+  const { work, machine } = ctx.services.tasks;
+  const trigger = verdict === "approve" ? "review_approved" : "review_changes_requested";
+  await work.run(async (w) => {
+    await machine.transition(w, { taskId: reviewId, to: "completed", trigger, actor: { kind: "system" } });
+    const row = await w.tx.task.findUniqueOrThrow({ where: { id: reviewId } });
+    await ctx.prLoop.onReview(w, row, { verdict, body });
+  });
+}
+
+const reviewOf = (taskId: string) =>
+  eventually(
+    "the review subtask",
+    () => ctx.prisma.task.findFirst({ where: { parentId: taskId, taskType: "review" } }),
+    (row) => row !== null,
+  ).then((row) => row!);
+
 describe("webhook endpoint", () => {
   it("refuses a missing or wrong signature and changes nothing", async () => {
     const task = await taskWithPr();
@@ -255,28 +274,12 @@ describe("reconciler", () => {
     const task = await taskWithPr();
     platform.set(task.number, { checkItems: [check("build", "success")] });
     await deliver("check_run", checkRun(task.number));
-    const review = await eventually(
-      "the review subtask",
-      () => ctx.prisma.task.findFirst({ where: { parentId: task.id, taskType: "review" } }),
-      (row) => row !== null,
-    );
-    expect(review!.repoBranch).toBe(`optio/pr-${task.number}`);
-    expect(review!.prompt).toContain("OPTIO_REVIEW_VERDICT: approve");
+    const review = await reviewOf(task.id);
+    expect(review.repoBranch).toBe(`optio/pr-${task.number}`);
+    expect(review.prompt).toContain("OPTIO_REVIEW_VERDICT: approve");
     expect(platform.writes.some((w) => w.prNumber === task.number)).toBe(false);
 
-    // The review run ends with an approval (what the report applier tells the loop).
-    await driveTo(ctx, review!.id, "running");
-    const { work, machine } = ctx.services.tasks;
-    await work.run(async (w) => {
-      await machine.transition(w, {
-        taskId: review!.id,
-        to: "completed",
-        trigger: "review_approved",
-        actor: { kind: "system" },
-      });
-      const row = await w.tx.task.findUniqueOrThrow({ where: { id: review!.id } });
-      await ctx.prLoop.onReview(w, row, { verdict: "approve", body: "Looks right." });
-    });
+    await finishReview(review.id, "approve", "Looks right.");
     await eventually(
       "completed",
       () => stateOf(ctx, task.id),
@@ -292,23 +295,8 @@ describe("reconciler", () => {
     await settings({ autoMerge: true, autoResume: true, reviewEnabled: true, reviewTrigger: "on_pr" });
     const task = await taskWithPr();
     await deliver("pull_request", pullRequest(task.number, "opened"));
-    const review = await eventually(
-      "the review subtask",
-      () => ctx.prisma.task.findFirst({ where: { parentId: task.id, taskType: "review" } }),
-      (row) => row !== null,
-    );
-    await driveTo(ctx, review!.id, "running");
-    const { work, machine } = ctx.services.tasks;
-    await work.run(async (w) => {
-      await machine.transition(w, {
-        taskId: review!.id,
-        to: "completed",
-        trigger: "review_changes_requested",
-        actor: { kind: "system" },
-      });
-      const row = await w.tx.task.findUniqueOrThrow({ where: { id: review!.id } });
-      await ctx.prLoop.onReview(w, row, { verdict: "request_changes", body: "Add a test for negatives." });
-    });
+    const review = await reviewOf(task.id);
+    await finishReview(review.id, "request_changes", "Add a test for negatives.");
     expect(await stateOf(ctx, task.id)).toBe("queued");
     const runs = await runsOf(task.id);
     expect(runs.at(-1)!.prompt).toContain("Add a test for negatives.");
