@@ -75,8 +75,6 @@ module.exports = {
   // pnpm keeps a package in node_modules/.pnpm/<name>@<version>/node_modules/<name>: hence `.pnpm`.
   transformIgnorePatterns: [`/node_modules/(?!(\\.pnpm|${transformed.join("|")})/)`],
   moduleFileExtensions: ["ts", "js", "mjs", "cjs", "json", "node"],
-  // Packages exporting only an `import` entry resolve through it (see the resolver).
-  resolver: path.join(__dirname, "scripts", "jest-resolver.cjs"),
   testTimeout: 30_000,
   // A test that leaks a handle (socket, timer) must not hang `npm test` and CI: jest still prints
   // "Force exiting Jest", so the leak stays visible.

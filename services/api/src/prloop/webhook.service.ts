@@ -1,13 +1,13 @@
 // GitHub webhook deliveries: verified (X-Hub-Signature-256 with the secret GITHUB_WEBHOOK_SECRET),
 // parsed, de-duplicated by X-GitHub-Delivery, then turned into PR refreshes. The answer does not wait
 // for GitHub's API: the watcher refreshes in the background and the sweep retries what fails.
-import { Webhooks } from "@octokit/webhooks";
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
 import { AppError, invalidField } from "../errors";
 import type { SecretReader } from "../secrets/secret-reader";
 import type { PrWatcher } from "./pr-watcher";
 import { isWebhookEvent, webhookSubject, type WebhookSubject } from "./webhook-events";
+import { verifySignature } from "./webhook-signature";
 
 export const WEBHOOK_SECRET_NAME = "GITHUB_WEBHOOK_SECRET";
 
@@ -34,7 +34,6 @@ export class WebhookService {
   private readonly watcher: PrWatcher;
   private readonly onIssueLabeled: IssueLabeledListener | null;
   private readonly logger: Logger;
-  private verifier: { secret: string; webhooks: Webhooks } | null = null;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -53,23 +52,20 @@ export class WebhookService {
     this.logger = options.logger;
   }
 
-  private async webhooks(): Promise<Webhooks | null> {
-    const secret = (await this.secrets?.resolve(WEBHOOK_SECRET_NAME, null)) ?? this.envSecret;
-    if (!secret) return null;
-    if (this.verifier?.secret !== secret) this.verifier = { secret, webhooks: new Webhooks({ secret }) };
-    return this.verifier.webhooks;
+  private async secret(): Promise<string | null> {
+    return (await this.secrets?.resolve(WEBHOOK_SECRET_NAME, null)) ?? this.envSecret;
   }
 
   /** Verifies before anything else: an unverified delivery changes nothing and learns nothing. */
   async receive(delivery: WebhookDelivery): Promise<WebhookOutcome> {
-    const webhooks = await this.webhooks();
-    if (!webhooks) {
+    const secret = await this.secret();
+    if (!secret) {
       throw new AppError(503, "SERVICE_UNAVAILABLE", `No webhook secret: set ${WEBHOOK_SECRET_NAME}`);
     }
     if (!delivery.signature) {
       throw new AppError(401, "AUTH_REQUIRED", "The X-Hub-Signature-256 header is missing");
     }
-    if (!(await webhooks.verify(delivery.rawBody, delivery.signature).catch(() => false))) {
+    if (!verifySignature(secret, delivery.rawBody, delivery.signature)) {
       throw new AppError(401, "AUTH_INVALID", "The X-Hub-Signature-256 signature does not match");
     }
     const { event, deliveryId } = delivery;

@@ -2,7 +2,7 @@
 // reconciler reacts once per change (fix-up run, needs_attention, review, merge, failure), and
 // redelivered or repeated deliveries change nothing. The platform is scripted (ScriptedPlatform).
 import { randomUUID } from "node:crypto";
-import { Webhooks } from "@octokit/webhooks";
+import { signature } from "../support/github-double";
 import { testSecret } from "../../../runner/src/testing/fixtures";
 import { eventually } from "../helpers/eventually";
 import { createTestContext, type TestContext } from "../helpers/test-context";
@@ -11,7 +11,6 @@ import { check, ScriptedPlatform } from "./scripted-platform";
 
 const REPO = "http://127.0.0.1:9/acme/app";
 const secret = testSecret("whsec-");
-const signer = new Webhooks({ secret });
 const platform = new ScriptedPlatform();
 let ctx: TestContext;
 let api: Api;
@@ -58,10 +57,8 @@ function deliver(event: string, payload: unknown, options: { id?: string; signat
     .set("content-type", "application/json")
     .set("x-github-event", event)
     .set("x-github-delivery", options.id ?? randomUUID());
-  return (async () => {
-    const signature = options.signature === undefined ? await signer.sign(body) : options.signature;
-    return (signature === null ? req : req.set("x-hub-signature-256", signature)).send(body);
-  })();
+  const signed = options.signature === undefined ? signature(secret, body) : options.signature;
+  return (signed === null ? req : req.set("x-hub-signature-256", signed)).send(body);
 }
 
 const repository = { html_url: "http://127.0.0.1:9/Acme/App" };
@@ -119,7 +116,7 @@ describe("webhook endpoint", () => {
     expect(missing.status).toBe(401);
     expect(missing.body.code).toBe("AUTH_REQUIRED");
     const wrong = await deliver("check_run", payload, {
-      signature: await new Webhooks({ secret: `${secret}x` }).sign(JSON.stringify(payload)),
+      signature: signature(`${secret}x`, JSON.stringify(payload)),
     });
     expect(wrong.status).toBe(401);
     expect(wrong.body.code).toBe("AUTH_INVALID");
@@ -127,7 +124,7 @@ describe("webhook endpoint", () => {
     const replayed = await deliver(
       "check_run",
       { ...payload, action: "rerequested" },
-      { signature: await signer.sign(JSON.stringify(payload)) },
+      { signature: signature(secret, JSON.stringify(payload)) },
     );
     expect(replayed.status).toBe(401);
     expect(await ctx.prisma.webhookDelivery.count()).toBe(0);
@@ -159,7 +156,7 @@ describe("webhook endpoint", () => {
       .post("/api/webhooks/github")
       .set("content-type", "application/json")
       .set("x-github-event", "status")
-      .set("x-hub-signature-256", await signer.sign("{}"))
+      .set("x-hub-signature-256", signature(secret, "{}"))
       .send("{}");
     expect(noDelivery.status).toBe(400);
     expect(noDelivery.body.details[0].path).toBe("headers.x-github-delivery");
