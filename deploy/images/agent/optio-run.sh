@@ -2,8 +2,9 @@
 # Optio run entrypoint: clone → branch → agent → commit → push → one machine-readable result line.
 #
 # Inputs (plain environment): OPTIO_TASK_ID, OPTIO_RUN_ID, OPTIO_ATTEMPT, OPTIO_TASK_TITLE,
-#   OPTIO_REPO_URL, OPTIO_REPO_BRANCH, OPTIO_BRANCH_NAME; optional OPTIO_RUN_DIR (default /run/optio)
-#   and OPTIO_WORKSPACE (default /workspace).
+#   OPTIO_REPO_URL, OPTIO_REPO_BRANCH, OPTIO_BRANCH_NAME; optional OPTIO_RUN_DIR (default /run/optio),
+#   OPTIO_WORKSPACE (default /workspace) and OPTIO_READ_ONLY=1 (review runs: no commit, no push).
+# When OPTIO_BRANCH_NAME already exists on the remote (an earlier run pushed it), the run continues it.
 # Inputs (files in OPTIO_RUN_DIR, written by the runner, read once and deleted when secret):
 #   agent-cmd       the agent's argv, NUL-separated
 #   prompt          the prompt; the agent's stdin when agent-stdin contains "prompt"
@@ -80,7 +81,13 @@ if [ "$CLONED" = 0 ] && ! clone; then
   exit 2
 fi
 cd "$REPO" || exit 2
-git checkout --quiet -b "$BRANCH"
+# A branch an earlier run pushed (the task's PR) is continued, not restarted from the base branch.
+if git_auth ls-remote --exit-code --heads origin "refs/heads/$BRANCH" >/dev/null 2>&1 &&
+  git_auth fetch --quiet origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"; then
+  git checkout --quiet -b "$BRANCH" "origin/$BRANCH"
+else
+  git checkout --quiet -b "$BRANCH"
+fi
 BASE=$(git rev-parse HEAD)
 log "working on $BRANCH from ${BASE:0:12}"
 
@@ -122,6 +129,16 @@ if [ "$TERMINATED" = 1 ]; then
   exit 143
 fi
 log "agent exited with $AGENT_EXIT"
+
+# A read-only run (a review) leaves the branch as it found it: nothing is committed or pushed.
+if [ "${OPTIO_READ_ONLY:-}" = 1 ]; then
+  if [ "$AGENT_EXIT" != 0 ]; then
+    result "$AGENT_EXIT" false 0 "$BASE" AGENT_FAILED "the agent exited with $AGENT_EXIT"
+    exit "$AGENT_EXIT"
+  fi
+  result 0 false 0 "$BASE" "" ""
+  exit 0
+fi
 
 git add -A
 if ! git diff --cached --quiet; then

@@ -6,6 +6,7 @@ import {
   getAdapter,
   renderEvent,
   shellAdapter,
+  parseReviewVerdict,
   type AgentAdapter,
 } from "./index";
 
@@ -69,6 +70,7 @@ describe("claude adapter", () => {
       outputTokens: 242,
       isError: false,
       resultText: "Added a Usage section to the README.",
+      review: null,
     });
   });
 
@@ -141,6 +143,7 @@ describe("codex adapter", () => {
       outputTokens: 122,
       isError: false,
       resultText: "Updated README.md with a usage section.",
+      review: null,
     });
   });
 
@@ -174,5 +177,32 @@ describe("renderEvent", () => {
     expect(renderEvent({ type: "usage", inputTokens: 1, outputTokens: 2, costUsd: 0.5 }).content).toBe(
       "tokens in 1 / out 2 · $0.5000",
     );
+  });
+});
+
+describe("review verdict", () => {
+  it("reads a review run's verdict and body from Claude's final answer", () => {
+    const { summary } = parseFixture(claudeAdapter, "claude-review.jsonl");
+    expect(summary.review).toEqual({
+      verdict: "request_changes",
+      body: "The change adds sum() but no test covers negative numbers.\n\n- add a test for sum(-1, -2)",
+    });
+    // A coding run's answer carries no verdict.
+    expect(parseFixture(claudeAdapter, "claude-success.jsonl").summary.review).toBeNull();
+  });
+
+  it("accepts only the documented last line", () => {
+    expect(parseReviewVerdict("Looks good.\nOPTIO_REVIEW_VERDICT: approve\n")).toEqual({
+      verdict: "approve",
+      body: "Looks good.",
+    });
+    expect(parseReviewVerdict("optio_review_verdict:  Request-Changes")).toEqual({
+      verdict: "request_changes",
+      body: "",
+    });
+    expect(parseReviewVerdict("OPTIO_REVIEW_VERDICT: approve\nbut actually one more thing")).toBeNull();
+    expect(parseReviewVerdict("OPTIO_REVIEW_VERDICT: maybe")).toBeNull();
+    expect(parseReviewVerdict("I approve")).toBeNull();
+    expect(parseReviewVerdict(null)).toBeNull();
   });
 });

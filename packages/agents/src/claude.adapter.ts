@@ -4,6 +4,7 @@
 // final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns).
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
 import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
+import { parseReviewVerdict } from "./review-verdict";
 
 function command(input: AgentInput) {
   const argv = [
@@ -115,7 +116,7 @@ function createParser(): AgentParser {
           return [];
       }
     },
-    summary: () => ({ ...summary }),
+    summary: () => ({ ...summary, review: parseReviewVerdict(summary.resultText) }),
   };
 }
 

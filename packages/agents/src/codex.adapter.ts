@@ -5,6 +5,7 @@
 // `turn.failed` (error.message) and `error` (message).
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
 import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
+import { parseReviewVerdict } from "./review-verdict";
 
 function command(input: AgentInput) {
   const argv = ["codex", "exec", "--json", "--full-auto", "--skip-git-repo-check"];
@@ -108,7 +109,7 @@ function createParser(): AgentParser {
           return []; // turn.started, item.started, item.updated
       }
     },
-    summary: () => ({ ...summary }),
+    summary: () => ({ ...summary, review: parseReviewVerdict(summary.resultText) }),
   };
 }
 

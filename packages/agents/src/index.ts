@@ -17,3 +17,4 @@ const adapters: Record<AgentType, AgentAdapter> = {
 export function getAdapter(type: AgentType): AgentAdapter {
   return adapters[type];
 }
+export { parseReviewVerdict } from "./review-verdict";

@@ -1,6 +1,7 @@
 // `shell`: the prompt is a bash script, run as is. For deterministic jobs and tests. Every stdout
 // line is text; the script's exit code is the run's.
 import { emptySummary, type AgentAdapter, type AgentInput, type AgentParser } from "./types";
+import { parseReviewVerdict } from "./review-verdict";
 
 function command(input: AgentInput) {
   return { argv: ["bash", input.promptFile], stdin: "none" as const, env: {} };
@@ -13,7 +14,7 @@ function createParser(): AgentParser {
       summary.resultText = line;
       return [{ type: "text", text: line }];
     },
-    summary: () => ({ ...summary }),
+    summary: () => ({ ...summary, review: parseReviewVerdict(summary.resultText) }),
   };
 }
 

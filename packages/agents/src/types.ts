@@ -1,4 +1,4 @@
-import type { AgentType } from "@optio/contracts";
+import type { AgentType, ReviewVerdict } from "@optio/contracts";
 
 /** What an agent run needs from the run spec to build its command. */
 export interface AgentInput {
@@ -38,6 +38,8 @@ export interface AgentSummary {
   isError: boolean;
   /** The agent's final answer, when it gives one. */
   resultText: string | null;
+  /** The review verdict the final answer ends with, if any (see parseReviewVerdict). */
+  review: ReviewVerdict | null;
 }
 
 export interface AgentParser {
@@ -60,4 +62,5 @@ export const emptySummary = (): AgentSummary => ({
   outputTokens: null,
   isError: false,
   resultText: null,
+  review: null,
 });

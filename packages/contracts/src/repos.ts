@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MERGE_METHODS, REVIEW_TRIGGERS } from "@optio/core";
 import { Timestamp } from "./common";
 
 export const AgentType = z.enum(["claude", "codex", "shell"]);
@@ -49,6 +50,11 @@ export const RepoSettings = z.strictObject({
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
   requiredLabels: RequiredLabels,
+  maxAutoResumes: z.number().int().min(0).max(50),
+  reviewTrigger: z.enum(REVIEW_TRIGGERS),
+  mergeMethod: z.enum(MERGE_METHODS),
+  cautiousMode: z.boolean(),
+  requireApproval: z.boolean(),
 });
 export type RepoSettings = z.output<typeof RepoSettings>;
 
@@ -77,6 +83,11 @@ export const Repo = z.object({
   reviewEnabled: z.boolean(),
   autoResume: z.boolean(),
   requiredLabels: z.array(z.string()),
+  maxAutoResumes: z.number().int(),
+  reviewTrigger: z.enum(REVIEW_TRIGGERS),
+  mergeMethod: z.enum(MERGE_METHODS),
+  cautiousMode: z.boolean(),
+  requireApproval: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

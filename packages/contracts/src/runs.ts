@@ -258,6 +258,13 @@ export const RunLog = ReportBase.extend({
   lines: z.array(LogLine).min(1).max(1000),
 });
 export const RunHeartbeat = ReportBase.extend({ kind: z.literal("heartbeat") });
+/** A review agent's verdict, read from its documented last line (see parseReviewVerdict). */
+export const ReviewVerdict = z.object({
+  verdict: z.enum(["approve", "request_changes"]),
+  body: z.string().max(60_000),
+});
+export type ReviewVerdict = z.infer<typeof ReviewVerdict>;
+
 export const RunResult = ReportBase.extend({
   kind: z.literal("result"),
   /** The agent's exit code (not the container's). */
@@ -274,6 +281,8 @@ export const RunResult = ReportBase.extend({
   inputTokens: z.number().int().min(0).nullable(),
   outputTokens: z.number().int().min(0).nullable(),
   error: RunError.nullable(),
+  /** Set when the agent ended with a review verdict line (review runs). */
+  review: ReviewVerdict.nullish(),
 });
 export const ExitReason = z.enum([
   "completed",

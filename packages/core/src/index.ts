@@ -6,3 +6,6 @@ export * from "./ordering";
 export * from "./run-outcome";
 export * from "./pull-request";
 export * from "./redaction";
+export * from "./pr-settings";
+export * from "./pr-prompts";
+export * from "./pr-reconciler";

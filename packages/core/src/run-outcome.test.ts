@@ -50,4 +50,24 @@ describe("decideRunOutcome", () => {
       errorCode: "PUSH_FAILED",
     });
   });
+  it("completes a review run with a verdict and fails one without", () => {
+    const review = { exitCode: 0, pushed: false, commits: 0, error: null, readOnly: true };
+    expect(decideRunOutcome({ ...review, review: { verdict: "approve" } }, 1, 3)).toMatchObject({
+      task: "completed",
+      trigger: "review_approved",
+    });
+    expect(decideRunOutcome({ ...review, review: { verdict: "request_changes" } }, 1, 3)).toMatchObject({
+      task: "completed",
+      trigger: "review_changes_requested",
+    });
+    expect(decideRunOutcome({ ...review, review: null }, 1, 3)).toMatchObject({
+      task: "failed",
+      errorCode: "REVIEW_NO_VERDICT",
+    });
+    // A review whose agent failed is a failed run like any other.
+    expect(decideRunOutcome({ ...review, exitCode: 1 }, 1, 3)).toMatchObject({
+      task: "failed",
+      trigger: "run_failed",
+    });
+  });
 });

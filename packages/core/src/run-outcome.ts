@@ -18,6 +18,9 @@ export type RunFacts = {
   error: { code: string; message: string } | null;
   /** The repo is on a git platform: pushed work becomes a pull request Optio opens. */
   onPlatform?: boolean;
+  /** A review run: it changes nothing and must end with a verdict. */
+  readOnly?: boolean;
+  review?: { verdict: "approve" | "request_changes" } | null;
 };
 
 export type RunOutcome = {
@@ -38,6 +41,7 @@ export type RunOutcome = {
  * plain git host.
  */
 export function decideRunOutcome(facts: RunFacts, attempt: number, maxAttempts: number): RunOutcome {
+  if (facts.readOnly && !facts.error && facts.exitCode === 0) return reviewOutcome(facts.review ?? null);
   if (!facts.error && facts.exitCode === 0) {
     if (facts.pushed && facts.commits > 0 && facts.onPlatform) {
       return { run: "succeeded", task: "pr_opened", trigger: "run_pushed", message: null, errorCode: null };
@@ -87,5 +91,26 @@ function failure(error: { code: string; message: string }, attempt: number, maxA
     trigger: "run_failed",
     message: message + suffix,
     errorCode: error.code,
+  };
+}
+
+/** A review run that finished: its verdict completes it; without one the review failed. */
+function reviewOutcome(review: RunFacts["review"]): RunOutcome {
+  if (!review) {
+    return {
+      run: "failed",
+      task: "failed",
+      trigger: "run_failed",
+      message: "REVIEW_NO_VERDICT: the review ended without a verdict line",
+      errorCode: "REVIEW_NO_VERDICT",
+    };
+  }
+  const approved = review.verdict === "approve";
+  return {
+    run: "succeeded",
+    task: "completed",
+    trigger: approved ? "review_approved" : "review_changes_requested",
+    message: null,
+    errorCode: null,
   };
 }

@@ -88,10 +88,11 @@ describe("consequences", () => {
     const s1 = sub("step", 1, "pending");
     expect(subtaskConsequences(s0, [s0, s1], "running")).toEqual({ queueStepId: s1.id, parent: null });
   });
-  it("completes a parent waiting with a PR when the last blocker completes", () => {
+  it("completes a parent needing attention when the last blocker completes; a PR's merge ends pr_opened", () => {
     const r = sub("review", 0, "completed");
-    expect(subtaskConsequences(r, [r], "pr_opened").parent).toMatchObject({ to: "completed" });
-    expect(subtaskConsequences(r, [r, sub("step", 0, "queued")], "pr_opened").parent).toBeNull();
+    expect(subtaskConsequences(r, [r], "needs_attention").parent).toMatchObject({ to: "completed" });
+    expect(subtaskConsequences(r, [r, sub("step", 0, "queued")], "needs_attention").parent).toBeNull();
+    expect(subtaskConsequences(r, [r], "pr_opened").parent).toBeNull();
     expect(subtaskConsequences(r, [r], "running").parent).toBeNull();
   });
   it("marks the parent needs_attention when a blocking subtask fails", () => {

@@ -6,7 +6,8 @@
 // Steps and reviews always block the parent; children block it when created with blocksParent.
 // Parent semantics: subtasks never hold back the parent's own run. A failed blocking subtask marks
 // the parent `needs_attention` (when the parent has no active run and the table allows it); when
-// every blocking subtask has completed, a parent in `pr_opened` or `needs_attention` completes.
+// every blocking subtask has completed, a parent in `needs_attention` completes. A parent in
+// `pr_opened` completes only when its PR merges: the PR loop merges once its blockers are done.
 import { canTransition, isActive, type TaskState } from "./task-states";
 
 export const TASK_TYPES = ["coding", "child", "step", "review"] as const;
@@ -126,7 +127,7 @@ export function subtaskConsequences(
     if (
       changed.blocksParent &&
       blockers.length === 0 &&
-      (parentState === "pr_opened" || parentState === "needs_attention") &&
+      parentState === "needs_attention" &&
       canTransition(parentState, "completed")
     ) {
       result.parent = {

@@ -35,6 +35,8 @@ import { statsRoutes } from "./stats/stats.routes";
 import type { ApiMetrics } from "./metrics/api-metrics";
 import type { IssueService } from "./issues/issue.service";
 import { issuesRoutes } from "./issues/issues.routes";
+import type { WebhookService } from "./prloop/webhook.service";
+import { webhooksRoutes } from "./prloop/webhooks.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -50,6 +52,7 @@ export type AppServices = {
   validator: CredentialValidator;
   stats: StatsService;
   issues: IssueService;
+  webhooks: WebhookService;
 };
 
 export type AppOptions = {
@@ -120,6 +123,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(statsRoutes, { stats: services.stats });
       await api.register(issuesRoutes, { issues: services.issues });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
+      await api.register(webhooksRoutes, { webhooks: services.webhooks });
     },
     { prefix: "/api" },
   );

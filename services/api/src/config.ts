@@ -27,6 +27,10 @@ export const ApiConfig = z.object({
   OPTIO_RUNNER_STALE_MS: z.coerce.number().int().min(1_000).default(20_000),
   /** Extra secret values (comma-separated) scrubbed from stored run logs. */
   OPTIO_LOG_SECRETS: CsvList,
+  /** Verifies GitHub webhook deliveries when no stored secret of that name exists. */
+  GITHUB_WEBHOOK_SECRET: z.string().optional(),
+  /** How often the PR reconciler looks for work it still owes. */
+  OPTIO_PR_SWEEP_MS: z.coerce.number().int().min(100).default(2_000),
   OPTIO_LOG_LEVEL: LogLevel,
   /** Encrypts stored secrets: 32 bytes as 64 hex characters or base64 (`npm start` creates one). */
   OPTIO_SECRET_KEY: SecretKey,

@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher, dispatch, sideEffects } = createServices({ config, prisma, nats, logger });
+  const { services, publisher, dispatch, sideEffects, prLoop } = createServices({
+    config,
+    prisma,
+    nats,
+    logger,
+  });
   const metrics = new ApiMetrics({ prisma, nats });
   const app = await buildApp({
     logger,
@@ -30,6 +35,7 @@ async function main(): Promise<void> {
   publisher.start();
   await dispatch.server.start();
   sideEffects.start();
+  prLoop.watcher.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
   const metricsServer =
     config.OPTIO_METRICS_PORT > 0
@@ -51,6 +57,7 @@ async function main(): Promise<void> {
     metricsServer?.close();
     await dispatch.server.stop();
     await sideEffects.stop();
+    await prLoop.watcher.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

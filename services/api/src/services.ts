@@ -32,6 +32,9 @@ import {
 import { createDispatch, type Dispatch, type DispatchSettings } from "./dispatch/dispatch-services";
 import { createSecrets } from "./secrets/secrets.wiring";
 import { SetupStatusService } from "./setup/setup-status.service";
+import { createPrLoop, type PrLoop } from "./prloop/pr-loop.wiring";
+import { PlatformPrAdapter } from "./prloop/platform-pr.adapter";
+import type { PrPlatform } from "./prloop/pr-platform";
 
 export type ServiceDeps = {
   config: Pick<
@@ -50,6 +53,8 @@ export type ServiceDeps = {
     | "OPTIO_GITHUB_URL"
     | "OPTIO_GITHUB_API_URL"
     | "OPTIO_ANTHROPIC_API_URL"
+    | "GITHUB_WEBHOOK_SECRET"
+    | "OPTIO_PR_SWEEP_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -60,6 +65,8 @@ export type ServiceDeps = {
   platformBackoff?: Partial<BackoffSettings>;
   /** Side-effect worker timings (tests shrink them). */
   sideEffects?: Partial<SideEffectSettings>;
+  /** The git platform the PR loop talks to (default: the platform clients of the repos). */
+  platform?: PrPlatform;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -71,6 +78,7 @@ export function createServices(deps: ServiceDeps): {
   platforms: GitPlatforms;
   /** Performs platform side effects (PRs, issue comments); main.ts starts it. */
   sideEffects: SideEffectWorker;
+  prLoop: PrLoop;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
@@ -118,6 +126,15 @@ export function createServices(deps: ServiceDeps): {
   const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
   const revocations = new AuthRevocations({ nats, cache: identities, logger });
   revocations.listen();
+  const prLoop = createPrLoop({
+    prisma,
+    tasks,
+    platform: deps.platform ?? new PlatformPrAdapter(platforms),
+    secrets: deps.secrets ?? secrets.store,
+    webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    logger: logger.child({ component: "pr-loop" }),
+    sweepMs: config.OPTIO_PR_SWEEP_MS,
+  });
   const dispatch = createDispatch({
     prisma,
     nats,
@@ -129,6 +146,7 @@ export function createServices(deps: ServiceDeps): {
     runSecrets: secrets.runSecrets,
     redaction: secrets.redaction,
     pullRequests: { hosts: platforms, effects, poke: pokeEffects },
+    onReview: prLoop.onReview,
   });
   const users = new UserService({ prisma, revocations });
   const services: AppServices = {
@@ -164,6 +182,7 @@ export function createServices(deps: ServiceDeps): {
       pokeEffects,
       logger: logger.child({ component: "issues" }),
     }),
+    webhooks: prLoop.webhooks,
   };
-  return { services, publisher, outbox, dispatch, platforms, sideEffects };
+  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop };
 }

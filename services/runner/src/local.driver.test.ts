@@ -27,14 +27,14 @@ async function collect(handle: RunHandle) {
   return { stdout, stderr, exit: await handle.wait() };
 }
 
-function plan(repo: string, prompt: string) {
-  git.createRepo(repo);
+function plan(repo: string, prompt: string, env: Record<string, string> = {}, create = true) {
+  if (create) git.createRepo(repo);
   const spec = runSpec({
     agentType: "shell",
     prompt,
     repoUrl: git.url(repo),
     gitCredential: { source: "inline", username: auth.username, secret: auth.password },
-    env: { GREETING: "hi" },
+    env: { GREETING: "hi", ...env },
   });
   return {
     spec,
@@ -75,6 +75,27 @@ describe("LocalDriver", () => {
     expect(existsSync(path.join(driver.paths(spec.runId, 1).runDir, "git-credential"))).toBe(false); // read once, deleted
     await handle.dispose();
     expect(await driver.list()).toEqual([]);
+  });
+
+  it("continues the branch an earlier run pushed; a read-only run pushes nothing", async () => {
+    const run = async (prompt: string, env: Record<string, string> = {}, create = false) => {
+      const { plan: p } = plan("continue", prompt, env, create);
+      const handle = await driver.start(p);
+      const result = await collect(handle);
+      await handle.dispose();
+      return result.stdout.at(-1)!;
+    };
+    expect(await run("echo one > one.txt", {}, true)).toMatch(/"pushed":true,"commits":1/);
+    // A fix-up run starts from the pushed branch: one.txt is there, and one more commit is added.
+    expect(await run("test -f one.txt && echo two > two.txt")).toMatch(/"pushed":true,"commits":1/);
+    const branch = runSpec().branchName;
+    expect(git.git("continue", ["rev-list", "--count", branch])).toBe("3\n");
+    // A review run: changes are neither committed nor pushed.
+    const head = git.git("continue", ["rev-parse", branch]);
+    expect(await run("cat two.txt; echo three > three.txt", { OPTIO_READ_ONLY: "1" })).toMatch(
+      /"pushed":false,"commits":0/,
+    );
+    expect(git.git("continue", ["rev-parse", branch])).toBe(head);
   });
 
   it("stops the whole process tree within the grace period", async () => {

@@ -9,6 +9,7 @@ const summary = (over: Partial<AgentSummary> = {}): AgentSummary => ({
   outputTokens: 5,
   isError: false,
   resultText: "done",
+  review: null,
   ...over,
 });
 const ok = { exitCode: 0, branch: "optio/x", pushed: true, commits: 2, headSha: "abc", error: null };

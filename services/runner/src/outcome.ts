@@ -2,7 +2,13 @@
 // agent's parser said. The runner's "what happened" logic, testable without an engine.
 import { z } from "zod";
 import type { AgentSummary } from "@optio/agents";
-import { RunErrorCode, type AgentType, type ExitReason, type RunError } from "@optio/contracts";
+import {
+  RunErrorCode,
+  type AgentType,
+  type ExitReason,
+  type ReviewVerdict,
+  type RunError,
+} from "@optio/contracts";
 import type { RunExit } from "./driver";
 
 export const RESULT_PREFIX = "::optio-result::";
@@ -53,6 +59,7 @@ export interface Outcome {
     inputTokens: number | null;
     outputTokens: number | null;
     error: RunError | null;
+    review: ReviewVerdict | null;
   };
   exited: { exitCode: number | null; reason: ExitReason; oomKilled: boolean; error: RunError | null };
 }
@@ -118,6 +125,7 @@ export function decideOutcome(input: OutcomeInput): Outcome {
       inputTokens: summary.inputTokens,
       outputTokens: summary.outputTokens,
       error,
+      review: summary.review,
     },
     exited: { exitCode: exit.exitCode, reason, oomKilled: exit.oomKilled, error },
   };

@@ -8,7 +8,7 @@ import type { TaskServices } from "../tasks/task-services";
 import { ClaimService } from "./claim.service";
 import { DispatchServer } from "./dispatch.server";
 import { LeaseReaper } from "./lease-reaper";
-import { ReportApplier, type ReportApplierOptions } from "./report-applier";
+import { ReportApplier, type ReportApplierOptions, type ReviewListener } from "./report-applier";
 import { RunnerRegistry } from "./runner-registry";
 import type { RunSecrets } from "../secrets/run-secrets";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
@@ -41,6 +41,8 @@ export function createDispatch(deps: {
   /** Scrubs stored secret values from reports before they are stored. */
   redaction: StoredSecretsRedactor;
   pullRequests?: ReportApplierOptions["pullRequests"];
+  /** Told how review subtasks end (the PR loop). */
+  onReview?: ReviewListener;
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
@@ -64,6 +66,7 @@ export function createDispatch(deps: {
     leaseMs: settings.leaseMs,
     redaction: deps.redaction,
     pullRequests: deps.pullRequests,
+    onReview: deps.onReview,
   });
   const registry = new RunnerRegistry({ prisma, leaseMs: settings.leaseMs, staleMs: settings.runnerStaleMs });
   const server = new DispatchServer({

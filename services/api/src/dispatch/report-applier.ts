@@ -2,15 +2,18 @@
 // applied once and in order (per-attempt sequence numbers); a report naming a superseded attempt is
 // refused so its runner stops the container (fencing).
 import { decideRunOutcome, type RunOutcome } from "@optio/core";
-import type { RunExited, RunReport, RunResult } from "@optio/contracts";
+import type { ReviewVerdict, RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
-import type { Run } from "../generated/prisma/client";
+import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import type { Actor, TaskMachine, Work } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
 import type { PlatformHosts } from "../platform/platform-hosts";
 import type { SideEffectStore } from "../side-effects/side-effect.store";
 import { openPrPurpose, type OpenPrInput } from "../side-effects/pr-opener";
+
+/** Told, inside the report's transaction, how a review subtask ended: its verdict, or null (failed). */
+export type ReviewListener = (work: Work, review: TaskRow, verdict: ReviewVerdict | null) => Promise<void>;
 
 /**
  * applied: done; duplicate: seen before; early: an earlier report is missing (retry later);
@@ -29,8 +32,10 @@ export class ReportApplier {
   private readonly leaseMs: number;
   private readonly redaction: Pick<StoredSecretsRedactor, "get">;
   private readonly pullRequests: ReportApplierOptions["pullRequests"];
+  private readonly onReview: ReviewListener | undefined;
 
   constructor(options: ReportApplierOptions) {
+    this.onReview = options.onReview;
     this.machine = options.machine;
     this.work = options.work;
     this.leaseMs = options.leaseMs;
@@ -144,8 +149,10 @@ export class ReportApplier {
   ): Promise<"applied" | "pr_wanted"> {
     const task = await work.tx.task.findUniqueOrThrow({ where: { id: run.taskId } });
     const onPlatform = Boolean(this.pullRequests?.hosts.locate(task.repoUrl));
-    const outcome = decideRunOutcome({ ...factsOf(report), onPlatform }, run.attempt, task.maxAttempts);
     const result = report.kind === "result" ? report : null;
+    const readOnly = task.taskType === "review";
+    const facts = { ...factsOf(report), onPlatform, readOnly, review: result?.review ?? null };
+    const outcome = decideRunOutcome(facts, run.attempt, task.maxAttempts);
     await work.tx.run.update({
       where: { id: run.id },
       data: {
@@ -172,6 +179,8 @@ export class ReportApplier {
     });
     if (outcome.task === "pr_opened" && result) return this.wantPullRequest(work, run, result.branch, actor);
     await this.moveTask(work, run, outcome, actor);
+    if (readOnly && task.parentId)
+      await this.onReview?.(work, task, outcome.run === "succeeded" ? facts.review : null);
     return "applied";
   }
 
@@ -230,6 +239,8 @@ export type ReportApplierOptions = {
   redaction: Pick<StoredSecretsRedactor, "get">;
   /** Where pushed work becomes a pull request; without it every repo is a plain git host. */
   pullRequests?: { hosts: Pick<PlatformHosts, "locate">; effects: SideEffectStore; poke: () => void };
+  /** Told how review subtasks end (the PR loop). */
+  onReview?: ReviewListener;
 };
 
 /** What a result records on its run, whatever becomes of the task. */

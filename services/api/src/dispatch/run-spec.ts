@@ -27,7 +27,11 @@ export function buildRunSpec(
     image: repo?.image ?? defaults.image,
     limits: null,
     timeoutSeconds: repo?.runTimeoutSeconds ?? defaults.timeoutSeconds,
-    env: { OPTIO_TASK_TITLE: task.title.slice(0, 500) },
+    env: {
+      OPTIO_TASK_TITLE: task.title.slice(0, 500),
+      // A review looks at the PR's branch and changes nothing.
+      ...(task.taskType === "review" && { OPTIO_READ_ONLY: "1" }),
+    },
     secretEnv: {},
     gitCredential: { source: "none" },
   };

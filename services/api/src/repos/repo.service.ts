@@ -30,6 +30,11 @@ export function toRepoView(row: RepoRow): Repo {
     reviewEnabled: row.reviewEnabled,
     autoResume: row.autoResume,
     requiredLabels: row.requiredLabels ?? [],
+    maxAutoResumes: row.maxAutoResumes,
+    reviewTrigger: row.reviewTrigger as Repo["reviewTrigger"],
+    mergeMethod: row.mergeMethod as Repo["mergeMethod"],
+    cautiousMode: row.cautiousMode,
+    requireApproval: row.requireApproval,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

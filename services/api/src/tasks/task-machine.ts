@@ -56,7 +56,7 @@ export function invalidTransition(taskId: string, state: TaskState, action: stri
 }
 
 /** The columns of a task read under its row lock. */
-export type LockedTask = Pick<TaskRow, "id" | "state" | "startedAt" | "sessionId">;
+export type LockedTask = Pick<TaskRow, "id" | "state" | "title" | "attempts" | "startedAt" | "sessionId">;
 
 export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found");
 
@@ -124,7 +124,7 @@ export class TaskMachine {
    */
   async lock(tx: Tx, taskId: string): Promise<LockedTask | null> {
     const [row] = await tx.$queryRaw<LockedTask[]>`
-      SELECT id, state, started_at AS "startedAt", session_id AS "sessionId"
+      SELECT id, state, title, attempts, started_at AS "startedAt", session_id AS "sessionId"
         FROM tasks WHERE id = ${taskId}::uuid FOR UPDATE`;
     return row ?? null;
   }

@@ -2,7 +2,7 @@
 // resume/force-restart/force-redo, bulk actions and reorder. Every change of state goes through
 // TaskMachine.transition inside one TaskUnitOfWork transaction.
 import { createHash } from "node:crypto";
-import type { CreateTaskInput, UpdateTaskInput } from "@optio/contracts";
+import { runBranchName, type CreateTaskInput, type UpdateTaskInput } from "@optio/contracts";
 import {
   ACTION_RULES,
   BULK_CANCEL_STATES,
@@ -279,13 +279,19 @@ export class TaskService {
       if (!rule.keepSession) data.sessionId = null;
       if (rule.discardResults) {
         Object.assign(data, {
-          branchName: null,
+          // A new branch: the old one (and its PR, closed by the PR loop) is not continued.
+          branchName: `${runBranchName(current.id, current.title)}-redo${current.attempts + 1}`,
           prUrl: null,
           prNumber: null,
           resultSummary: null,
           startedAt: null,
         });
       }
+      // The PR loop: a human acted, so its fix-up budget starts again; a redo abandons the old PR.
+      await tx.prWatch.updateMany({
+        where: { taskId },
+        data: rule.discardResults ? { closeRequested: true } : { autoResumes: 0 },
+      });
       const prompt =
         rule.runKind === "resume" ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
       return this.machine.transition(work, {

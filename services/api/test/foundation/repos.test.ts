@@ -1,3 +1,4 @@
+import { PR_LOOP_DEFAULTS } from "@optio/core";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 
 let ctx: TestContext;
@@ -27,9 +28,8 @@ describe("POST /api/repos", () => {
       maxAttempts: 3,
       runTimeoutSeconds: 3600,
       image: "optio/agent:local",
-      autoMerge: false,
-      reviewEnabled: false,
-      autoResume: false,
+      // The database's defaults are the PR loop's defaults (autoMerge, autoResume, reviewEnabled, …).
+      ...PR_LOOP_DEFAULTS,
     });
     const row = await ctx.prisma.repo.findUniqueOrThrow({ where: { id: res.body.repo.id } });
     expect(row.repoUrl).toBe(normalised);
@@ -112,12 +112,22 @@ describe("reading, updating and deleting repos", () => {
     const res = await ctx.http
       .patch(`/api/repos/${id}`)
       .set(admin)
-      .send({ maxConcurrentTasks: 5, defaultAgentType: "claude-code", autoMerge: true })
+      .send({
+        maxConcurrentTasks: 5,
+        defaultAgentType: "claude-code",
+        autoMerge: true,
+        reviewTrigger: "on_pr",
+        mergeMethod: "rebase",
+        maxAutoResumes: 1,
+      })
       .expect(200);
     expect(res.body.repo).toMatchObject({
       maxConcurrentTasks: 5,
       defaultAgentType: "claude",
       autoMerge: true,
+      reviewTrigger: "on_pr",
+      mergeMethod: "rebase",
+      maxAutoResumes: 1,
     });
     const event = await ctx.events.waitFor((e) => e.subject === `optio.repo.${id}.updated`);
     expect(event).toMatchObject({ type: "repo.updated", source: "optio-api" });
@@ -126,11 +136,13 @@ describe("reading, updating and deleting repos", () => {
     const bad = await ctx.http
       .patch(`/api/repos/${id}`)
       .set(admin)
-      .send({ maxConcurrentTasks: 0, repoUrl: "x" })
+      .send({ maxConcurrentTasks: 0, repoUrl: "x", reviewTrigger: "sometimes", mergeMethod: "octopus" })
       .expect(400);
     expect(bad.body.details.map((d: { path: string }) => d.path).sort()).toEqual([
       "body.maxConcurrentTasks",
+      "body.mergeMethod",
       "body.repoUrl",
+      "body.reviewTrigger",
     ]);
     await ctx.http.patch(`/api/repos/${id}`).set(member).send({ autoMerge: false }).expect(403);
     expect((await ctx.prisma.repo.findUniqueOrThrow({ where: { id } })).maxConcurrentTasks).toBe(5);

@@ -8,6 +8,8 @@ const PUBLIC = new Set([
   "POST /api/setup/complete",
   "POST /api/auth/login",
   "POST /api/auth/logout",
+  // Verified by its signature instead (test/prloop/webhooks.test.ts).
+  "POST /api/webhooks/github",
 ]);
 const SAMPLE_ID = "00000000-0000-4000-8000-000000000000";
 

@@ -15,6 +15,8 @@ import { createServices, type ServiceDeps } from "../../src/services";
 import type { SecretReader } from "../../src/secrets/secret-reader";
 import type { GitPlatforms } from "../../src/platform/platform-registry";
 import type { SideEffectWorker } from "../../src/side-effects/side-effect.worker";
+import type { PrLoop } from "../../src/prloop/pr-loop.wiring";
+import type { PrPlatform } from "../../src/prloop/pr-platform";
 import { createLogger } from "../../src/logger";
 import { ApiConfig } from "../../src/config";
 import type { Outbox } from "../../src/events/outbox";
@@ -131,6 +133,8 @@ export type TestContext = {
   /** Platform side effects (PRs, issue comments); started with the context. */
   sideEffects: SideEffectWorker;
   platforms: GitPlatforms;
+  /** The PR loop; its sweep is not started unless the test calls prLoop.watcher.start(). */
+  prLoop: PrLoop;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -158,6 +162,8 @@ export type TestContextOptions = {
   /** Platform clients' back-off and the side-effect worker's timings (shrunk for tests). */
   platformBackoff?: ServiceDeps["platformBackoff"];
   sideEffects?: ServiceDeps["sideEffects"];
+  /** The git platform of the PR loop (a client pointed at the GitHub double). */
+  platform?: PrPlatform;
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -178,7 +184,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch, sideEffects, platforms } = createServices({
+  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop } = createServices({
     config,
     prisma,
     nats,
@@ -186,6 +192,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     secrets: options.secrets,
     platformBackoff: options.platformBackoff ?? { unitMs: 10 },
     sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+    platform: options.platform,
   });
   const app = await buildApp({
     logger,
@@ -214,6 +221,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     dispatch,
     sideEffects,
     platforms,
+    prLoop,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -240,6 +248,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await app.close();
       await dispatch.server.stop();
       await sideEffects.stop();
+      await prLoop.watcher.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();

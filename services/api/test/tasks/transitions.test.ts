@@ -128,7 +128,8 @@ describe.each(TASK_ACTIONS)("POST /api/tasks/:id/%s", (action) => {
         if (action === "resume") expect(newest.prompt).toBe("The tests fail on CI, fix them");
         if (action === "force-redo") {
           expect(after).toMatchObject({
-            branchName: null,
+            // A new branch: the old one and its PR are not continued.
+            branchName: expect.stringMatching(new RegExp(`-redo${before.attempts + 1}$`)),
             prUrl: null,
             prNumber: null,
             resultSummary: null,

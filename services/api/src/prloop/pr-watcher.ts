@@ -1,0 +1,124 @@
+// Keeps each followed PR's observed snapshot fresh and the reconciler fed: a webhook (or the poller)
+// asks for a refresh of the tasks it concerns; a refresh reads the PR from the platform, records it,
+// and reconciles when it changed. Refreshes of one task run one at a time and coalesce. A sweep
+// picks up what is still owed (a change that arrived during a fix-up run, a verdict not posted yet).
+import type { Logger } from "pino";
+import type { PrismaClient } from "../db/prisma";
+import type { PrPlatform } from "./pr-platform";
+import type { PrReconciler } from "./pr-reconciler.service";
+import type { PrWatchStore } from "./pr-watch.store";
+import type { WebhookSubject } from "./webhook-events";
+
+export class PrWatcher {
+  private readonly prisma: PrismaClient;
+  private readonly store: PrWatchStore;
+  private readonly reconciler: PrReconciler;
+  private readonly platform: PrPlatform;
+  private readonly logger: Logger;
+  private readonly sweepMs: number;
+  private readonly inFlight = new Map<string, { done: Promise<void>; again: boolean }>();
+  private timer: NodeJS.Timeout | null = null;
+  private sweeping: Promise<void> | null = null;
+
+  constructor(options: {
+    prisma: PrismaClient;
+    store: PrWatchStore;
+    reconciler: PrReconciler;
+    platform: PrPlatform;
+    logger: Logger;
+    sweepMs: number;
+  }) {
+    this.prisma = options.prisma;
+    this.store = options.store;
+    this.reconciler = options.reconciler;
+    this.platform = options.platform;
+    this.logger = options.logger;
+    this.sweepMs = options.sweepMs;
+  }
+
+  /** The tasks (with a PR) a webhook delivery concerns. */
+  async tasksFor(subject: WebhookSubject): Promise<string[]> {
+    if (subject.kind !== "prs") return [];
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT t.id FROM tasks t LEFT JOIN pr_watches w ON w.task_id = t.id
+       WHERE t.repo_url = ${subject.repoUrl} AND t.pr_number IS NOT NULL
+         AND (t.pr_number = ANY(${subject.numbers}::int[])
+              OR t.branch_name = ANY(${subject.branches}::text[])
+              OR w.observed->>'headSha' = ANY(${subject.shas}::text[]))`;
+    return rows.map((row) => row.id);
+  }
+
+  /** Reads the task's PR again; resolves once the observation is recorded (and reconciled). */
+  refresh(taskId: string): Promise<void> {
+    const current = this.inFlight.get(taskId);
+    if (current) {
+      current.again = true;
+      return current.done;
+    }
+    const entry = { done: Promise.resolve(), again: false };
+    entry.done = (async () => {
+      try {
+        do {
+          entry.again = false;
+          await this.refreshOnce(taskId);
+        } while (entry.again);
+      } finally {
+        this.inFlight.delete(taskId);
+      }
+    })();
+    this.inFlight.set(taskId, entry);
+    return entry.done;
+  }
+
+  private async refreshOnce(taskId: string): Promise<void> {
+    const task = await this.prisma.task.findUnique({
+      where: { id: taskId },
+      select: { repoId: true, repoUrl: true, prNumber: true },
+    });
+    if (!task?.prNumber) return;
+    const snapshot = await this.platform.snapshot({
+      taskId,
+      repoId: task.repoId,
+      repoUrl: task.repoUrl,
+      prNumber: task.prNumber,
+    });
+    if (await this.store.observe(taskId, snapshot)) await this.reconciler.reconcile(taskId);
+  }
+
+  /** Refreshes in the background (a webhook's answer does not wait for GitHub's API). */
+  refreshLater(taskIds: readonly string[]): void {
+    for (const taskId of taskIds) {
+      this.refresh(taskId).catch((err: unknown) =>
+        this.logger.warn({ err, taskId }, "PR refresh failed; the next delivery or poll retries"),
+      );
+    }
+  }
+
+  /** One sweep over what the reconciler still owes. */
+  async sweep(): Promise<void> {
+    for (const taskId of await this.store.owed(100)) {
+      await this.reconciler
+        .reconcile(taskId)
+        .catch((err: unknown) =>
+          this.logger.warn({ err, taskId }, "PR reconcile failed; retried next sweep"),
+        );
+    }
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.sweeping) return;
+      this.sweeping = this.sweep()
+        .catch((err: unknown) => this.logger.warn({ err }, "PR sweep failed"))
+        .finally(() => (this.sweeping = null));
+    }, this.sweepMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sweeping;
+    await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
+  }
+}
