@@ -3,7 +3,7 @@
 // or another server script as a child and to measure it with autocannon.
 // DATABASE_URL / NATS_URL point at existing services instead (nothing is started for them).
 import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -185,6 +185,9 @@ export function rssMb(pid: number): number {
   return match ? Number(match[1]) / 1024 : NaN;
 }
 
+/** A throw-away key for the benchmark's stored secrets (the API refuses to start without one). */
+const BENCH_SECRET_KEY = randomBytes(32).toString("base64");
+
 /**
  * The API process with quiet logs; `env` adds or overrides settings. With BENCH_PROFILE=<dir> it
  * runs under `node --cpu-prof` and writes its profile there when it stops (see lib/profile.ts).
@@ -198,6 +201,8 @@ export function startApi(stack: Stack, env: Record<string, string> = {}): Promis
       NATS_URL: stack.natsUrl,
       OPTIO_LOG_LEVEL: "warn",
       OPTIO_AUTH_RATE_LIMIT: "1000",
+      OPTIO_SECRET_KEY: BENCH_SECRET_KEY,
+      OPTIO_METRICS_PORT: "0",
       NODE_ENV: "production",
       ...env,
     },

@@ -29,6 +29,9 @@ async function startApiProcess(): Promise<void> {
       OPTIO_LEASE_MS: "10000",
       OPTIO_REAP_INTERVAL_MS: "250",
       OPTIO_LOG_LEVEL: process.env.OPTIO_TEST_LOG ?? "warn",
+      // The same key as the in-process replica (npm test's), so both read the stored secrets.
+      OPTIO_SECRET_KEY: process.env.OPTIO_SECRET_KEY ?? "",
+      OPTIO_METRICS_PORT: "0",
     },
     stdio: ["ignore", "inherit", "inherit"],
   });
