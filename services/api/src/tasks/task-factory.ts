@@ -108,13 +108,14 @@ export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskI
         ${column((i) => i.fields.repoUrl)}::text[], ${column((i) => i.fields.repoBranch)}::text[],
         ${column((i) => i.fields.agentType)}::text[], ${column((i) => i.fields.model)}::text[],
         ${column((i) => i.fields.priority)}::int[], ${column((i) => i.fields.maxAttempts)}::int[],
-        ${column((i) => JSON.stringify(i.fields.metadata))}::text[], ${column((i) => i.options.state)}::text[],
+        ${column((i) => JSON.stringify(i.fields.metadata))}::text[],
+        ${column((i) => JSON.stringify(i.fields.requiredLabels ?? []))}::text[], ${column((i) => i.options.state)}::text[],
         ${column((i) => i.fields.taskType)}::text[], ${column((i) => i.fields.parentId ?? null)}::uuid[],
         ${column((i) => i.fields.subtaskOrder ?? 0)}::int[], ${column((i) => i.fields.blocksParent ?? false)}::boolean[],
         ${column((i) => i.fields.createdBy)}::uuid[], ${column((i) => triggerOf(i.options.state))}::text[],
         ${column((i) => actorName(i.options.actor))}::text[], ${column((i) => actorUserId(i.options.actor))}::uuid[]
       ) WITH ORDINALITY AS i(id, run_id, event_id, outbox_id, subject, title, prompt, repo_url, repo_branch,
-                            agent_type, model, priority, max_attempts, metadata, state, task_type, parent_id,
+                            agent_type, model, priority, max_attempts, metadata, required_labels, state, task_type, parent_id,
                             subtask_order, blocks_parent, created_by, trigger, actor, user_id, ord)
     ), task AS (
       INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
@@ -122,7 +123,8 @@ export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskI
                          created_by, attempts, updated_at)
       SELECT i.id, i.title, i.prompt, i.repo_url, repo.id, COALESCE(i.repo_branch, repo.default_branch, 'main'),
              COALESCE(i.agent_type, repo.default_agent_type, 'claude'), i.model, i.priority,
-             COALESCE(i.max_attempts, repo.max_attempts, 3), i.metadata::jsonb, i.state::"TaskState",
+             COALESCE(i.max_attempts, repo.max_attempts, 3), i.metadata::jsonb,
+             ARRAY(SELECT jsonb_array_elements_text(i.required_labels::jsonb)), i.state::"TaskState",
              i.task_type::"TaskType", i.parent_id, i.subtask_order, i.blocks_parent, i.created_by, 1, now()
         FROM input i LEFT JOIN repos repo ON repo.repo_url = i.repo_url
        ORDER BY i.ord
