@@ -11,6 +11,8 @@ export const webhooksRoutes: FastifyPluginAsyncZod<{ webhooks: WebhookService }>
   app,
   { webhooks },
 ) => {
+  // This plugin's own JSON parser (the app's parses and turns an empty body into {}): the raw text.
+  app.removeContentTypeParser("application/json");
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) =>
     done(null, body),
   );
