@@ -130,6 +130,7 @@ export function createServices(deps: ServiceDeps): {
     prisma,
     tasks,
     platform: deps.platform ?? new PlatformPrAdapter(platforms),
+    effects,
     secrets: deps.secrets ?? secrets.store,
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
     logger: logger.child({ component: "pr-loop" }),

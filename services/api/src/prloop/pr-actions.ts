@@ -1,9 +1,16 @@
 // Applies the reconciler's state-changing actions to a task inside the caller's transaction:
 // transitions through the TaskMachine, fix-up runs, review subtasks. Platform writes (merge, review
 // post) are not done here: they happen after commit (PrReconciler), keyed for idempotency.
-import { PR_LOOP_DEFAULTS, type PrAction, type PrLoopSettings, type PrTask } from "@optio/core";
+import {
+  PR_LOOP_DEFAULTS,
+  type PrAction,
+  type PrLoopSettings,
+  type PrTask,
+  type TaskState,
+} from "@optio/core";
 import type { Tx } from "../db/prisma";
 import type { PrWatch, Repo, Task as TaskRow } from "../generated/prisma/client";
+import type { SideEffectStore } from "../side-effects/side-effect.store";
 import type { SubtaskService } from "../tasks/subtask.service";
 import { SYSTEM, type TaskMachine, type Work } from "../tasks/task-machine";
 
@@ -40,10 +47,12 @@ export async function repoOf(tx: Tx, task: TaskRow): Promise<Repo | null> {
 export class PrActionApplier {
   private readonly machine: TaskMachine;
   private readonly subtasks: SubtaskService;
+  private readonly effects: SideEffectStore | undefined;
 
-  constructor(options: { machine: TaskMachine; subtasks: SubtaskService }) {
+  constructor(options: { machine: TaskMachine; subtasks: SubtaskService; effects?: SideEffectStore }) {
     this.machine = options.machine;
     this.subtasks = options.subtasks;
+    this.effects = options.effects;
   }
 
   /** Applies one action. A merge is returned to be carried out after commit. */
@@ -55,7 +64,7 @@ export class PrActionApplier {
     const base = { taskId: task.id, actor: SYSTEM, accepted: [task.state] };
     switch (action.type) {
       case "complete":
-        await this.machine.transition(work, { ...base, to: "completed", trigger: action.trigger });
+        await this.complete(work, task, { trigger: action.trigger, accepted: [task.state] });
         return null;
       case "fail":
         await this.machine.transition(work, {
@@ -97,5 +106,32 @@ export class PrActionApplier {
       case "merge":
         return action;
     }
+  }
+
+  /** The PR merged: the task completes, and the issue it was made from is told and closed. */
+  async complete(
+    work: Work,
+    task: TaskRow,
+    change: { trigger: string; accepted: TaskState[]; message?: string },
+  ): Promise<void> {
+    await this.machine.transition(work, { taskId: task.id, actor: SYSTEM, to: "completed", ...change });
+    await this.closeIssue(work.tx, task);
+  }
+
+  /**
+   * A task made from an issue, completed through its merged PR: the issue gets a comment and is
+   * closed if still open. Ledger rows (performed after commit by the side-effect worker), so a
+   * replayed merge never comments or closes twice.
+   */
+  private async closeIssue(tx: Tx, task: TaskRow): Promise<void> {
+    const issueNumber = (task.metadata as { issueNumber?: unknown } | null)?.issueNumber;
+    if (!this.effects || typeof issueNumber !== "number") return;
+    const pr = task.prUrl ? ` (${task.prUrl})` : "";
+    await this.effects.want(tx, {
+      taskId: task.id,
+      purpose: "issue_comment:completed",
+      input: { issueNumber, body: `Optio's pull request for this issue was merged${pr}.` },
+    });
+    await this.effects.want(tx, { taskId: task.id, purpose: "close_issue", input: { issueNumber } });
   }
 }

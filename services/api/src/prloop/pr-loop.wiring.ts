@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
 import type { ReviewListener } from "../dispatch/report-applier";
 import type { SecretReader } from "../secrets/secret-reader";
+import type { SideEffectStore } from "../side-effects/side-effect.store";
 import type { TaskServices } from "../tasks/task-services";
 import { PrActionApplier } from "./pr-actions";
 import type { PrPlatform } from "./pr-platform";
@@ -33,6 +34,8 @@ export function createPrLoop(deps: {
   prisma: PrismaClient;
   tasks: Pick<TaskServices, "machine" | "work" | "subtasks">;
   platform: PrPlatform;
+  /** The side-effect ledger (an issue closed after its PR merged); none: no issue follow-up. */
+  effects?: SideEffectStore;
   secrets?: SecretReader | null;
   webhookSecret?: string | null;
   onIssueLabeled?: IssueLabeledListener | null;
@@ -42,7 +45,7 @@ export function createPrLoop(deps: {
   const { prisma, platform, logger } = deps;
   const { machine, work, subtasks } = deps.tasks;
   const store = new PrWatchStore({ prisma });
-  const applier = new PrActionApplier({ machine, subtasks });
+  const applier = new PrActionApplier({ machine, subtasks, effects: deps.effects });
   const reconciler = new PrReconciler({ work, machine, store, applier, platform, logger });
   const watcher = new PrWatcher({ prisma, store, reconciler, platform, logger, sweepMs: deps.sweepMs });
   const webhooks = new WebhookService({

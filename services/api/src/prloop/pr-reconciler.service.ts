@@ -6,7 +6,7 @@ import { reconcilePr, type PrAction, type PrSnapshot } from "@optio/core";
 import type { Logger } from "pino";
 import { AppError } from "../errors";
 import type { PrWatch } from "../generated/prisma/client";
-import { SYSTEM, type TaskMachine } from "../tasks/task-machine";
+import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import { prLoopSettings, prTaskView, repoOf, type PrActionApplier } from "./pr-actions";
 import type { PrPlatform, PrTarget } from "./pr-platform";
@@ -129,16 +129,14 @@ export class PrReconciler {
       return;
     }
     try {
-      await this.work.run((work) =>
-        this.machine.transition(work, {
-          taskId: target.taskId,
-          to: "completed",
+      await this.work.run(async (work) => {
+        const task = await work.tx.task.findUniqueOrThrow({ where: { id: target.taskId } });
+        await this.applier.complete(work, task, {
           trigger: "auto_merged",
           message: `PR #${target.prNumber} merged (${merge.method})`,
           accepted: ["pr_opened"],
-          actor: SYSTEM,
-        }),
-      );
+        });
+      });
     } catch (err) {
       // The merged webhook got there first: the task is already completed.
       if (!(err instanceof AppError && err.code === "INVALID_TRANSITION")) throw err;

@@ -32,8 +32,10 @@ beforeAll(async () => {
   });
   ctx = await createTestContext({
     platform: new PlatformPrAdapter(platforms),
+    // The side-effect worker's clients (issue comments, close) reach the same double.
+    secrets: new StaticSecretReader({ GITHUB_TOKEN: double.token }),
     allowedRepoHosts: ["127.0.0.1"],
-    config: { GITHUB_WEBHOOK_SECRET: secret, OPTIO_PR_SWEEP_MS: 200 },
+    config: { GITHUB_WEBHOOK_SECRET: secret, OPTIO_PR_SWEEP_MS: 200, OPTIO_GITHUB_URL: double.webUrl },
   });
   await ctx.app.listen({ port: 0, host: "127.0.0.1" });
   hookUrl = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/webhooks/github`;
@@ -66,13 +68,14 @@ async function taskWithPr(name: string, delivery: Delivery) {
     body: "",
     draft: false,
   });
-  const task = await createTask(api, { repoUrl });
+  const issue = double.addIssue(repo, { title: `Fix ${name}`, body: "It breaks." });
+  const task = await createTask(api, { repoUrl, metadata: { issueNumber: issue.number } });
   await driveTo(ctx, task.id, "pr_opened");
   await ctx.prisma.task.update({
     where: { id: task.id },
     data: { prNumber: pull.number, prUrl: pull.url, branchName: branch, sessionId: "session-1" },
   });
-  return { repo, branch, number: pull.number, taskId: task.id };
+  return { repo, branch, number: pull.number, taskId: task.id, issue: issue.number };
 }
 
 /** Lets the platform's news reach the loop the way the scenario says. */
@@ -90,7 +93,7 @@ const mergeRequests = (repo: RepoRef, number: number) =>
 describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %s", (delivery) => {
   it("fixes a failing check once, then merges the green PR once and completes the task", async () => {
     double.setWebhookMode(delivery === "shuffled" ? "manual" : "auto");
-    const { repo, branch, number, taskId } = await taskWithPr(`app-${delivery}`, delivery);
+    const { repo, branch, number, taskId, issue } = await taskWithPr(`app-${delivery}`, delivery);
 
     double.setCheckRun(
       repo,
@@ -139,6 +142,20 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
     ).map((event) => event.trigger);
     expect(triggers.filter((t) => t === "auto_resume_ci_fix")).toHaveLength(1);
     expect(triggers.filter((t) => t === "auto_merged" || t === "pr_merged")).toEqual(["auto_merged"]);
+
+    // The issue the task came from: closed, with one comment naming the merge (performed by the
+    // side-effect worker after the merge committed, each once).
+    const mergedComments = () =>
+      double.comments(repo, issue).filter((c) => c.body.includes("pull request for this issue was merged"));
+    await eventually(
+      "issue commented and closed",
+      () => ({ state: double.getIssue(repo, issue).state, comments: mergedComments().length }),
+      (seen) => seen.state === "closed" && seen.comments > 0,
+      20_000,
+    );
+    await deliver(delivery, taskId);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(mergedComments()).toHaveLength(1);
   });
 });
 
