@@ -12,6 +12,7 @@ import { conflict, notFound } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Repo as RepoRow } from "../generated/prisma/client";
 import type { GitPlatforms } from "../platform/platform-registry";
+import { isPlatformError } from "../platform/git-platform";
 import { platformFailure } from "../platform/platform-errors";
 import type { RepoUrlPolicy } from "./repo-url";
 
@@ -112,12 +113,17 @@ export class RepoService {
     }
   }
 
-  /** The repository as its platform describes it; null on a plain git host. */
+  /**
+   * The repository as its platform describes it; null on a plain git host, and null while no
+   * platform token is stored (a repo may be connected before its token: the URL's owner/name and
+   * the given or default branch stand). A token the platform refuses is a 4xx naming the field.
+   */
   private async fromPlatform(repoUrl: string) {
     try {
       const located = await this.platforms.forRepo({ id: null, repoUrl });
       return located ? await located.platform.getRepo(located.coords) : null;
     } catch (error) {
+      if (isPlatformError(error, "not_configured")) return null;
       throw platformFailure(error, "body.repoUrl");
     }
   }
