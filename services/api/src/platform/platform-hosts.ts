@@ -13,7 +13,9 @@ export class PlatformHosts {
   private readonly hosts: Host[];
 
   constructor(options: { githubUrl?: string; githubApiUrl?: string }) {
-    this.hosts = [{ host: "github.com", pathPrefix: "", apiUrl: "https://api.github.com" }];
+    // OPTIO_GITHUB_API_URL alone re-points github.com's API (a proxy, or a double in tests).
+    const githubComApi = (!options.githubUrl && options.githubApiUrl) || "https://api.github.com";
+    this.hosts = [{ host: "github.com", pathPrefix: "", apiUrl: trimSlash(githubComApi) }];
     if (options.githubUrl) {
       const url = new URL(options.githubUrl);
       const host = url.host.toLowerCase();
