@@ -1,22 +1,25 @@
 // Clone time of a generated repository (BENCH_REPO_FILES files of 5.5 KB of random bytes: 10,000
 // files ≈ 55 MB by default) over the git server's HTTP: a plain clone, beside the second run of a
 // repo-cache run (the mirror fetched, then a clone borrowing its objects: what the entrypoint does).
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import { RepoCache } from "../../services/runner/src/repo-cache";
 import type { GitServer } from "../../services/runner/src/testing/git-server";
 
 const silent = { info: () => {}, warn: () => {} } as unknown as ConstructorParameters<
   typeof RepoCache
 >[0]["logger"];
-const git = (cwd: string, ...args: string[]) => execFileSync("git", args, { cwd, stdio: "ignore" });
+// Asynchronous: the git server answers from this same process, so a synchronous git would block it.
+const run = promisify(execFile);
+const git = (cwd: string, ...args: string[]) => run("git", args, { cwd, maxBuffer: 64 << 20 });
 
-function timed(work: () => void): number {
+async function timed(work: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
-  work();
+  await work();
   return performance.now() - started;
 }
 
@@ -25,15 +28,25 @@ export async function cloneBench(server: GitServer, files: number) {
   try {
     server.createRepo("big");
     const seed = path.join(tmp, "seed");
-    execFileSync("git", ["clone", "--quiet", server.url("big"), seed]);
+    await git(tmp, "clone", "--quiet", server.url("big"), seed);
     for (let i = 0; i < files; i++) {
       const dir = path.join(seed, `d${i % 100}`);
       if (i < 100) mkdirSync(dir, { recursive: true });
       writeFileSync(path.join(dir, `f${i}.txt`), randomBytes(4096).toString("base64"));
     }
-    git(seed, "add", "-A");
-    git(seed, "-c", "user.name=bench", "-c", "user.email=bench@localhost", "commit", "--quiet", "-m", "big");
-    git(seed, "push", "--quiet", "origin", "HEAD:main");
+    await git(seed, "add", "-A");
+    await git(
+      seed,
+      "-c",
+      "user.name=bench",
+      "-c",
+      "user.email=bench@localhost",
+      "commit",
+      "--quiet",
+      "-m",
+      "big",
+    );
+    await git(seed, "push", "--quiet", "origin", "HEAD:main");
     const size = Number(
       execFileSync("du", ["-sm", path.join(seed, ".git")], { encoding: "utf8" }).split("\t")[0],
     );
@@ -54,11 +67,11 @@ export async function cloneBench(server: GitServer, files: number) {
           name,
         ),
       );
-    const plain = clone("plain");
+    const plain = await clone("plain");
     const started = performance.now();
     await cache.prepare(server.url("big"));
     const fetchMs = performance.now() - started;
-    const borrowed = clone("cached", "--reference-if-able", path.join(tmp, "cache", mirror!));
+    const borrowed = await clone("cached", "--reference-if-able", path.join(tmp, "cache", mirror!));
     return { files, sizeMb: size, plainMs: plain, fetchMs, cachedCloneMs: borrowed };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
