@@ -44,7 +44,10 @@ async function main() {
     logger,
   });
   const config = {
-    ...ApiConfig.parse({ DATABASE_URL: stack.databaseUrl }),
+    ...ApiConfig.parse({
+      DATABASE_URL: stack.databaseUrl,
+      OPTIO_SECRET_KEY: randomBytes(32).toString("base64"), // a throw-away store
+    }),
     OPTIO_ALLOWED_REPO_HOSTS: ["127.0.0.1"],
     GITHUB_WEBHOOK_SECRET: secret,
   };
@@ -54,6 +57,7 @@ async function main() {
     nats,
     logger,
     platform: new PlatformPrAdapter(platforms),
+    secrets: new StaticSecretReader({ GITHUB_TOKEN: double.token }),
   });
   const app = await buildApp({ logger, nats, services, version: "bench", authRateLimit: 1000 });
   await app.listen({ port: 0, host: "127.0.0.1" });
