@@ -158,8 +158,18 @@ if [ "$COMMITS" = 0 ]; then
   exit 0
 fi
 log "pushing $COMMITS commit(s) to $BRANCH"
-# The branch belongs to this task: a newer attempt replaces what an older one pushed.
-if ! git_auth push --quiet --force origin "HEAD:refs/heads/$BRANCH"; then
+# The branch belongs to this task: a newer attempt replaces what an older one pushed. A push that
+# fails is tried again (twice, after 1 s and 2 s): the server may have refused it for a moment
+# (another push updating refs at the same time).
+pushed=false
+for attempt in 1 2 3; do
+  if git_auth push --quiet --force origin "HEAD:refs/heads/$BRANCH"; then
+    pushed=true
+    break
+  fi
+  [ "$attempt" = 3 ] || { log "push attempt $attempt failed; trying again"; sleep "$attempt"; }
+done
+if [ "$pushed" != true ]; then
   result 0 false "$COMMITS" "$HEAD_SHA" PUSH_FAILED "could not push $BRANCH"
   exit 3
 fi
