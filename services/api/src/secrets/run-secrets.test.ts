@@ -1,28 +1,36 @@
 import { agentSecretEnv, RunSecrets, StoredTokenGitCredentials } from "./run-secrets";
+import { testSecret } from "../../../runner/src/testing/fixtures";
 import type { SecretReader } from "./secret-reader";
 
+// Generated values: no credential-shaped literal in the repository.
+const anthropic = testSecret("anthropic-");
+const oauth = testSecret("oauth-");
+const openai = testSecret("openai-");
 const all = {
-  ANTHROPIC_API_KEY: "anthropic-value",
-  CLAUDE_CODE_OAUTH_TOKEN: "oauth-value",
-  OPENAI_API_KEY: "openai-value",
-  GITHUB_TOKEN: "git-value",
-  OTHER_SECRET: "other-value",
+  ANTHROPIC_API_KEY: anthropic,
+  CLAUDE_CODE_OAUTH_TOKEN: oauth,
+  OPENAI_API_KEY: openai,
+  GITHUB_TOKEN: testSecret("git-"),
+  OTHER_SECRET: testSecret("other-"),
 };
+const globalGit = testSecret("global-git-");
+const repoGit = testSecret("repo-git-");
+const globalAnthropic = testSecret("global-anthropic-");
 
 describe("agentSecretEnv", () => {
   it("gives each agent its own keys and nothing else", () => {
     expect(agentSecretEnv("claude", all)).toEqual({
-      ANTHROPIC_API_KEY: "anthropic-value",
-      CLAUDE_CODE_OAUTH_TOKEN: "oauth-value",
+      ANTHROPIC_API_KEY: anthropic,
+      CLAUDE_CODE_OAUTH_TOKEN: oauth,
     });
-    expect(agentSecretEnv("codex", all)).toEqual({ OPENAI_API_KEY: "openai-value" });
+    expect(agentSecretEnv("codex", all)).toEqual({ OPENAI_API_KEY: openai });
     expect(agentSecretEnv("shell", all)).toEqual({});
   });
 
   it("leaves out keys that are not stored", () => {
-    expect(
-      agentSecretEnv("claude", { CLAUDE_CODE_OAUTH_TOKEN: "oauth-value", ANTHROPIC_API_KEY: null }),
-    ).toEqual({ CLAUDE_CODE_OAUTH_TOKEN: "oauth-value" });
+    expect(agentSecretEnv("claude", { CLAUDE_CODE_OAUTH_TOKEN: oauth, ANTHROPIC_API_KEY: null })).toEqual({
+      CLAUDE_CODE_OAUTH_TOKEN: oauth,
+    });
     expect(agentSecretEnv("codex", {})).toEqual({});
   });
 });
@@ -30,8 +38,8 @@ describe("agentSecretEnv", () => {
 describe("RunSecrets", () => {
   // A repo's own value wins over the global one, as the store resolves it.
   const stored: Record<string, Record<string, string>> = {
-    global: { GITHUB_TOKEN: "global-git", ANTHROPIC_API_KEY: "global-anthropic" },
-    "repo-1": { GITHUB_TOKEN: "repo-git" },
+    global: { GITHUB_TOKEN: globalGit, ANTHROPIC_API_KEY: globalAnthropic },
+    "repo-1": { GITHUB_TOKEN: repoGit },
   };
   const reader: SecretReader = {
     resolve: async (name, repoId) => (repoId && stored[repoId]?.[name]) || stored.global![name] || null,
@@ -40,13 +48,13 @@ describe("RunSecrets", () => {
 
   it("sends the repo's git token, else the global one, as an inline credential", async () => {
     expect(await secrets.forRun("claude", { id: "repo-1", repoUrl: "u" })).toEqual({
-      secretEnv: { ANTHROPIC_API_KEY: "global-anthropic" },
-      gitCredential: { source: "inline", username: "x-access-token", secret: "repo-git" },
+      secretEnv: { ANTHROPIC_API_KEY: globalAnthropic },
+      gitCredential: { source: "inline", username: "x-access-token", secret: repoGit },
     });
     expect((await secrets.forRun("shell", null)).gitCredential).toEqual({
       source: "inline",
       username: "x-access-token",
-      secret: "global-git",
+      secret: globalGit,
     });
   });
 
