@@ -46,7 +46,7 @@ export function createPrLoop(deps: {
   const { machine, work, subtasks } = deps.tasks;
   const store = new PrWatchStore({ prisma });
   const applier = new PrActionApplier({ machine, subtasks, effects: deps.effects });
-  const reconciler = new PrReconciler({ work, machine, store, applier, platform, logger });
+  const reconciler = new PrReconciler({ work, store, applier, platform, logger });
   const watcher = new PrWatcher({ prisma, store, reconciler, platform, logger, sweepMs: deps.sweepMs });
   const webhooks = new WebhookService({
     prisma,

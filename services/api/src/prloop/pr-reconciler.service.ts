@@ -6,7 +6,6 @@ import { reconcilePr, type PrAction, type PrSnapshot } from "@optio/core";
 import type { Logger } from "pino";
 import { AppError } from "../errors";
 import type { PrWatch } from "../generated/prisma/client";
-import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
 import { prLoopSettings, prTaskView, repoOf, type PrActionApplier } from "./pr-actions";
 import type { PrPlatform, PrTarget } from "./pr-platform";
@@ -29,7 +28,6 @@ function pendingReviewPost(watch: PrWatch): ReviewPost | null {
 
 export class PrReconciler {
   private readonly work: TaskUnitOfWork;
-  private readonly machine: TaskMachine;
   private readonly store: PrWatchStore;
   private readonly applier: PrActionApplier;
   private readonly platform: PrPlatform;
@@ -37,14 +35,12 @@ export class PrReconciler {
 
   constructor(options: {
     work: TaskUnitOfWork;
-    machine: TaskMachine;
     store: PrWatchStore;
     applier: PrActionApplier;
     platform: PrPlatform;
     logger: Logger;
   }) {
     this.work = options.work;
-    this.machine = options.machine;
     this.store = options.store;
     this.applier = options.applier;
     this.platform = options.platform;
