@@ -66,12 +66,14 @@ export class ApiMetrics {
       help: "Age of the oldest unpublished outbox event (0 when none)",
       registers: [registry],
       async collect() {
-        const oldest = await prisma.outboxEvent.findFirst({
+        // By creation time, not seq: a row's seq is taken before its transaction commits, so a later
+        // seq can hold an older event.
+        const { _min } = await prisma.outboxEvent.aggregate({
           where: { publishedAt: null },
-          orderBy: { seq: "asc" },
-          select: { createdAt: true },
+          _min: { createdAt: true },
         });
-        this.set(oldest ? Math.max(0, (Date.now() - oldest.createdAt.getTime()) / 1000) : 0);
+        const oldest = _min.createdAt;
+        this.set(oldest ? Math.max(0, (Date.now() - oldest.getTime()) / 1000) : 0);
       },
     });
     new Gauge({
