@@ -3,7 +3,6 @@ import {
   ApiTokenListResponse,
   CreateApiTokenBody,
   CreatedApiTokenResponse,
-  ErrorResponse,
   IdParams,
   LoginBody,
   MeResponse,
@@ -12,8 +11,9 @@ import {
 } from "@optio/contracts";
 import type { AuthService } from "./auth.service";
 import { SESSION_COOKIE, currentUser, setSessionCookie } from "./auth.plugin";
+import { errorResponses } from "../http/error-responses";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
+const errors = errorResponses(400, 401, 404);
 
 export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimit: number }> = async (
   app,
@@ -27,7 +27,7 @@ export const authRoutes: FastifyPluginAsyncZod<{ auth: AuthService; authRateLimi
         tags: ["auth"],
         summary: "Log in with email and password; sets the optio_session cookie",
         body: LoginBody,
-        response: { 200: SessionResponse, 429: ErrorResponse, ...errors },
+        response: { 200: SessionResponse, ...errorResponses(400, 401, 404, 429) },
       },
     },
     async (request, reply) => {

@@ -1,25 +1,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import {
-  AssignIssueBody,
-  ErrorResponse,
-  IssueListResponse,
-  IssuesQuery,
-  TaskResponse,
-} from "@optio/contracts";
+import { AssignIssueBody, IssueListResponse, IssuesQuery, TaskResponse } from "@optio/contracts";
 import { currentUser } from "../auth/auth.plugin";
 import { toTaskView } from "../tasks/task.view";
 import type { IssueService } from "./issue.service";
+import { errorResponses } from "../http/error-responses";
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-  429: ErrorResponse,
-  503: ErrorResponse,
-};
+const errors = errorResponses(400, 401, 403, 404, 409, 422, 429, 503);
 
 /** Issues of connected repositories on a platform, and turning one into a task. */
 export const issuesRoutes: FastifyPluginAsyncZod<{ issues: IssueService }> = async (app, { issues }) => {

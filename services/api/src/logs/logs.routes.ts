@@ -2,7 +2,6 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { DeliverPolicy, jetstream } from "@nats-io/jetstream";
 import {
-  ErrorResponse,
   EVENTS_STREAM,
   EventStreamQuery,
   IdParams,
@@ -13,8 +12,9 @@ import {
 import type { LiveHints } from "./live-hints";
 import type { LogService } from "./log.service";
 import { resumeFrom, SseStream } from "./sse";
+import { errorResponses } from "../http/error-responses";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse };
+const errors = errorResponses(400, 401, 404);
 const POLL_MS = 1_000;
 
 export const logsRoutes: FastifyPluginAsyncZod<{

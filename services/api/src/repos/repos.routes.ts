@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   CreateRepoBody,
-  ErrorResponse,
   IdParams,
   OkResponse,
   Pagination,
@@ -11,14 +10,9 @@ import {
 } from "@optio/contracts";
 import { currentUser, requireRole } from "../auth/auth.plugin";
 import type { RepoService } from "./repo.service";
+import { errorResponses } from "../http/error-responses";
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-};
+const errors = errorResponses(400, 401, 403, 404, 409);
 const adminOnly = requireRole("admin");
 
 /** Connected repositories: everyone reads, admins administer. */

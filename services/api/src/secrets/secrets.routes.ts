@@ -1,6 +1,5 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
-  ErrorResponse,
   OkResponse,
   SecretListQuery,
   SecretListResponse,
@@ -11,8 +10,9 @@ import {
 } from "@optio/contracts";
 import { currentUser, requireRole } from "../auth/auth.plugin";
 import type { SecretStore } from "./secret.store";
+import { errorResponses } from "../http/error-responses";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const errors = errorResponses(400, 401, 403, 404);
 
 /** Secrets: admins only. Values go in and are never answered. */
 export const secretsRoutes: FastifyPluginAsyncZod<{ secrets: SecretStore }> = async (app, { secrets }) => {

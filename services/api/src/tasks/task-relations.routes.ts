@@ -11,7 +11,6 @@ import {
   DependencyParams,
   DependentListResponse,
   EmptyBody,
-  ErrorResponse,
   ReviewResponse,
   SubtaskListResponse,
   SubtaskResponse,
@@ -23,14 +22,9 @@ import { currentUser } from "../auth/auth.plugin";
 import type { TaskServices } from "./task-services";
 import { userActor } from "./request-actor";
 import { toCommentView, toTaskView } from "./task.view";
+import { errorResponses } from "../http/error-responses";
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-};
+const errors = errorResponses(400, 401, 403, 404, 409);
 
 export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = async (
   app,

@@ -8,7 +8,6 @@ import {
   DeleteTaskQuery,
   DeleteTaskResponse,
   EmptyBody,
-  ErrorResponse,
   ForceRestartBody,
   ListTasksQuery,
   ReorderBody,
@@ -27,15 +26,9 @@ import { userActor } from "./request-actor";
 import { taskRelationsRoutes } from "./task-relations.routes";
 import type { TaskServices } from "./task-services";
 import { toEventRecord, toRunSummary, toTaskView } from "./task.view";
+import { errorResponses } from "../http/error-responses";
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-  422: ErrorResponse,
-};
+const errors = errorResponses(400, 401, 403, 404, 409, 422);
 const tags = ["tasks"];
 
 const ACTIONS: {

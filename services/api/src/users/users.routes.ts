@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   CreateUserBody,
-  ErrorResponse,
   IdParams,
   Pagination,
   UpdateUserBody,
@@ -10,14 +9,9 @@ import {
 } from "@optio/contracts";
 import { requireRole } from "../auth/auth.plugin";
 import type { UserService } from "./user.service";
+import { errorResponses } from "../http/error-responses";
 
-const errors = {
-  400: ErrorResponse,
-  401: ErrorResponse,
-  403: ErrorResponse,
-  404: ErrorResponse,
-  409: ErrorResponse,
-};
+const errors = errorResponses(400, 401, 403, 404, 409);
 
 /** User administration: admins only. */
 export const usersRoutes: FastifyPluginAsyncZod<{ users: UserService }> = async (app, { users }) => {
