@@ -2,7 +2,7 @@
 // Runs docker-compose.yml here (Debian's docker-compose 1.29, images built from the local Debian
 // base) on free ports under a throw-away project, then sends a shell task through the API to a git
 // daemon on 127.0.0.1 and waits for the pushed branch. Everything is torn down at the end
-// (containers and volumes of the project; images are kept for the next run).
+// (containers and volumes of the project; images are kept and reused while the sources are unchanged).
 //   node scripts/compose-smoke.mjs [--keep]
 // Not part of `npm test`: the first run builds five images (minutes on a loaded machine).
 import { execFileSync, spawn } from "node:child_process";
@@ -12,7 +12,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureTestImage, imageId, BASE_IMAGE } from "./build-agent-image.mjs";
-import { buildServiceImages, VERSION } from "./build-service-images.mjs";
+import { buildServiceImages, builtFrom, sourceHash, TARGETS, VERSION } from "./build-service-images.mjs";
 import { commandExists, ensureDebianPackages, freePort, log, run, waitFor } from "./lib/system.mjs";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,11 +25,9 @@ const timed = async (what, fn) => {
 };
 
 async function ensureImages(env) {
-  if (
-    !imageId(`optio/api:${VERSION}`) ||
-    !imageId(`optio/runner:${VERSION}`) ||
-    !imageId(`optio/migrations:${VERSION}`)
-  )
+  // Rebuilt whenever the sources changed: a smoke run must prove the code in this checkout.
+  const hash = sourceHash();
+  if (TARGETS.some((target) => builtFrom(`optio/${target}:${VERSION}`) !== hash))
     await timed("service images built", () => buildServiceImages());
   if (!imageId("optio/postgres:local") || !imageId("optio/nats:local"))
     await timed("postgres and nats images built", () =>
