@@ -60,4 +60,13 @@ describe("buildContainerSpec", () => {
     const c = buildContainerSpec(planRun(spec, { config, paths, gitCredentials: {} }), config);
     expect(JSON.stringify(c)).not.toMatch(/sk-ant-xyz-123|ghp_abcdef/);
   });
+
+  it("mounts only the run's own repo mirror, read-only, and nothing when the repo has none", () => {
+    const config = testConfig({ OPTIO_RUNNER_REPO_CACHE: "/var/cache/optio" });
+    const plan = planRun(runSpec(), { config, paths, gitCredentials: {} });
+    expect(buildContainerSpec(plan, config).HostConfig.Binds).toEqual([]);
+    expect(buildContainerSpec({ ...plan, repoMirror: "abc123" }, config).HostConfig.Binds).toEqual([
+      "/var/cache/optio/abc123:/optio/cache/abc123:ro",
+    ]);
+  });
 });

@@ -72,8 +72,11 @@ export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): Contain
       SecurityOpt: ["no-new-privileges"],
       Privileged: false,
       NetworkMode: config.OPTIO_RUNNER_NETWORK,
-      // Never the Docker socket; the only host path is the repo cache, read-only (credential-free).
-      Binds: config.OPTIO_RUNNER_REPO_CACHE ? [`${config.OPTIO_RUNNER_REPO_CACHE}:${CACHE_MOUNT}:ro`] : [],
+      // Never the Docker socket; the only host path is this repo's mirror, read-only (credential-free).
+      Binds:
+        config.OPTIO_RUNNER_REPO_CACHE && plan.repoMirror
+          ? [`${config.OPTIO_RUNNER_REPO_CACHE}/${plan.repoMirror}:${CACHE_MOUNT}/${plan.repoMirror}:ro`]
+          : [],
       AutoRemove: false, // the runner inspects (OOM) and then removes it
       LogConfig: { Type: "json-file", Config: { "max-size": "10m", "max-file": "1" } },
     },
@@ -83,9 +86,16 @@ export function buildContainerSpec(plan: RunPlan, config: RunnerConfig): Contain
 /**
  * A warm-pool container: the same image, user, limits and hardening as a run of the runner's
  * defaults, but no run environment, no files and no run labels; it waits for its spec on stdin.
+ * It mounts the mirror of the repository it is kept for (if any), as that repository's runs do.
  */
 export function buildPoolContainerSpec(
-  pool: { image: string; name: string; limits: RunPlan["limits"]; labels: Record<string, string> },
+  pool: {
+    image: string;
+    repoMirror?: string;
+    name: string;
+    limits: RunPlan["limits"];
+    labels: Record<string, string>;
+  },
   config: RunnerConfig,
 ): ContainerCreateSpec {
   const spec = buildContainerSpec(
@@ -101,6 +111,7 @@ export function buildPoolContainerSpec(
       labels: pool.labels,
       secrets: [],
       timeoutMs: 0,
+      repoMirror: pool.repoMirror,
     },
     config,
   );

@@ -1,6 +1,8 @@
 // The docker driver: one container per run through dockerode. The ONLY file importing dockerode.
 // With OPTIO_RUNNER_WARM_POOL, a run of the default limits takes a container started ahead of time
-// (warm-pool.ts keeps them) and hands it its spec on stdin; any other run starts a cold one.
+// (warm-pool.ts keeps them) and hands it its spec on stdin; any other run starts a cold one. Pool
+// containers are made for one image and one repo mirror (a mount cannot be added later), so the
+// pool follows the repository the runner last served.
 import { randomUUID } from "node:crypto";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
@@ -22,6 +24,14 @@ import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
 
 const RUN_DIR = "/run/optio";
+
+/** What a pool container is made for; the pool compares these as one key. */
+interface PoolTarget {
+  image: string;
+  repoMirror?: string;
+}
+const poolTarget = (image: string, repoMirror?: string): string => JSON.stringify({ image, repoMirror });
+const parsePoolTarget = (target: string): PoolTarget => JSON.parse(target) as PoolTarget;
 
 interface EngineError {
   statusCode?: number;
@@ -55,8 +65,8 @@ export class DockerDriver implements Driver {
     if (config.OPTIO_RUNNER_WARM_POOL > 0)
       this.pool = new WarmPool({
         size: config.OPTIO_RUNNER_WARM_POOL,
-        image: config.OPTIO_RUNNER_IMAGE,
-        create: (image) => this.createWarm(image),
+        target: poolTarget(config.OPTIO_RUNNER_IMAGE),
+        create: (target) => this.createWarm(parsePoolTarget(target)),
         logger: opts.logger,
       });
   }
@@ -88,11 +98,12 @@ export class DockerDriver implements Driver {
   }
 
   /** A pool container: created, attached (stdin too) and started; it waits for its spec. */
-  private async createWarm(image: string): Promise<WarmContainer> {
+  private async createWarm({ image, repoMirror }: PoolTarget): Promise<WarmContainer> {
     const { config } = this.opts;
     const spec = buildPoolContainerSpec(
       {
         image,
+        repoMirror,
         name: `optio-pool-${config.OPTIO_RUNNER_ID}-${randomUUID().slice(0, 8)}`,
         limits: this.defaultLimits,
         labels: { [LABELS.managed]: "true", [LABELS.runner]: config.OPTIO_RUNNER_ID, [POOL_LABEL]: "true" },
@@ -124,13 +135,17 @@ export class DockerDriver implements Driver {
     return { stdout, stderr };
   }
 
-  /** Brings the repo's mirror up to date and names it to the entrypoint (OPTIO_REPO_REFERENCE). */
+  /** Brings the repo's mirror up to date, mounts it (alone) and names it to the entrypoint. */
   private async withCache(plan: RunPlan): Promise<RunPlan> {
     const repoUrl = plan.env.OPTIO_REPO_URL;
     if (!this.cache || !repoUrl) return plan;
     const name = await this.cache.prepare(repoUrl);
     if (!name) return plan;
-    return { ...plan, env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${name}` } };
+    return {
+      ...plan,
+      repoMirror: name,
+      env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${name}` },
+    };
   }
 
   private fitsPool(plan: RunPlan): boolean {
@@ -152,7 +167,8 @@ export class DockerDriver implements Driver {
 
   async start(planned: RunPlan): Promise<RunHandle> {
     const plan = await this.withCache(planned);
-    const warm = this.pool && this.fitsPool(plan) ? this.pool.take(plan.image) : null;
+    const warm =
+      this.pool && this.fitsPool(plan) ? this.pool.take(poolTarget(plan.image, plan.repoMirror)) : null;
     if (warm) {
       try {
         return await warm.assign(plan);

@@ -31,11 +31,14 @@ async function runToEnd(handle: RunHandle) {
   return { exit, stderr: stderr.join("\n") };
 }
 
-/** A shell run that records which objects store its clone borrowed from (pushed as alt.txt). */
-function start(repo: string) {
+/** By default a shell run that records which objects store its clone borrowed (pushed as alt.txt). */
+function start(
+  repo: string,
+  prompt = "cat .git/objects/info/alternates > alt.txt 2>/dev/null || echo none > alt.txt",
+) {
   const spec = runSpec({
     agentType: "shell",
-    prompt: "cat .git/objects/info/alternates > alt.txt 2>/dev/null || echo none > alt.txt",
+    prompt,
     repoUrl: git.url(repo),
     image,
   });
@@ -43,7 +46,9 @@ function start(repo: string) {
   return { spec, handle: driver.start(planRun(spec, { config, paths: driver.paths(), gitCredentials: {} })) };
 }
 
-const borrowed = (repo: string, branch: string) => git.git(repo, ["show", `${branch}:alt.txt`]).trim();
+const pushedFile = (repo: string, branch: string, file: string) =>
+  git.git(repo, ["show", `${branch}:${file}`]).trim();
+const borrowed = (repo: string, branch: string) => pushedFile(repo, branch, "alt.txt");
 
 beforeAll(async () => {
   image = testAgentImage();
@@ -93,5 +98,17 @@ describe("repo cache", () => {
     expect((await runToEnd(await afterCorrupt.handle)).exit.exitCode).toBe(0);
     expect(borrowed("fragile", afterCorrupt.spec.branchName)).toContain(CACHE_MOUNT);
     expect(readdirSync(path.join(mirror, "objects")).length).toBeGreaterThan(0);
+  });
+
+  it("a run sees its own repository's mirror and no other", async () => {
+    git.createRepo("private-a");
+    git.createRepo("private-b");
+    expect((await runToEnd(await start("private-a").handle)).exit.exitCode).toBe(0);
+    const run = start("private-b", `ls -A ${CACHE_MOUNT} > seen.txt`);
+    expect((await runToEnd(await run.handle)).exit.exitCode).toBe(0);
+    expect(readdirSync(cacheDir)).toContain(RepoCache.nameOf(git.url("private-a")));
+    expect(pushedFile("private-b", run.spec.branchName, "seen.txt")).toBe(
+      RepoCache.nameOf(git.url("private-b")),
+    );
   });
 });

@@ -31,6 +31,11 @@ export interface RunPlan {
   /** Values redacted from every log line. */
   secrets: string[];
   timeoutMs: number;
+  /**
+   * Docker driver: the repo cache's mirror of this run's repository (its directory name), mounted
+   * read-only on its own so a run can read no other repository's objects.
+   */
+  repoMirror?: string;
 }
 
 export interface PlanOptions {

@@ -1,6 +1,7 @@
-// The warm pool's bookkeeping, engine-free: keeps `size` units created and started for one image,
-// hands each to exactly one run, refills in the background, and drains on image change and on
-// close. The engine side (creating, assigning, removing a unit) is the driver's.
+// The warm pool's bookkeeping, engine-free: keeps `size` units created and started for one target
+// (what a unit is made for: the driver's image and repo mirror), hands each to exactly one run,
+// refills in the background, and drains on a target change and on close. The engine side
+// (creating, assigning, removing a unit) is the driver's.
 import type { Logger } from "pino";
 import type { WarmPool as WarmPoolStats } from "@optio/contracts";
 
@@ -11,15 +12,16 @@ export interface WarmUnit {
 
 export interface WarmPoolOptions<U extends WarmUnit> {
   size: number;
-  image: string;
-  create: (image: string) => Promise<U>;
+  /** The first target; a key the pool compares, opaque to it. */
+  target: string;
+  create: (target: string) => Promise<U>;
   logger: Logger;
   /** After a failed create, wait this long before trying again (an image missing, an engine down). */
   retryMs?: number;
 }
 
 export class WarmPool<U extends WarmUnit> {
-  private image: string;
+  private target: string;
   private readonly ready: U[] = [];
   private creating = 0;
   private used = 0;
@@ -28,7 +30,7 @@ export class WarmPool<U extends WarmUnit> {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly opts: WarmPoolOptions<U>) {
-    this.image = opts.image;
+    this.target = opts.target;
   }
 
   stats(): WarmPoolStats {
@@ -36,14 +38,14 @@ export class WarmPool<U extends WarmUnit> {
   }
 
   /**
-   * A ready unit of `image` for one run, or null (the caller starts a cold one). A run of another
-   * image re-targets the pool: what it held is removed and it refills with the new image.
+   * A ready unit made for `target` for one run, or null (the caller starts a cold one). A run of
+   * another target re-targets the pool: what it held is removed and it refills for the new one.
    */
-  take(image: string): U | null {
+  take(target: string): U | null {
     if (this.closed) return null;
-    if (image !== this.image) {
-      this.opts.logger.info({ from: this.image, to: image }, "warm pool: image changed, draining");
-      this.image = image;
+    if (target !== this.target) {
+      this.opts.logger.info({ from: this.target, to: target }, "warm pool: target changed, draining");
+      this.target = target;
       this.removeAll(this.ready.splice(0));
       this.refill();
       return null;
@@ -59,15 +61,15 @@ export class WarmPool<U extends WarmUnit> {
     if (this.closed || Date.now() < this.backoffUntil) return;
     while (this.ready.length + this.creating < this.opts.size) {
       this.creating++;
-      const image = this.image;
+      const target = this.target;
       const job = this.opts
-        .create(image)
+        .create(target)
         .then((unit) => {
-          if (this.closed || image !== this.image) return void this.removeAll([unit]);
+          if (this.closed || target !== this.target) return void this.removeAll([unit]);
           this.ready.push(unit);
         })
         .catch((error: unknown) => {
-          this.opts.logger.warn({ err: error, image }, "warm pool: could not start a container");
+          this.opts.logger.warn({ err: error, target }, "warm pool: could not start a container");
           const retryMs = this.opts.retryMs ?? 5_000;
           this.backoffUntil = Date.now() + retryMs;
           setTimeout(() => this.refill(), retryMs).unref();
