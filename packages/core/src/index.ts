@@ -9,3 +9,4 @@ export * from "./redaction";
 export * from "./pr-settings";
 export * from "./pr-prompts";
 export * from "./pr-reconciler";
+export * from "./run-exit";

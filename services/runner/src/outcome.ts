@@ -1,6 +1,7 @@
-// Pure: what a finished run reports (result + exited), from what the engine, the entrypoint and the
-// agent's parser said. The runner's "what happened" logic, testable without an engine.
+// Pure: the entrypoint's result line, and the reports (result + exited) of a finished run. What the
+// run's end was is decided in @optio/core (classifyRunEnd); this module only reads and assembles.
 import { z } from "zod";
+import { classifyRunEnd, stoppedRunEnd, type StopCause } from "@optio/core";
 import type { AgentSummary } from "@optio/agents";
 import {
   RunErrorCode,
@@ -34,9 +35,6 @@ export function parseResultLine(line: string): EntrypointResult | null {
   }
 }
 
-/** Why the runner itself stopped the run, if it did. */
-export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown";
-
 export interface OutcomeInput {
   agentType: AgentType;
   branchName: string;
@@ -64,53 +62,22 @@ export interface Outcome {
   exited: { exitCode: number | null; reason: ExitReason; oomKilled: boolean; error: RunError | null };
 }
 
-const STOPPED: Record<StopCause, { reason: ExitReason; error: RunError }> = {
-  cancelled: { reason: "cancelled", error: { code: "CANCELLED", message: "the run was cancelled" } },
-  superseded: {
-    reason: "superseded",
-    error: { code: "SUPERSEDED", message: "a newer attempt owns this task" },
-  },
-  lease_lost: { reason: "superseded", error: { code: "SUPERSEDED", message: "the run's lease was lost" } },
-  timeout: { reason: "timeout", error: { code: "RUN_TIMEOUT", message: "the run exceeded its time limit" } },
-  shutdown: {
-    reason: "shutdown",
-    error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" },
-  },
-};
-
+/** The end of a run the runner stopped itself, in report shape. */
 export function stoppedOutcome(cause: StopCause): { reason: ExitReason; error: RunError } {
-  return STOPPED[cause];
+  const end = stoppedRunEnd(cause);
+  return { reason: end.reason, error: end.error! };
 }
 
+/** The reports of a finished run: what it was is decided in core (classifyRunEnd); this assembles. */
 export function decideOutcome(input: OutcomeInput): Outcome {
   const { exit, entrypoint, summary } = input;
-  let error: RunError | null = null;
-  let reason: ExitReason = "completed";
-
-  if (input.stopCause) {
-    ({ reason, error } = STOPPED[input.stopCause]);
-  } else if (exit.oomKilled) {
-    reason = "oom";
-    error = { code: "OOM_KILLED", message: "the run was killed: it exceeded its memory limit" };
-  } else if (entrypoint?.error) {
-    reason = "error";
-    error = entrypoint.error;
-  } else if (!entrypoint) {
-    reason = "error";
-    error = {
-      code: "CONTAINER_FAILED",
-      message: `the run exited with ${exit.exitCode ?? "a signal"} before reporting a result`,
-    };
-  } else if (summary.isError || entrypoint.exitCode !== 0) {
-    reason = "error";
-    error = {
-      code: "AGENT_FAILED",
-      message: summary.resultText?.slice(0, 500) || `the agent exited with ${entrypoint.exitCode}`,
-    };
-  } else if (input.agentType !== "shell" && !summary.sessionId) {
-    reason = "error";
-    error = { code: "AGENT_NO_OUTPUT", message: "the agent produced no session (no recognisable output)" };
-  }
+  const { reason, error } = classifyRunEnd<RunErrorCode>({
+    agentType: input.agentType,
+    exit,
+    stopCause: input.stopCause,
+    entrypoint,
+    agent: summary,
+  });
 
   return {
     result: {

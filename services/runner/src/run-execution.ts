@@ -8,13 +8,8 @@ import type { RunnerConfig } from "./config";
 import { DriverError, type Driver, type RunExit, type RunHandle } from "./driver";
 import { forEachLine } from "./lines";
 import { LogBatcher } from "./log-batcher";
-import {
-  decideOutcome,
-  parseResultLine,
-  stoppedOutcome,
-  type EntrypointResult,
-  type StopCause,
-} from "./outcome";
+import type { StopCause } from "@optio/core";
+import { decideOutcome, parseResultLine, stoppedOutcome, type EntrypointResult } from "./outcome";
 import { planRun, PlanError, type GitCredentialValue } from "./run-plan";
 import type { RunReporter } from "./run-reporter";
 

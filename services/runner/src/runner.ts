@@ -15,7 +15,7 @@ import {
 } from "@optio/contracts";
 import type { RunnerConfig } from "./config";
 import type { Driver } from "./driver";
-import type { StopCause } from "./outcome";
+import type { StopCause } from "@optio/core";
 import { Presence } from "./presence";
 import { RunExecution, type RunObserver } from "./run-execution";
 import type { GitCredentialValue } from "./run-plan";

@@ -1,7 +1,7 @@
 // Applies runner reports (JetStream `optio.run.<runId>.<kind>`) to runs and tasks. Each report is
 // applied once and in order (per-attempt sequence numbers); a report naming a superseded attempt is
 // refused so its runner stops the container (fencing).
-import { decideRunOutcome, type RunOutcome } from "@optio/core";
+import { decideRunOutcome, errorOfBareExit, type RunOutcome } from "@optio/core";
 import type { ReviewVerdict, RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
 import type { Run, Task as TaskRow } from "../generated/prisma/client";
@@ -261,17 +261,5 @@ function factsOf(report: RunResult | RunExited) {
   if (report.kind === "result") {
     return { exitCode: report.exitCode, pushed: report.pushed, commits: report.commits, error: report.error };
   }
-  const error =
-    report.error ??
-    (report.oomKilled
-      ? { code: "OOM_KILLED", message: "The container ran out of memory" }
-      : report.reason === "timeout"
-        ? { code: "RUN_TIMEOUT", message: "The run exceeded the repo's runTimeoutSeconds" }
-        : report.reason === "shutdown"
-          ? { code: "RUNNER_SHUTDOWN", message: "The runner shut down before the run finished" }
-          : {
-              code: "AGENT_NO_OUTPUT",
-              message: `The run exited (${report.reason}, code ${report.exitCode}) without a result`,
-            });
-  return { exitCode: report.exitCode, pushed: false, commits: 0, error };
+  return { exitCode: report.exitCode, pushed: false, commits: 0, error: errorOfBareExit(report) };
 }

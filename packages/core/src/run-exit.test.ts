@@ -1,0 +1,54 @@
+import { classifyRunEnd, errorOfBareExit, stoppedRunEnd, type RunEndInput } from "./run-exit";
+
+const input = (over: Partial<RunEndInput<"CLONE_FAILED">> = {}): RunEndInput<"CLONE_FAILED"> => ({
+  agentType: "claude",
+  exit: { exitCode: 0, oomKilled: false },
+  stopCause: null,
+  entrypoint: { exitCode: 0, error: null },
+  agent: { isError: false, resultText: "done", sessionId: "s1" },
+  ...over,
+});
+const code = (over: Partial<RunEndInput<"CLONE_FAILED">>) => classifyRunEnd(input(over)).error?.code;
+
+describe("classifyRunEnd", () => {
+  it("a clean exit with a session is completed", () => {
+    expect(classifyRunEnd(input())).toEqual({ reason: "completed", error: null });
+  });
+
+  it("decides in order: the runner's stop, OOM, the entrypoint's error, no result, the agent", () => {
+    const oom = { exitCode: 137, oomKilled: true };
+    const cloneFailed = { exitCode: 1, error: { code: "CLONE_FAILED" as const, message: "no such repo" } };
+    expect(code({ stopCause: "cancelled", exit: oom })).toBe("CANCELLED");
+    expect(code({ exit: oom, entrypoint: cloneFailed })).toBe("OOM_KILLED");
+    expect(
+      code({ entrypoint: cloneFailed, agent: { isError: true, resultText: null, sessionId: null } }),
+    ).toBe("CLONE_FAILED");
+    expect(code({ entrypoint: null, exit: { exitCode: 2, oomKilled: false } })).toBe("CONTAINER_FAILED");
+    expect(code({ entrypoint: { exitCode: 3, error: null } })).toBe("AGENT_FAILED");
+    expect(code({ agent: { isError: true, resultText: "boom", sessionId: "s1" } })).toBe("AGENT_FAILED");
+  });
+
+  it("an agent without a session produced nothing; a shell run needs none", () => {
+    const agent = { isError: false, resultText: null, sessionId: null };
+    expect(code({ agent })).toBe("AGENT_NO_OUTPUT");
+    expect(classifyRunEnd(input({ agent, agentType: "shell" })).reason).toBe("completed");
+  });
+
+  it("a lost lease ends the run as superseded, a timeout and a shutdown by their own reasons", () => {
+    expect(stoppedRunEnd("lease_lost").reason).toBe("superseded");
+    expect(stoppedRunEnd("timeout")).toMatchObject({ reason: "timeout", error: { code: "RUN_TIMEOUT" } });
+    expect(stoppedRunEnd("shutdown").error?.code).toBe("RUNNER_SHUTDOWN");
+  });
+});
+
+describe("errorOfBareExit", () => {
+  const bare = { reason: "error" as const, exitCode: 1, oomKilled: false, error: null };
+  it("keeps a reported error, else infers one from how the run ended", () => {
+    const reported = { code: "CLONE_FAILED" as const, message: "x" };
+    expect(errorOfBareExit({ ...bare, error: reported })).toBe(reported);
+    expect(errorOfBareExit({ ...bare, oomKilled: true }).code).toBe("OOM_KILLED");
+    expect(errorOfBareExit({ ...bare, reason: "timeout" }).code).toBe("RUN_TIMEOUT");
+    expect(errorOfBareExit({ ...bare, reason: "shutdown" }).code).toBe("RUNNER_SHUTDOWN");
+    expect(errorOfBareExit(bare).code).toBe("AGENT_NO_OUTPUT");
+  });
+});

@@ -1,0 +1,113 @@
+// What a run's end was, from what the engine, the entrypoint and the agent said: the first half of
+// "what an exit means" (run-outcome.ts is the second: what that end means for the task). Pure; the
+// runner reports what this decides, the API acts on it.
+
+/** Why the runner itself stopped the run, if it did. */
+export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown";
+
+export type RunEndReason =
+  "completed" | "cancelled" | "superseded" | "timeout" | "oom" | "error" | "shutdown";
+
+/** The error codes this module decides; an entrypoint's own code (`C`) passes through as it is. */
+export type RunEndCode =
+  | "CANCELLED"
+  | "SUPERSEDED"
+  | "RUN_TIMEOUT"
+  | "RUNNER_SHUTDOWN"
+  | "OOM_KILLED"
+  | "CONTAINER_FAILED"
+  | "AGENT_FAILED"
+  | "AGENT_NO_OUTPUT";
+
+export interface RunEndInput<C extends string> {
+  /** Shell runs have no agent session to expect. */
+  agentType: string;
+  exit: { exitCode: number | null; oomKilled: boolean };
+  stopCause: StopCause | null;
+  /** The entrypoint's result line, or null when the run ended before writing one. */
+  entrypoint: { exitCode: number; error: { code: C; message: string } | null } | null;
+  agent: { isError: boolean; resultText: string | null; sessionId: string | null };
+}
+
+export interface RunEnd<C extends string> {
+  reason: RunEndReason;
+  error: { code: C | RunEndCode; message: string } | null;
+}
+
+const STOPPED: Record<StopCause, RunEnd<never>> = {
+  cancelled: { reason: "cancelled", error: { code: "CANCELLED", message: "the run was cancelled" } },
+  superseded: {
+    reason: "superseded",
+    error: { code: "SUPERSEDED", message: "a newer attempt owns this task" },
+  },
+  lease_lost: { reason: "superseded", error: { code: "SUPERSEDED", message: "the run's lease was lost" } },
+  timeout: { reason: "timeout", error: { code: "RUN_TIMEOUT", message: "the run exceeded its time limit" } },
+  shutdown: {
+    reason: "shutdown",
+    error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" },
+  },
+};
+
+/** The end of a run the runner stopped itself (it never got to a result). */
+export function stoppedRunEnd(cause: StopCause): RunEnd<never> {
+  return STOPPED[cause];
+}
+
+/**
+ * In order of precedence: the runner's own stop, the kernel's OOM kill, the entrypoint's error
+ * (clone, push), no result at all, the agent's failure, an agent that produced no session.
+ */
+export function classifyRunEnd<C extends string>(input: RunEndInput<C>): RunEnd<C> {
+  const { exit, entrypoint, agent } = input;
+  if (input.stopCause) return STOPPED[input.stopCause];
+  if (exit.oomKilled)
+    return {
+      reason: "oom",
+      error: { code: "OOM_KILLED", message: "the run was killed: it exceeded its memory limit" },
+    };
+  if (entrypoint?.error) return { reason: "error", error: entrypoint.error };
+  if (!entrypoint)
+    return {
+      reason: "error",
+      error: {
+        code: "CONTAINER_FAILED",
+        message: `the run exited with ${exit.exitCode ?? "a signal"} before reporting a result`,
+      },
+    };
+  if (agent.isError || entrypoint.exitCode !== 0)
+    return {
+      reason: "error",
+      error: {
+        code: "AGENT_FAILED",
+        message: agent.resultText?.slice(0, 500) || `the agent exited with ${entrypoint.exitCode}`,
+      },
+    };
+  if (input.agentType !== "shell" && !agent.sessionId)
+    return {
+      reason: "error",
+      error: { code: "AGENT_NO_OUTPUT", message: "the agent produced no session (no recognisable output)" },
+    };
+  return { reason: "completed", error: null };
+}
+
+/**
+ * The error of a run that ended without a result (only its exit was reported): the one it was
+ * reported with, else what its end reason implies.
+ */
+export function errorOfBareExit<C extends string>(exit: {
+  reason: RunEndReason;
+  exitCode: number | null;
+  oomKilled: boolean;
+  error: { code: C; message: string } | null;
+}): { code: C | RunEndCode; message: string } {
+  if (exit.error) return exit.error;
+  if (exit.oomKilled) return { code: "OOM_KILLED", message: "The container ran out of memory" };
+  if (exit.reason === "timeout")
+    return { code: "RUN_TIMEOUT", message: "The run exceeded the repo's runTimeoutSeconds" };
+  if (exit.reason === "shutdown")
+    return { code: "RUNNER_SHUTDOWN", message: "The runner shut down before the run finished" };
+  return {
+    code: "AGENT_NO_OUTPUT",
+    message: `The run exited (${exit.reason}, code ${exit.exitCode}) without a result`,
+  };
+}
