@@ -124,7 +124,8 @@ it("a cancel between run_started and the agent's first line stops the run before
 });
 
 it("a cancel between the run's result and its application: the result is recorded, the task stays cancelled", async () => {
-  const id = await createTask(newRepo(), "echo done > done.txt");
+  // The sleep keeps the result from being applied before the dispatch server stops below.
+  const id = await createTask(newRepo(), "sleep 5; echo done > done.txt");
   await eventually(
     "running",
     () => stack.ctx.prisma.task.findUniqueOrThrow({ where: { id } }),
