@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
 import type { TaskMachine } from "../tasks/task-machine";
 import type { TaskUnitOfWork } from "../tasks/task-work";
+import { runStore } from "../runs/run.store";
 
 /** Task states in which a run holds a lease. */
 const LEASED_TASK_STATES: readonly TaskState[] = ["provisioning", "running"];
@@ -78,10 +79,7 @@ export class LeaseReaper {
         run.attempt,
         task.maxAttempts,
       );
-      await work.tx.run.update({
-        where: { id: run.id },
-        data: { state: "superseded", finishedAt: new Date(), errorCode: "LEASE_EXPIRED", error: message },
-      });
+      await runStore.leaseExpired(work.tx, run.id, message);
       work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt });
       // A task that already moved on (its run was left open) keeps its state; only the run closes.
       if (!LEASED_TASK_STATES.includes(run.task_state)) return true;
@@ -102,10 +100,7 @@ export class LeaseReaper {
 
   /** A runner that (re)started holds no runs: expire its old leases at once instead of waiting. */
   async forfeitLeasesOf(runnerId: string): Promise<number> {
-    const { count } = await this.prisma.run.updateMany({
-      where: { runnerId, state: { in: ["provisioning", "running"] } },
-      data: { leaseExpiresAt: new Date(0) },
-    });
+    const { count } = await runStore.forfeitLeases(this.prisma, runnerId);
     if (count > 0) await this.reap();
     return count;
   }

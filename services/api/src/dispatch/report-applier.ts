@@ -11,6 +11,7 @@ import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
 import type { PlatformHosts } from "../platform/platform-hosts";
 import type { SideEffectStore } from "../side-effects/side-effect.store";
 import { openPrPurpose, type OpenPrInput } from "../side-effects/pr-opener";
+import { LEASED_RUN_STATES, runStore } from "../runs/run.store";
 
 /** Told, inside the report's transaction, how a review subtask ended: its verdict, or null (failed). */
 export type ReviewListener = (work: Work, review: TaskRow, verdict: ReviewVerdict | null) => Promise<void>;
@@ -20,8 +21,6 @@ export type ReviewListener = (work: Work, review: TaskRow, verdict: ReviewVerdic
  * stale: a superseded attempt, fenced; cancelled: the run was cancelled, its runner is told to stop.
  */
 export type ApplyResult = "applied" | "duplicate" | "early" | "stale" | "cancelled";
-
-const OPEN = ["provisioning", "running"] as const;
 
 /** The columns of a run the applier reads, locked for the report's transaction. */
 type LockedRun = Pick<Run, "id" | "taskId" | "attempt" | "state" | "lastReportSeq" | "runnerId">;
@@ -66,26 +65,22 @@ export class ReportApplier {
     if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
     if (report.seq <= run.lastReportSeq) return "duplicate";
     if (report.seq > run.lastReportSeq + 1) return "early";
-    await work.tx.run.update({ where: { id: run.id }, data: { lastReportSeq: report.seq } });
+    await runStore.advanceReportSeq(work.tx, run.id, report.seq);
 
     if (report.kind === "log") {
       // Logs of a closed run (e.g. the last lines after a cancel) are still worth keeping.
       await this.storeLogs(work, report);
       return "applied";
     }
-    const open = (OPEN as readonly string[]).includes(run.state);
+    const open = (LEASED_RUN_STATES as readonly string[]).includes(run.state);
     if (!open) return this.afterClose(work, run, report);
     const actor: Actor = { kind: "runner", runnerId: report.runnerId };
     switch (report.kind) {
       case "started":
-        await work.tx.run.update({
-          where: { id: run.id },
-          data: {
-            state: "running",
-            startedAt: new Date(report.time),
-            containerId: report.containerId,
-            ...this.lease(),
-          },
+        await runStore.started(work.tx, run.id, {
+          at: new Date(report.time),
+          containerId: report.containerId,
+          leaseExpiresAt: this.leaseEnd(),
         });
         await this.machine.transition(work, {
           taskId: run.taskId,
@@ -97,7 +92,7 @@ export class ReportApplier {
         });
         break;
       case "heartbeat":
-        await work.tx.run.update({ where: { id: run.id }, data: this.lease() });
+        await runStore.renewLease(work.tx, run.id, this.leaseEnd());
         break;
       case "result":
       case "exited":
@@ -114,14 +109,14 @@ export class ReportApplier {
   private async afterClose(work: Work, run: LockedRun, report: RunReport): Promise<ApplyResult> {
     if (report.kind === "exited") return "applied";
     if (run.state === "cancelled" && report.kind === "result") {
-      await work.tx.run.update({ where: { id: run.id }, data: resultColumns(report) });
+      await runStore.recordLateResult(work.tx, run.id, report);
       return "applied";
     }
     return run.state === "cancelled" ? "cancelled" : "stale";
   }
 
-  private lease() {
-    return { leaseExpiresAt: new Date(Date.now() + this.leaseMs) };
+  private leaseEnd(): Date {
+    return new Date(Date.now() + this.leaseMs);
   }
 
   private async storeLogs(work: Work, report: Extract<RunReport, { kind: "log" }>) {
@@ -153,17 +148,13 @@ export class ReportApplier {
     const readOnly = task.taskType === "review";
     const facts = { ...factsOf(report), onPlatform, readOnly, review: result?.review ?? null };
     const outcome = decideRunOutcome(facts, run.attempt, task.maxAttempts);
-    await work.tx.run.update({
-      where: { id: run.id },
-      data: {
-        state: outcome.run,
-        finishedAt: new Date(report.time),
-        exitCode: report.exitCode,
-        errorCode: outcome.errorCode,
-        error: outcome.message,
-        leaseExpiresAt: null,
-        ...(result && resultColumns(result)),
-      },
+    await runStore.finish(work.tx, run.id, {
+      state: outcome.run,
+      at: new Date(report.time),
+      exitCode: report.exitCode,
+      errorCode: outcome.errorCode,
+      error: outcome.message,
+      result,
     });
     await work.tx.task.update({
       where: { id: task.id },
@@ -242,19 +233,6 @@ export type ReportApplierOptions = {
   /** Told how review subtasks end (the PR loop). */
   onReview?: ReviewListener;
 };
-
-/** What a result records on its run, whatever becomes of the task. */
-function resultColumns(result: RunResult) {
-  return {
-    exitCode: result.exitCode,
-    branch: result.pushed ? result.branch : null,
-    sessionId: result.sessionId,
-    model: result.model,
-    costUsd: result.costUsd,
-    inputTokens: result.inputTokens,
-    outputTokens: result.outputTokens,
-  };
-}
 
 /** What the outcome decision needs from a result, or from an exit that came without one. */
 function factsOf(report: RunResult | RunExited) {

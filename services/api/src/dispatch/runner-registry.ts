@@ -10,6 +10,7 @@ import {
 } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
 import { Prisma, type Runner as RunnerRow } from "../generated/prisma/client";
+import { runStore } from "../runs/run.store";
 
 export class RunnerRegistry {
   private readonly prisma: PrismaClient;
@@ -64,10 +65,7 @@ export class RunnerRegistry {
       else renew.push(held.runId);
     }
     if (renew.length > 0) {
-      await this.prisma.run.updateMany({
-        where: { id: { in: renew }, state: { in: ["provisioning", "running"] } },
-        data: { leaseExpiresAt: new Date(Date.now() + this.leaseMs) },
-      });
+      await runStore.renewLeases(this.prisma, renew, new Date(Date.now() + this.leaseMs));
     }
     return { stop };
   }

@@ -14,6 +14,7 @@ import type { Prisma, Tx } from "../db/prisma";
 import { AppError } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Task as TaskRow } from "../generated/prisma/client";
+import { runStore } from "../runs/run.store";
 
 /** Who caused a change: stored in task_events.actor (`user`, `system`, `runner:<id>`). */
 export type Actor =
@@ -60,8 +61,6 @@ export type LockedTask = Pick<TaskRow, "id" | "state" | "title" | "attempts" | "
 
 export const taskNotFound = () => new AppError(404, "TASK_NOT_FOUND", "Task not found");
 
-const OPEN_RUN_STATES = ["queued", "provisioning", "running"] as const;
-
 export class TaskMachine {
   private readonly outbox: Outbox;
   private readonly now: () => Date;
@@ -101,15 +100,7 @@ export class TaskMachine {
 
     let runId = request.runId ?? null;
     if (request.newRun) {
-      const run = await tx.run.create({
-        data: {
-          taskId,
-          attempt: task.attempts,
-          kind: request.newRun.kind,
-          prompt: request.newRun.prompt ?? null,
-          resumeSessionId: request.newRun.resumeSessionId ?? null,
-        },
-      });
+      const run = await runStore.createAttempt(tx, { taskId, attempt: task.attempts, ...request.newRun });
       runId = run.id;
     }
     await this.record(work, task, from, request, runId);
@@ -166,20 +157,11 @@ export class TaskMachine {
 
   /** A task that ends closes its runs; an active one is told to stop (and its reports are refused). */
   private async closeOpenRuns(work: Work, task: TaskRow, message: string | null) {
-    const open = await work.tx.run.findMany({
-      where: { taskId: task.id, state: { in: [...OPEN_RUN_STATES] } },
-      select: { id: true, attempt: true, state: true },
-    });
-    if (open.length === 0) return;
     const state = task.state === "completed" ? "succeeded" : task.state === "failed" ? "failed" : "cancelled";
-    await work.tx.run.updateMany({
-      where: { id: { in: open.map((run) => run.id) }, state: { in: [...OPEN_RUN_STATES] } },
-      data: {
-        state,
-        finishedAt: this.now(),
-        ...(state === "cancelled" ? { errorCode: "CANCELLED", error: message ?? `task ${task.state}` } : {}),
-        ...(state === "failed" ? { error: message } : {}),
-      },
+    const open = await runStore.closeOpen(work.tx, task.id, {
+      state,
+      at: this.now(),
+      message: state === "cancelled" ? (message ?? `task ${task.state}`) : message,
     });
     if (task.state === "completed") return;
     for (const run of open) {
