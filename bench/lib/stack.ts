@@ -77,7 +77,7 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
 
 export type Server = { url: string; child: ChildProcess; stop: () => Promise<void> };
 
-/** Starts a TypeScript entry point under tsx and waits until `readyUrl` answers. */
+/** Starts an entry point (TypeScript under tsx, or built JavaScript) and waits until `readyUrl` answers. */
 export async function startServer(
   entry: string,
   env: Record<string, string>,
@@ -85,7 +85,8 @@ export async function startServer(
   nodeArgs: string[] = [],
 ): Promise<Server> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", path.join(repoRoot, entry)], {
+  const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
+  const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(repoRoot, entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env, OPTIO_API_PORT: String(port), PORT: String(port) },
     stdio: ["ignore", "inherit", "inherit"],
@@ -188,14 +189,30 @@ export function rssMb(pid: number): number {
 /** A throw-away key for the benchmark's stored secrets (the API refuses to start without one). */
 const BENCH_SECRET_KEY = randomBytes(32).toString("base64");
 
+let apiBundle: Promise<string> | undefined;
+
+/**
+ * What the API runs from: the production bundle the images run (scripts/build-dist.mjs, built
+ * once per benchmark from this checkout), or with BENCH_API=source the sources under tsx, whose
+ * compiler adds resident memory (about 35 MB idle here).
+ */
+function apiEntry(): Promise<string> {
+  if (process.env.BENCH_API === "source") return Promise.resolve("services/api/src/main.ts");
+  apiBundle ??= import(path.join(repoRoot, "scripts/build-dist.mjs")).then(async (dist) => {
+    await (dist as { buildDist: () => Promise<void> }).buildDist();
+    return "services/api/dist/main.js";
+  });
+  return apiBundle;
+}
+
 /**
  * The API process with quiet logs; `env` adds or overrides settings. With BENCH_PROFILE=<dir> it
  * runs under `node --cpu-prof` and writes its profile there when it stops (see lib/profile.ts).
  */
-export function startApi(stack: Stack, env: Record<string, string> = {}): Promise<Server> {
+export async function startApi(stack: Stack, env: Record<string, string> = {}): Promise<Server> {
   const profileDir = process.env.BENCH_PROFILE;
   return startServer(
-    "services/api/src/main.ts",
+    await apiEntry(),
     {
       DATABASE_URL: stack.databaseUrl,
       NATS_URL: stack.natsUrl,
