@@ -24,6 +24,10 @@ import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
 
 const RUN_DIR = "/run/optio";
+/** How often a running container's state is read besides the engine's wait. */
+const EXIT_POLL_MS = 2_000;
+/** How long the engine may not answer before a run is given up as failed. */
+const ENGINE_LOST_MS = 60_000;
 
 /** What a pool container is made for; the pool compares these as one key. */
 interface PoolTarget {
@@ -256,13 +260,45 @@ class DockerRunHandle implements RunHandle {
     return this.container.id;
   }
 
+  /**
+   * The engine's wait, backed by polling: a wait whose connection dies after its response began
+   * (an engine restart) never settles, so the container's state is also read every few seconds.
+   * An engine unreachable for ENGINE_LOST_MS ends the wait with an error (the run failed).
+   */
   wait(): Promise<RunExit> {
     this.exit ??= (async () => {
-      const { StatusCode } = await this.container.wait();
-      const info = await this.container.inspect().catch(() => undefined);
-      return { exitCode: StatusCode, oomKilled: info?.State.OOMKilled ?? false };
+      const settled = { done: false };
+      const engineWait = (async () => {
+        const { StatusCode } = await this.container.wait();
+        const info = await this.container.inspect().catch(() => undefined);
+        return { exitCode: StatusCode, oomKilled: info?.State.OOMKilled ?? false };
+      })();
+      try {
+        return await Promise.race([engineWait, this.pollExit(settled)]);
+      } finally {
+        settled.done = true;
+      }
     })();
     return this.exit;
+  }
+
+  private async pollExit(settled: { done: boolean }): Promise<RunExit> {
+    let unreachableSince: number | null = null;
+    while (!settled.done) {
+      await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS));
+      if (settled.done) break;
+      try {
+        const { State } = await this.container.inspect();
+        unreachableSince = null;
+        if (!State.Running) return { exitCode: State.ExitCode, oomKilled: State.OOMKilled };
+      } catch (error) {
+        if (statusOf(error) === 404) return { exitCode: null, oomKilled: false };
+        unreachableSince ??= Date.now();
+        if (Date.now() - unreachableSince > ENGINE_LOST_MS)
+          throw new DriverError("CONTAINER_FAILED", "the Docker engine stopped answering");
+      }
+    }
+    return new Promise<RunExit>(() => {}); // the engine's wait settled first
   }
 
   stop(graceMs: number): Promise<void> {
