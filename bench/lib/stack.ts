@@ -224,6 +224,9 @@ export async function startApi(stack: Stack, env: Record<string, string> = {}): 
       ...env,
     },
     "/api/health",
-    profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : [],
+    [
+      ...(process.env.BENCH_API_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+      ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : []),
+    ],
   );
 }
