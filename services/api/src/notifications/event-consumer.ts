@@ -1,0 +1,107 @@
+// Turns task events into deliveries: a durable JetStream pull consumer on the lifecycle-event stream
+// (filtered to task state changes), shared by all API replicas. A message is acknowledged only after
+// its delivery rows are committed; rows are keyed by (subscription, event id), so a redelivered
+// message adds nothing. A new consumer starts at new events: history is not replayed to subscribers.
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+} from "@nats-io/jetstream";
+import { nanos, type NatsConnection } from "@nats-io/nats-core";
+import type { Logger } from "pino";
+import {
+  EVENTS_STREAM,
+  EventEnvelope,
+  NotificationEventType,
+  TaskStateChangedEvent,
+  subjects,
+  type WebhookPayload,
+} from "@optio/contracts";
+import type { PrismaClient } from "../db/prisma";
+import type { DeliveryStore } from "./delivery.store";
+
+export class NotificationEventConsumer {
+  private messages: ConsumerMessages | undefined;
+  private consuming: Promise<void> | undefined;
+
+  constructor(
+    private readonly options: {
+      nats: NatsConnection;
+      prisma: PrismaClient;
+      store: DeliveryStore;
+      /** The durable consumer's name (one per deployment: replicas share it). */
+      durableName: string;
+      logger: Logger;
+      /** Called after new deliveries were recorded. */
+      onRecorded: () => void;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { nats, durableName } = this.options;
+    const jsm = await jetstreamManager(nats);
+    await jsm.consumers
+      .add(EVENTS_STREAM, {
+        durable_name: durableName,
+        filter_subject: subjects.entityEvent("task", "*", "state_changed"),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: nanos(30_000),
+        max_ack_pending: 500,
+      })
+      .catch(async (err: unknown) => {
+        await jsm.consumers.info(EVENTS_STREAM, durableName).catch(() => {
+          throw err;
+        });
+      });
+    const consumer = await jetstream(nats).consumers.get(EVENTS_STREAM, durableName);
+    const messages = await consumer.consume({ max_messages: 100 });
+    this.messages = messages;
+    this.consuming = (async () => {
+      for await (const message of messages) {
+        try {
+          let body: unknown;
+          try {
+            body = message.json();
+          } catch {
+            body = undefined; // not JSON: not an event of ours
+          }
+          const payload = await this.payloadOf(body);
+          if (payload && (await this.options.store.recordEvent(payload)) > 0) this.options.onRecorded();
+          message.ack();
+        } catch (err) {
+          this.options.logger.error({ err, subject: message.subject }, "recording webhook deliveries failed");
+          message.nak(1_000);
+        }
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    await this.messages?.close();
+    await this.consuming;
+  }
+
+  /** The delivery body for a state change that subscribers can ask for; null for any other event. */
+  private async payloadOf(body: unknown): Promise<WebhookPayload | null> {
+    const envelope = EventEnvelope.safeParse(body);
+    if (!envelope.success) return null;
+    const change = TaskStateChangedEvent.safeParse(envelope.data.data);
+    if (!change.success || change.data.fromState === change.data.toState) return null;
+    const type = NotificationEventType.safeParse(`task.${change.data.toState}`);
+    if (!type.success) return null;
+    const task = await this.options.prisma.task.findUnique({
+      where: { id: change.data.taskId },
+      select: { title: true, repoUrl: true, prUrl: true, prNumber: true, errorMessage: true },
+    });
+    const { taskId, fromState, toState, trigger, message, stateVersion } = change.data;
+    return {
+      id: envelope.data.id,
+      type: type.data,
+      time: envelope.data.time,
+      data: { taskId, fromState, toState, trigger, message, stateVersion, task },
+    };
+  }
+}
