@@ -2,6 +2,7 @@
 // transaction. The secret is decrypted per attempt and never logged; the target URL passes the SSRF
 // guard again, since what a host name resolves to can change after the subscription was made.
 import type { Logger } from "pino";
+import { PassLoop } from "../background/pass-loop";
 import { AppError } from "../errors";
 import type { SecretCipher } from "../secrets/secret-cipher";
 import type { DeliveryStore, LeasedDelivery } from "./delivery.store";
@@ -20,11 +21,7 @@ export type DeliverySettings = {
 
 const BATCH = 10;
 
-export class DeliveryWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-
+export class DeliveryWorker extends PassLoop {
   constructor(
     private readonly options: {
       store: DeliveryStore;
@@ -34,39 +31,10 @@ export class DeliveryWorker {
       settings: DeliverySettings;
       onOutcome?: (outcome: DeliveryOutcome) => void;
     },
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.poke(), this.options.settings.intervalMs);
-    this.timer.unref();
-    this.poke();
+  ) {
+    super({ intervalMs: options.settings.intervalMs, logger: options.logger, name: "webhook delivery" });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** Runs a pass now (coalesced with one already running). */
-  poke(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, "webhook delivery pass failed"))
-      .finally(() => {
-        this.running = null;
-        if (this.again && this.timer) {
-          this.again = false;
-          this.poke();
-        }
-      });
-  }
-
-  /** Attempts everything due until nothing is (tests await it). */
   async drain(): Promise<void> {
     const { store, settings } = this.options;
     // The lease outlives the HTTP timeout, so no other replica takes the row while it is in flight.

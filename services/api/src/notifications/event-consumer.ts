@@ -2,13 +2,7 @@
 // (filtered to task state changes), shared by all API replicas. A message is acknowledged only after
 // its delivery rows are committed; rows are keyed by (subscription, event id), so a redelivered
 // message adds nothing. A new consumer starts at new events: history is not replayed to subscribers.
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-} from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
 import {
@@ -20,6 +14,7 @@ import {
   type WebhookPayload,
 } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
+import { ensureDurableConsumer } from "../nats/connection";
 import type { DeliveryStore } from "./delivery.store";
 
 export class NotificationEventConsumer {
@@ -41,21 +36,14 @@ export class NotificationEventConsumer {
 
   async start(): Promise<void> {
     const { nats, durableName } = this.options;
-    const jsm = await jetstreamManager(nats);
-    await jsm.consumers
-      .add(EVENTS_STREAM, {
-        durable_name: durableName,
-        filter_subject: subjects.entityEvent("task", "*", "state_changed"),
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.New,
-        ack_wait: nanos(30_000),
-        max_ack_pending: 500,
-      })
-      .catch(async (err: unknown) => {
-        await jsm.consumers.info(EVENTS_STREAM, durableName).catch(() => {
-          throw err;
-        });
-      });
+    await ensureDurableConsumer(nats, EVENTS_STREAM, {
+      durable_name: durableName,
+      filter_subject: subjects.entityEvent("task", "*", "state_changed"),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.New,
+      ack_wait: nanos(30_000),
+      max_ack_pending: 500,
+    });
     const consumer = await jetstream(nats).consumers.get(EVENTS_STREAM, durableName);
     const messages = await consumer.consume({ max_messages: 100 });
     this.messages = messages;
