@@ -1,6 +1,7 @@
 // Outbound deliveries end to end on a real Postgres and a NATS JetStream of this file's own: task
 // state changes flow outbox → stream → durable consumer → delivery rows → signed POSTs to receivers
 // on 127.0.0.1. Retry timings are shrunk by configuration; assertions count deliveries, not time.
+import { Writable } from "node:stream";
 import { ApiMetrics } from "../../src/metrics/api-metrics";
 import { eventually } from "../helpers/eventually";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
@@ -19,6 +20,14 @@ let ctx: TestContext;
 let api: Api;
 let metrics: ApiMetrics;
 const receivers: WebhookReceiver[] = [];
+const secrets: string[] = [];
+const logLines: string[] = [];
+const logSink = new Writable({
+  write(chunk, _encoding, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
 const contexts: TestContext[] = [];
 
 async function context(options: TestContextOptions): Promise<TestContext> {
@@ -42,6 +51,7 @@ async function subscribe(on: TestContext, url: string, events: string[]) {
     .set("authorization", `Bearer ${token}`)
     .send({ url, events })
     .expect(201);
+  secrets.push(res.body.secret);
   return res.body as { webhook: { id: string }; secret: string };
 }
 
@@ -52,6 +62,7 @@ beforeAll(async () => {
   nats = await startPrivateNats();
   metrics = new ApiMetrics({ prisma: undefined as never, nats: undefined as never });
   ctx = await context({
+    logStream: logSink,
     config: FAST_RETRIES,
     notifications: { intervalMs: 100, onOutcome: (outcome) => metrics.observeNotificationDelivery(outcome) },
   });
@@ -59,6 +70,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const each of contexts.reverse()) await each.close();
+  // Failed attempts were logged (with their reasons), and no signing secret ever was.
+  expect(logLines.some((line) => line.includes("webhook delivery failed"))).toBe(true);
+  for (const secret of secrets) expect(logLines.join("")).not.toContain(secret);
   for (const each of receivers) await each.close();
   await nats.stop();
 });
