@@ -13,16 +13,20 @@ export type AttemptRecord = { status: number | null; error: string | null; excer
 export class DeliveryStore {
   constructor(private readonly prisma: PrismaClient) {}
 
-  /** Records the event for every subscription that wants its type; returns how many rows were new. */
-  async recordEvent(payload: WebhookPayload): Promise<number> {
-    const subscriptions = await this.prisma.notificationSubscription.findMany({
-      where: { events: { hasSome: [payload.type, "*"] } },
+  /** Ids of the subscriptions that want events of `type`. */
+  async subscribersOf(type: string): Promise<string[]> {
+    const rows = await this.prisma.notificationSubscription.findMany({
+      where: { events: { hasSome: [type, "*"] } },
       select: { id: true },
     });
-    if (subscriptions.length === 0) return 0;
+    return rows.map((row) => row.id);
+  }
+
+  /** Records the event for each subscription; returns how many rows were new. */
+  async record(payload: WebhookPayload, subscriptionIds: string[]): Promise<number> {
     const created = await this.prisma.notificationDelivery.createMany({
-      data: subscriptions.map((subscription) => ({
-        subscriptionId: subscription.id,
+      data: subscriptionIds.map((subscriptionId) => ({
+        subscriptionId,
         eventId: payload.id,
         eventType: payload.type,
         payload,

@@ -56,8 +56,7 @@ export class NotificationEventConsumer {
           } catch {
             body = undefined; // not JSON: not an event of ours
           }
-          const payload = await this.payloadOf(body);
-          if (payload && (await this.options.store.recordEvent(payload)) > 0) this.options.onRecorded();
+          if ((await this.recordDeliveries(body)) > 0) this.options.onRecorded();
           message.ack();
         } catch (err) {
           this.options.logger.error({ err, subject: message.subject }, "recording webhook deliveries failed");
@@ -72,24 +71,27 @@ export class NotificationEventConsumer {
     await this.consuming;
   }
 
-  /** The delivery body for a state change that subscribers can ask for; null for any other event. */
-  private async payloadOf(body: unknown): Promise<WebhookPayload | null> {
+  /** Records a delivery per interested subscription of a state change they can ask for. */
+  private async recordDeliveries(body: unknown): Promise<number> {
     const envelope = EventEnvelope.safeParse(body);
-    if (!envelope.success) return null;
+    if (!envelope.success) return 0;
     const change = TaskStateChangedEvent.safeParse(envelope.data.data);
-    if (!change.success || change.data.fromState === change.data.toState) return null;
+    if (!change.success || change.data.fromState === change.data.toState) return 0;
     const type = NotificationEventType.safeParse(`task.${change.data.toState}`);
-    if (!type.success) return null;
+    if (!type.success) return 0;
+    const subscribers = await this.options.store.subscribersOf(type.data);
+    if (subscribers.length === 0) return 0;
     const task = await this.options.prisma.task.findUnique({
       where: { id: change.data.taskId },
       select: { title: true, repoUrl: true, prUrl: true, prNumber: true, errorMessage: true },
     });
     const { taskId, fromState, toState, trigger, message, stateVersion } = change.data;
-    return {
+    const payload: WebhookPayload = {
       id: envelope.data.id,
       type: type.data,
       time: envelope.data.time,
       data: { taskId, fromState, toState, trigger, message, stateVersion, task },
     };
+    return this.options.store.record(payload, subscribers);
   }
 }
