@@ -7,6 +7,7 @@ import { issueCommands } from "./commands/issue.commands";
 import { repoCommands } from "./commands/repo.commands";
 import { secretCommands } from "./commands/secret.commands";
 import { taskCommands } from "./commands/task.commands";
+import { webhookCommands } from "./commands/webhook.commands";
 import { CLI_VERSION } from "./version";
 
 /** Set by commands that end with a computed code (task wait); ends the run after the action. */
@@ -35,6 +36,7 @@ export function buildProgram(env: CliEnv): Command {
   program.addCommand(repoCommands(env));
   program.addCommand(secretCommands(env));
   program.addCommand(issueCommands(env));
+  program.addCommand(webhookCommands(env));
   for (const command of accountCommands(env)) program.addCommand(command);
   // addCommand() does not copy settings to commands built elsewhere: apply them to the whole tree.
   const configure = (command: Command) => {

@@ -14,6 +14,8 @@ export const ErrorCode = z.enum([
   "REPO_EXISTS",
   "REPO_NOT_FOUND",
   "REPO_URL_FORBIDDEN",
+  "URL_FORBIDDEN",
+  "WEBHOOK_NOT_FOUND",
   "USER_NOT_FOUND",
   "TOKEN_NOT_FOUND",
   "TASK_NOT_FOUND",

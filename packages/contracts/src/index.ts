@@ -13,3 +13,4 @@ export * from "./env";
 export * from "./secrets";
 export * from "./stats";
 export * from "./issues";
+export * from "./notifications";

@@ -37,6 +37,8 @@ import type { IssueService } from "./issues/issue.service";
 import { issuesRoutes } from "./issues/issues.routes";
 import type { WebhookService } from "./prloop/webhook.service";
 import { webhooksRoutes } from "./prloop/webhooks.routes";
+import type { SubscriptionService } from "./notifications/subscription.service";
+import { notificationsRoutes } from "./notifications/notifications.routes";
 
 export type AppServices = {
   auth: AuthService;
@@ -53,6 +55,7 @@ export type AppServices = {
   stats: StatsService;
   issues: IssueService;
   webhooks: WebhookService;
+  notifications: SubscriptionService;
 };
 
 export type AppOptions = {
@@ -124,6 +127,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(issuesRoutes, { issues: services.issues });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
       await api.register(webhooksRoutes, { webhooks: services.webhooks });
+      await api.register(notificationsRoutes, { subscriptions: services.notifications });
     },
     { prefix: "/api" },
   );

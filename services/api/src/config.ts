@@ -40,6 +40,13 @@ export const ApiConfig = z.object({
   OPTIO_ANTHROPIC_API_URL: z.url().default("https://api.anthropic.com"),
   /** GET /metrics (Prometheus) on this port, on OPTIO_API_HOST; 0 turns it off. */
   OPTIO_METRICS_PORT: z.coerce.number().int().min(0).max(65_535).default(9464),
+  /** Outbound webhooks: one attempt's HTTP timeout. */
+  OPTIO_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Outbound webhooks: the first retry's delay; it doubles per attempt (with jitter) up to the cap. */
+  OPTIO_WEBHOOK_RETRY_BASE_MS: z.coerce.number().int().min(10).default(10_000),
+  OPTIO_WEBHOOK_RETRY_MAX_MS: z.coerce.number().int().min(10).default(3_600_000),
+  /** Outbound webhooks: a delivery not accepted within this long after its event is given up. */
+  OPTIO_WEBHOOK_MAX_AGE_MS: z.coerce.number().int().min(1_000).default(86_400_000),
   /** A GitHub Enterprise-style host: repos at <url>/<owner>/<name> are on GitHub (github.com always is). */
   OPTIO_GITHUB_URL: z.string().url().optional(),
   /** Its REST API; default <OPTIO_GITHUB_URL>/api/v3 (https://api.github.com for github.com). */

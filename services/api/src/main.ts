@@ -16,13 +16,14 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher, dispatch, sideEffects, prLoop } = createServices({
+  const metrics = new ApiMetrics({ prisma, nats });
+  const { services, publisher, dispatch, sideEffects, prLoop, notifications } = createServices({
     config,
     prisma,
     nats,
     logger,
+    notifications: { onOutcome: (outcome) => metrics.observeNotificationDelivery(outcome) },
   });
-  const metrics = new ApiMetrics({ prisma, nats });
   const app = await buildApp({
     logger,
     nats,
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
   await dispatch.server.start();
   sideEffects.start();
   prLoop.watcher.start();
+  await notifications.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
   const metricsServer =
     config.OPTIO_METRICS_PORT > 0
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
     await dispatch.server.stop();
     await sideEffects.stop();
     await prLoop.watcher.stop();
+    await notifications.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

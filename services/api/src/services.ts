@@ -35,6 +35,12 @@ import { SetupStatusService } from "./setup/setup-status.service";
 import { createPrLoop, type PrLoop } from "./prloop/pr-loop.wiring";
 import { PlatformPrAdapter } from "./prloop/platform-pr.adapter";
 import type { PrPlatform } from "./prloop/pr-platform";
+import {
+  createNotifications,
+  DEFAULT_NOTIFICATION_OPTIONS,
+  type NotificationOptions,
+  type Notifications,
+} from "./notifications/notifications.wiring";
 
 export type ServiceDeps = {
   config: Pick<
@@ -55,6 +61,10 @@ export type ServiceDeps = {
     | "OPTIO_ANTHROPIC_API_URL"
     | "GITHUB_WEBHOOK_SECRET"
     | "OPTIO_PR_SWEEP_MS"
+    | "OPTIO_WEBHOOK_TIMEOUT_MS"
+    | "OPTIO_WEBHOOK_RETRY_BASE_MS"
+    | "OPTIO_WEBHOOK_RETRY_MAX_MS"
+    | "OPTIO_WEBHOOK_MAX_AGE_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -67,6 +77,8 @@ export type ServiceDeps = {
   sideEffects?: Partial<SideEffectSettings>;
   /** The git platform the PR loop talks to (default: the platform clients of the repos). */
   platform?: PrPlatform;
+  /** Outbound notifications: consumer name, worker interval, outcome observer. */
+  notifications?: Partial<NotificationOptions>;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -79,6 +91,8 @@ export function createServices(deps: ServiceDeps): {
   /** Performs platform side effects (PRs, issue comments); main.ts starts it. */
   sideEffects: SideEffectWorker;
   prLoop: PrLoop;
+  /** Outbound webhooks (event consumer + delivery worker); main.ts starts them. */
+  notifications: Notifications;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
@@ -149,6 +163,15 @@ export function createServices(deps: ServiceDeps): {
     pullRequests: { hosts: platforms, effects, poke: pokeEffects },
     onReview: prLoop.onReview,
   });
+  const notifications = createNotifications({
+    config,
+    prisma,
+    nats,
+    cipher: secrets.cipher,
+    urlPolicy,
+    logger: logger.child({ component: "notifications" }),
+    options: { ...DEFAULT_NOTIFICATION_OPTIONS, ...deps.notifications },
+  });
   const users = new UserService({ prisma, revocations });
   const services: AppServices = {
     auth: new AuthService({
@@ -184,6 +207,7 @@ export function createServices(deps: ServiceDeps): {
       logger: logger.child({ component: "issues" }),
     }),
     webhooks: prLoop.webhooks,
+    notifications: notifications.subscriptions,
   };
-  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop };
+  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop, notifications };
 }

@@ -2,13 +2,7 @@
 // one replica answers each), notes announcements, and consumes run reports from JetStream with a
 // durable consumer, so reports sent while no API was up are applied when one comes back.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
-import {
-  AckPolicy,
-  DeliverPolicy,
-  jetstream,
-  jetstreamManager,
-  type ConsumerMessages,
-} from "@nats-io/jetstream";
+import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import {
   ClaimRequest,
@@ -22,7 +16,7 @@ import {
 } from "@optio/contracts";
 import type { Logger } from "pino";
 import type { z } from "zod";
-import { ensureRunsStream } from "../nats/connection";
+import { ensureDurableConsumer, ensureRunsStream } from "../nats/connection";
 import type { LiveHints } from "../logs/live-hints";
 import type { ClaimService } from "./claim.service";
 import type { LeaseReaper } from "./lease-reaper";
@@ -130,20 +124,13 @@ export class DispatchServer {
 
   private async consumeReports(): Promise<void> {
     await ensureRunsStream(this.nats);
-    const jsm = await jetstreamManager(this.nats);
-    await jsm.consumers
-      .add(RUNS_STREAM, {
-        durable_name: REPORTS_CONSUMER,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.All,
-        ack_wait: nanos(30_000),
-        max_ack_pending: 1000,
-      })
-      .catch(async (err: unknown) => {
-        await jsm.consumers.info(RUNS_STREAM, REPORTS_CONSUMER).catch(() => {
-          throw err;
-        });
-      });
+    await ensureDurableConsumer(this.nats, RUNS_STREAM, {
+      durable_name: REPORTS_CONSUMER,
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(30_000),
+      max_ack_pending: 1000,
+    });
     const consumer = await jetstream(this.nats).consumers.get(RUNS_STREAM, REPORTS_CONSUMER);
     this.consumer = await consumer.consume({ max_messages: 200 });
     const messages = this.consumer;

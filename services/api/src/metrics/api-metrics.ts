@@ -3,7 +3,7 @@
 // same truth and nothing is lost on restart.
 import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { RUNS_STREAM, EVENTS_STREAM } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
 import { DbHistogram } from "./db-histogram";
@@ -14,6 +14,7 @@ const RUN_BUCKETS = [10, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400];
 export class ApiMetrics {
   readonly registry = new Registry();
   private readonly http: Histogram<"method" | "route" | "status">;
+  private readonly notificationDeliveries: Counter<"outcome">;
 
   constructor(options: { prisma: PrismaClient; nats: NatsConnection }) {
     const { prisma, nats } = options;
@@ -24,6 +25,12 @@ export class ApiMetrics {
       help: "HTTP requests by route template and status",
       labelNames: ["method", "route", "status"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    });
+    this.notificationDeliveries = new Counter({
+      name: "optio_notification_deliveries_total",
+      help: "Outbound webhook attempts by this replica, by outcome (delivered, retry, failed: given up)",
+      labelNames: ["outcome"],
       registers: [registry],
     });
 
@@ -134,5 +141,9 @@ export class ApiMetrics {
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {
     this.http.observe({ method, route, status: String(status) }, seconds);
+  }
+
+  observeNotificationDelivery(outcome: "delivered" | "retry" | "failed"): void {
+    this.notificationDeliveries.inc({ outcome });
   }
 }

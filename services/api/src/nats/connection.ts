@@ -1,6 +1,6 @@
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
-import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
 import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS, RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
@@ -42,4 +42,21 @@ export async function ensureRunsStream(nc: NatsConnection): Promise<void> {
       duplicate_window: nanos(10 * 60 * 1000),
     }),
   );
+}
+
+/**
+ * Creates a durable consumer, or leaves it as it is when it exists (another replica made it, or an
+ * earlier start): its position in the stream is kept.
+ */
+export async function ensureDurableConsumer(
+  nc: NatsConnection,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  await jsm.consumers.add(stream, config).catch(async (err: unknown) => {
+    await jsm.consumers.info(stream, config.durable_name).catch(() => {
+      throw err;
+    });
+  });
 }

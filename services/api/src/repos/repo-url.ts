@@ -1,5 +1,6 @@
 import { lookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import type { ErrorCode } from "@optio/contracts";
 import { AppError, invalidField } from "../errors";
 
 export type NormalisedRepoUrl = { repoUrl: string; host: string; fullName: string };
@@ -109,21 +110,29 @@ export class RepoUrlPolicy {
   /** Normalises and checks a URL; throws 400 VALIDATION_FAILED or REPO_URL_FORBIDDEN. */
   async check(input: string, field = "body.repoUrl"): Promise<NormalisedRepoUrl> {
     const normalised = normaliseRepoUrl(input, field);
-    const host = normalised.host.replace(/^\[|\]$/g, "");
-    if (this.allowedHosts.has(host) || this.allowedHosts.has(normalised.host)) return normalised;
-    if (host === "localhost" || host.endsWith(".localhost")) throw this.forbidden(field, host);
-    // An address that cannot be resolved (e.g. offline) is let through: it cannot reach anything.
-    const addresses = isIP(host) ? [host] : await this.resolve(host);
-    if (addresses.some(isForbiddenAddress)) throw this.forbidden(field, host);
+    await this.checkHost(normalised.host, field);
     return normalised;
   }
 
-  private forbidden(field: string, host: string): AppError {
-    return new AppError(
-      400,
-      "REPO_URL_FORBIDDEN",
-      `Repository host ${host} is a loopback, link-local or private address; allow it with OPTIO_ALLOWED_REPO_HOSTS`,
-      [{ path: field, reason: "host is not allowed" }],
-    );
+  /**
+   * Throws a 400 naming `field` when `hostname` is, or resolves to, a loopback, link-local or
+   * private address and is not on the allow-list. Other outbound URLs (webhook targets) use it too.
+   */
+  async checkHost(hostname: string, field: string, code: ErrorCode = "REPO_URL_FORBIDDEN"): Promise<void> {
+    const host = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+    if (this.allowedHosts.has(host) || this.allowedHosts.has(hostname.toLowerCase())) return;
+    if (host === "localhost" || host.endsWith(".localhost")) throw forbidden(field, host, code);
+    // An address that cannot be resolved (e.g. offline) is let through: it cannot reach anything.
+    const addresses = isIP(host) ? [host] : await this.resolve(host);
+    if (addresses.some(isForbiddenAddress)) throw forbidden(field, host, code);
   }
+}
+
+function forbidden(field: string, host: string, code: ErrorCode): AppError {
+  return new AppError(
+    400,
+    code,
+    `Host ${host} is a loopback, link-local or private address; allow it with OPTIO_ALLOWED_REPO_HOSTS`,
+    [{ path: field, reason: "host is not allowed" }],
+  );
 }

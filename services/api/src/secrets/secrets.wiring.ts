@@ -10,6 +10,8 @@ import { StoredSecretsRedactor } from "./stored-secrets-redactor";
 
 export type Secrets = {
   store: SecretStore;
+  /** Encrypts other stored credentials (webhook signing secrets) with the same key. */
+  cipher: SecretCipher;
   runSecrets: RunSecrets;
   redaction: StoredSecretsRedactor;
   validator: CredentialValidator;
@@ -35,6 +37,7 @@ export function createSecrets(deps: {
   store.onChange(() => redaction.invalidate());
   return {
     store,
+    cipher,
     runSecrets: new RunSecrets({ secrets: store, git: new StoredTokenGitCredentials(store) }),
     redaction,
     validator: new CredentialValidator({

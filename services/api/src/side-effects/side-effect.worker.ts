@@ -3,6 +3,7 @@
 // are recorded with their reason and retried with back-off; permanent ones (auth, not found) stop
 // after a few attempts and the handler's `giveUp` tells the task.
 import type { Logger } from "pino";
+import { PassLoop } from "../background/pass-loop";
 import type { SideEffect } from "../generated/prisma/client";
 import { isPlatformError } from "../platform/git-platform";
 import type { Work } from "../tasks/task-machine";
@@ -36,11 +37,7 @@ export const DEFAULT_SIDE_EFFECT_SETTINGS: SideEffectSettings = {
   retryBaseMs: 5_000,
 };
 
-export class SideEffectWorker {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private again = false;
-
+export class SideEffectWorker extends PassLoop {
   constructor(
     private readonly options: {
       store: SideEffectStore;
@@ -49,39 +46,10 @@ export class SideEffectWorker {
       logger: Logger;
       settings: SideEffectSettings;
     },
-  ) {}
-
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.poke(), this.options.settings.intervalMs);
-    this.timer.unref();
-    this.poke();
+  ) {
+    super({ intervalMs: options.settings.intervalMs, logger: options.logger, name: "side effects" });
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.running;
-  }
-
-  /** Runs a pass now (coalesced with one already running). */
-  poke(): void {
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.drain()
-      .catch((error: unknown) => this.options.logger.error({ err: error }, "side effects pass failed"))
-      .finally(() => {
-        this.running = null;
-        if (this.again && this.timer) {
-          this.again = false;
-          this.poke();
-        }
-      });
-  }
-
-  /** One pass over everything due (tests await it). */
   async drain(): Promise<void> {
     for (;;) {
       const due = await this.options.store.lease(10, this.options.settings.leaseMs);

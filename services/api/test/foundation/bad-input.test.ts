@@ -4,6 +4,7 @@ import {
   CreateApiTokenBody,
   CreateRepoBody,
   CreateUserBody,
+  CreateWebhookBody,
   LoginBody,
   RepoSettings,
   SetSecretBody,
@@ -94,6 +95,14 @@ const endpoints: Endpoint[] = [
     path: () => "/api/secrets",
     valid: { name: "FUZZED", value: "fuzzed-secret-value", scope: "global" },
     shape: shapeOf(SetSecretBody),
+    auth: true,
+  },
+  {
+    name: "POST /api/webhooks",
+    method: "post",
+    path: () => "/api/webhooks",
+    valid: { url: "http://127.0.0.1:9/hook", events: ["task.completed"], description: "fuzzed" },
+    shape: shapeOf(CreateWebhookBody),
     auth: true,
   },
 ];

@@ -23,6 +23,7 @@ import type { Outbox } from "../../src/events/outbox";
 import type { OutboxPublisher } from "../../src/events/outbox-publisher";
 import type { Dispatch } from "../../src/dispatch/dispatch-services";
 import type { ApiMetrics } from "../../src/metrics/api-metrics";
+import type { Notifications } from "../../src/notifications/notifications.wiring";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -135,6 +136,8 @@ export type TestContext = {
   platforms: GitPlatforms;
   /** The PR loop; its sweep is not started unless the test calls prLoop.watcher.start(). */
   prLoop: PrLoop;
+  /** Outbound webhooks; not started unless the test calls notifications.start(). */
+  notifications: Notifications;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -164,6 +167,8 @@ export type TestContextOptions = {
   sideEffects?: ServiceDeps["sideEffects"];
   /** The git platform of the PR loop (a client pointed at the GitHub double). */
   platform?: PrPlatform;
+  /** Outbound notifications (a durable consumer name of the test's own). */
+  notifications?: ServiceDeps["notifications"];
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -184,16 +189,18 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop } = createServices({
-    config,
-    prisma,
-    nats,
-    logger,
-    secrets: options.secrets,
-    platformBackoff: options.platformBackoff ?? { unitMs: 10 },
-    sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
-    platform: options.platform,
-  });
+  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop, notifications } =
+    createServices({
+      config,
+      prisma,
+      nats,
+      logger,
+      secrets: options.secrets,
+      platformBackoff: options.platformBackoff ?? { unitMs: 10 },
+      sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+      platform: options.platform,
+      notifications: options.notifications,
+    });
   const app = await buildApp({
     logger,
     nats,
@@ -222,6 +229,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     sideEffects,
     platforms,
     prLoop,
+    notifications,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -249,6 +257,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await dispatch.server.stop();
       await sideEffects.stop();
       await prLoop.watcher.stop();
+      await notifications.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();
