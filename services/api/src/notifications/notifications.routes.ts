@@ -4,7 +4,6 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   CreateWebhookBody,
   CreateWebhookResponse,
-  ErrorResponse,
   IdParams,
   OkResponse,
   WebhookDeliveryListQuery,
@@ -14,8 +13,9 @@ import {
 } from "@optio/contracts";
 import { currentUser, requireRole } from "../auth/auth.plugin";
 import type { SubscriptionService } from "./subscription.service";
+import { errorResponses } from "../http/error-responses";
 
-const errors = { 400: ErrorResponse, 401: ErrorResponse, 403: ErrorResponse, 404: ErrorResponse };
+const errors = errorResponses(400, 401, 403, 404);
 const tags = ["notifications"];
 
 export const notificationsRoutes: FastifyPluginAsyncZod<{ subscriptions: SubscriptionService }> = async (
