@@ -1,6 +1,6 @@
 // TEST ONLY. The GitHub double's HTTP front: REST under /api/v3 (GitHub Enterprise layout) with
 // token auth, `x-ratelimit-*` accounting, ETag/If-None-Match (a 304 is free, like GitHub), injected
-// faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>.git proxied to
+// faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>[.git] proxied to
 // the test git server (Basic auth, the password being a known token, as GitHub accepts).
 import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
@@ -27,6 +27,14 @@ export type Fault = {
   /** Only requests whose method + path ("GET /repos/a/b/pulls/1") matches. */
   match?: RegExp;
 };
+
+/** A smart-HTTP git path, with or without `.git` after the repo name (GitHub accepts both). */
+function gitPath(pathname: string): { owner: string; repo: string; rest: string } | null {
+  const match =
+    /^\/([^/]+)\/([^/]+)\.git(\/.*)?$/.exec(pathname) ??
+    /^\/([^/]+)\/([^/]+)(\/(?:info\/refs|git-upload-pack|git-receive-pack))$/.exec(pathname);
+  return match ? { owner: match[1]!, repo: match[2]!, rest: match[3] ?? "" } : null;
+}
 
 const SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 
@@ -60,7 +68,8 @@ export class DoubleHttp {
 
   handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
-    if (/^\/[^/]+\/[^/]+\.git(\/|$)/.test(url.pathname)) return this.proxyGit(req, res, url);
+    const git = gitPath(url.pathname);
+    if (git) return this.proxyGit(req, res, url, git);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -198,16 +207,21 @@ export class DoubleHttp {
     return fault;
   }
 
-  private proxyGit(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  private proxyGit(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    git: NonNullable<ReturnType<typeof gitPath>>,
+  ): void {
     const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const password = basic ? Buffer.from(basic, "base64").toString().split(":").slice(1).join(":") : "";
     if (!this.tokens.has(password)) {
       res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"' }).end();
       return;
     }
-    const [, owner, repo, rest] = /^\/([^/]+)\/([^/]+\.git)(.*)$/.exec(url.pathname)!;
+    const { owner, repo, rest } = git;
     const target = new URL(
-      `/${owner!.toLowerCase()}/${repo!.toLowerCase()}${rest}${url.search}`,
+      `/${owner.toLowerCase()}/${repo.toLowerCase()}.git${rest}${url.search}`,
       this.gitOrigin,
     );
     const headers = { ...req.headers };
