@@ -1,0 +1,250 @@
+// Issue → task → run → PR → failing check → fix-up run → green → review agent → auto-merge → issue
+// closed, with real parts only: the API (in process, through its HTTP surface and webhook endpoint),
+// real runner processes and containers from the test agent image (the fake Claude Code edits and
+// commits on every run, and answers a review prompt with its verdict line), and the GitHub double as
+// GitHub, reached through the real Octokit client, its git repos serving clone and push.
+import type { AddressInfo } from "node:net";
+import { testSecret } from "../../../runner/src/testing/fixtures";
+import { startGitHubDouble, type GitHubDouble, type RepoRef } from "../support/github-double";
+import { containersLabelled, eventually, startE2eStack, type E2eStack } from "./stack";
+
+jest.setTimeout(240_000);
+
+const webhookSecret = testSecret("whsec-");
+let double: GitHubDouble;
+let stack: E2eStack;
+let hookUrl: string;
+
+beforeAll(async () => {
+  double = await startGitHubDouble();
+  stack = await startE2eStack({
+    config: { OPTIO_GITHUB_URL: double.webUrl, GITHUB_WEBHOOK_SECRET: webhookSecret, OPTIO_PR_SWEEP_MS: 250 },
+    sideEffects: { intervalMs: 200, retryBaseMs: 100 },
+  });
+  const { ctx } = stack;
+  await ctx.app.listen({ port: 0, host: "127.0.0.1" });
+  hookUrl = `http://127.0.0.1:${(ctx.app.server.address() as AddressInfo).port}/api/webhooks/github`;
+  ctx.prLoop.watcher.start();
+  // The token runs clone and push with and the API calls GitHub with, stored as a user would.
+  await ctx.http
+    .post("/api/secrets")
+    .set(auth())
+    .send({ name: "GITHUB_TOKEN", value: double.token })
+    .expect(201);
+  await stack.startRunner("e2e-github");
+}, 15 * 60_000);
+afterAll(async () => {
+  await stack?.close();
+  await double?.close();
+});
+
+const auth = () => ({ authorization: `Bearer ${stack.token}` });
+const taskOf = (id: string) => stack.ctx.prisma.task.findUniqueOrThrow({ where: { id } });
+const ended = (state: string) => ["completed", "failed", "cancelled", "needs_attention"].includes(state);
+
+type Delivery = "webhooks" | "shuffled";
+
+/** A connected GitHub repo with the whole loop on, an issue, and the issue assigned to Optio. */
+async function assignedIssue(name: string, delivery: Delivery) {
+  const repo: RepoRef = double.createRepo("acme", name);
+  double.addWebhook(repo, { url: hookUrl, secret: webhookSecret });
+  double.setWebhookMode(delivery === "shuffled" ? "manual" : "auto");
+  const connected = await stack.ctx.http
+    .post("/api/repos")
+    .set(auth())
+    .send({
+      repoUrl: `${double.webUrl}/acme/${name}`,
+      autoResume: true,
+      autoMerge: true,
+      mergeMethod: "squash",
+      reviewEnabled: true,
+      reviewTrigger: "on_ci_pass",
+    })
+    .expect(201);
+  const issue = double.addIssue(repo, { title: `Greet the user in ${name}`, body: "Add a greeting file." });
+  const assigned = await stack.ctx.http
+    .post("/api/issues/assign")
+    .set(auth())
+    .send({ repoId: connected.body.repo.id, issueNumber: issue.number, agentType: "claude" })
+    .expect(201);
+  return { repo, issue: issue.number, taskId: assigned.body.task.id as string };
+}
+
+/** Lets the platform's news reach the API the way the variant says, and waits until it was sent. */
+async function deliver(delivery: Delivery) {
+  if (delivery === "shuffled") await double.flushWebhooks({ reverse: true, duplicate: true });
+  await double.webhooksIdle();
+}
+
+/** The state, and the task's error message when it is not the one expected. */
+function expectState(task: { state: string; errorMessage: string | null }, state: string) {
+  expect(`${task.state}${task.state === state ? "" : `: ${task.errorMessage}`}`).toBe(state);
+}
+
+async function waitForState(taskId: string, state: string, timeoutMs = 90_000) {
+  const task = await eventually(
+    `task ${state}`,
+    () => taskOf(taskId),
+    (t) => t.state === state || (ended(t.state) && t.state !== state),
+    timeoutMs,
+  );
+  expectState(task, state);
+  return task;
+}
+
+const mergeRequests = (repo: RepoRef, number: number) =>
+  double.requests.filter(
+    (r) => r.method === "PUT" && r.path === `/repos/${repo.owner}/${repo.name}/pulls/${number}/merge`,
+  );
+const triggersOf = async (taskId: string) =>
+  (await stack.ctx.prisma.taskEvent.findMany({ where: { taskId }, orderBy: { seq: "asc" } })).map(
+    (event) => event.trigger,
+  );
+
+/** Issue assigned → first run → PR opened; asserts the PR and returns it. */
+async function throughFirstPr(name: string, delivery: Delivery) {
+  const { repo, issue, taskId } = await assignedIssue(name, delivery);
+  const opened = await eventually(
+    "pr_opened",
+    () => taskOf(taskId),
+    (t) => t.state === "pr_opened" || ended(t.state),
+    120_000,
+  );
+  expectState(opened, "pr_opened");
+  const pulls = double.pulls(repo);
+  expect(pulls).toHaveLength(1);
+  const pull = pulls[0]!;
+  expect(opened).toMatchObject({
+    prNumber: pull.number,
+    prUrl: `${double.webUrl}/acme/${name}/pull/${pull.number}`,
+  });
+  expect(pull.pull).toMatchObject({ head: opened.branchName, base: "main", merged: false });
+  expect(pull.body).toContain(`Closes #${issue}`);
+  expect(pull.body).toContain(taskId);
+  const files = double.git.git(`acme/${name}`, ["ls-tree", "--name-only", "-r", opened.branchName!]);
+  expect(files).toContain("optio-fake-claude.txt");
+  return { repo, issue, taskId, number: pull.number, branch: opened.branchName! };
+}
+
+/** A failing check on the PR's head → one fix-up run (a real container) that pushes a new commit. */
+async function throughFixUp(
+  pr: Awaited<ReturnType<typeof throughFirstPr>>,
+  delivery: Delivery,
+  summary = "1 failing: greeting is empty",
+) {
+  const firstHead = double.branchSha(pr.repo, pr.branch)!;
+  double.setCheckRun(
+    pr.repo,
+    { pull: pr.number },
+    { name: "test", status: "completed", conclusion: "failure", summary },
+  );
+  await deliver(delivery);
+  const [fixUp] = await eventually(
+    "the fix-up run",
+    () => stack.ctx.prisma.run.findMany({ where: { taskId: pr.taskId, kind: "resume" } }),
+    (runs) => runs.length > 0,
+    30_000,
+  );
+  expect(fixUp!.prompt).toContain("**test**: failure");
+  expect(fixUp!.prompt).toContain(summary);
+  return { fixUp: fixUp!, firstHead };
+}
+
+describe("an issue through the whole PR loop, with real runs", () => {
+  it.each<Delivery>(["webhooks", "shuffled"])(
+    "%s: fix-up on a failing check, review agent approves, auto-merge, issue closed",
+    async (delivery) => {
+      const pr = await throughFirstPr(`loop-${delivery}`, delivery);
+      const { fixUp, firstHead } = await throughFixUp(pr, delivery);
+
+      // The fix-up run continues the PR's branch and pushes a new commit; the task is back in pr_opened.
+      const afterFix = await waitForState(pr.taskId, "pr_opened");
+      const run = await stack.ctx.prisma.run.findUniqueOrThrow({ where: { id: fixUp.id } });
+      expect(run).toMatchObject({ state: "succeeded", branch: pr.branch });
+      expect(afterFix.branchName).toBe(pr.branch);
+      const newHead = double.branchSha(pr.repo, pr.branch)!;
+      expect(newHead).not.toBe(firstHead);
+      expect(
+        double.git.git(`acme/${pr.repo.name}`, ["rev-list", "--count", `${firstHead}..${newHead}`]).trim(),
+      ).toBe("1");
+      expect(double.pulls(pr.repo)).toHaveLength(1);
+
+      // CI passes on the new head → the review agent (a read-only subtask in a container) approves →
+      // the verdict is posted on the PR → the PR is merged with the repo's method → completed.
+      double.setCheckRun(
+        pr.repo,
+        { pull: pr.number },
+        { name: "test", status: "completed", conclusion: "success" },
+      );
+      await deliver(delivery);
+      const reviewTask = await eventually(
+        "the review subtask",
+        () => stack.ctx.prisma.task.findFirst({ where: { parentId: pr.taskId, taskType: "review" } }),
+        (row) => row !== null,
+        30_000,
+      );
+      await waitForState(reviewTask!.id, "completed");
+      if (delivery === "shuffled") {
+        // The posted review and the merge are news as well: delivered twice, backwards.
+        await eventually(
+          "review posted",
+          () => double.world.reviews(double.world.repo("acme", pr.repo.name), pr.number),
+          (r) => r.length > 0,
+          30_000,
+        );
+        await deliver(delivery);
+      }
+      const done = await waitForState(pr.taskId, "completed");
+      expect(done.prNumber).toBe(pr.number);
+
+      const pull = double.pulls(pr.repo).find((p) => p.number === pr.number)!;
+      expect(pull.pull).toMatchObject({ merged: true });
+      expect(mergeRequests(pr.repo, pr.number)).toHaveLength(1);
+      // Squash: main gained one single-parent commit carrying both runs' edits.
+      const gitName = `acme/${pr.repo.name}`;
+      expect(
+        double.git.git(gitName, ["rev-list", "--parents", "-n1", "main"]).trim().split(" "),
+      ).toHaveLength(2);
+      expect(double.git.git(gitName, ["show", "main:optio-fake-claude.txt"]).trim().split("\n")).toHaveLength(
+        2,
+      );
+
+      const reviews = double.world.reviews(double.world.repo("acme", pr.repo.name), pr.number);
+      expect(reviews).toHaveLength(1);
+      expect(reviews[0]!.body).toContain("Reviewed by the fake agent: approve.");
+      expect(reviews[0]!.commitId).toBe(newHead);
+
+      await eventually(
+        "issue commented and closed",
+        () => ({
+          state: double.getIssue(pr.repo, pr.issue).state,
+          comments: double.comments(pr.repo, pr.issue).filter((c) => c.body.includes("was merged")).length,
+        }),
+        (seen) => seen.state === "closed" && seen.comments > 0,
+        30_000,
+      );
+
+      // Late and repeated news changes nothing: one fix-up, one review, one merge, one comment.
+      await deliver(delivery);
+      await eventually(
+        "nothing owed",
+        () => stack.ctx.prLoop.store.owed(100),
+        (owed) => owed.length === 0,
+      );
+      expect(await stack.ctx.prisma.run.count({ where: { taskId: pr.taskId, kind: "resume" } })).toBe(1);
+      expect(await stack.ctx.prisma.task.count({ where: { parentId: pr.taskId, taskType: "review" } })).toBe(
+        1,
+      );
+      const triggers = await triggersOf(pr.taskId);
+      expect(triggers.filter((t) => t === "auto_resume_ci_fix")).toHaveLength(1);
+      expect(triggers.filter((t) => t === "auto_merged" || t === "pr_merged")).toEqual(["auto_merged"]);
+      expect(double.pulls(pr.repo)).toHaveLength(1);
+      // One comment of each kind on the issue: "working on it" and "merged".
+      expect(
+        double.comments(pr.repo, pr.issue).map((c) => /:issue_comment:(\w+) -->/.exec(c.body)?.[1]),
+      ).toEqual(["assigned", "completed"]);
+      expect(containersLabelled(`optio.task=${pr.taskId}`)).toEqual([]);
+      expect(containersLabelled(`optio.task=${reviewTask!.id}`)).toEqual([]);
+    },
+  );
+});
