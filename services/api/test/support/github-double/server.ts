@@ -26,6 +26,8 @@ export type Fault = {
   times: number;
   /** Only requests whose method + path ("GET /repos/a/b/pulls/1") matches. */
   match?: RegExp;
+  /** The request takes effect and only its answer is lost (replaced by the fault). */
+  afterApply?: boolean;
 };
 
 /** A smart-HTTP git path, with or without `.git` after the repo name (GitHub accepts both). */
@@ -132,12 +134,13 @@ export class DoubleHttp {
     }
 
     const fault = this.takeFault(`${method} ${path}`);
-    if (fault) {
+    const failWith = (injected: Fault) => {
       rateHeaders();
-      if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
-      const message = fault.status === 403 || fault.status === 429 ? SECONDARY : "Server Error";
-      return fail(new HttpError(fault.status, message));
-    }
+      if (injected.retryAfter !== undefined) headers["retry-after"] = String(injected.retryAfter);
+      const message = injected.status === 403 || injected.status === 429 ? SECONDARY : "Server Error";
+      return fail(new HttpError(injected.status, message));
+    };
+    if (fault && !fault.afterApply) return failWith(fault);
     if (limit.remaining <= 0) {
       rateHeaders();
       return fail(new HttpError(403, `API rate limit exceeded for user ${login}.`));
@@ -172,6 +175,10 @@ export class DoubleHttp {
       this.count(limit, entry);
       rateHeaders();
       return fail(error);
+    }
+    if (fault) {
+      this.count(limit, entry);
+      return failWith(fault);
     }
     Object.assign(headers, reply.headers);
     const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
