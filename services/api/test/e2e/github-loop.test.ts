@@ -248,3 +248,66 @@ describe("an issue through the whole PR loop, with real runs", () => {
     },
   );
 });
+
+describe("interruptions", () => {
+  it("cancel during the fix-up run: its container is gone, the task cancelled, nothing merged", async () => {
+    const pr = await throughFirstPr("loop-cancel", "webhooks");
+    // The check's summary reaches the fix-up prompt: it keeps the fake Claude busy for a minute.
+    const { fixUp } = await throughFixUp(pr, "webhooks", "1 failing: slow suite FAKE_SLEEP=60");
+    await eventually(
+      "the fix-up container up",
+      async () => ({
+        run: (await stack.ctx.prisma.run.findUniqueOrThrow({ where: { id: fixUp.id } })).state,
+        containers: containersLabelled(`optio.task=${pr.taskId}`).length,
+      }),
+      (seen) => seen.run === "running" && seen.containers === 1,
+      60_000,
+    );
+    await stack.ctx.http.post(`/api/tasks/${pr.taskId}/cancel`).set(auth()).send({}).expect(200);
+    await eventually(
+      "container removed",
+      () => containersLabelled(`optio.task=${pr.taskId}`),
+      (ids) => ids.length === 0,
+      30_000,
+    );
+    expect((await taskOf(pr.taskId)).state).toBe("cancelled");
+    expect((await stack.ctx.prisma.run.findUniqueOrThrow({ where: { id: fixUp.id } })).state).toBe(
+      "cancelled",
+    );
+
+    // CI turning green afterwards starts nothing: no review, no merge, the issue stays open.
+    const head = double.branchSha(pr.repo, pr.branch)!;
+    double.setCheckRun(pr.repo, { sha: head }, { name: "test", status: "completed", conclusion: "success" });
+    await deliver("webhooks");
+    await eventually(
+      "nothing owed",
+      () => stack.ctx.prLoop.store.owed(100),
+      (owed) => owed.length === 0,
+    );
+    expect((await taskOf(pr.taskId)).state).toBe("cancelled");
+    expect(await stack.ctx.prisma.task.count({ where: { parentId: pr.taskId } })).toBe(0);
+    expect(await stack.ctx.prisma.run.count({ where: { taskId: pr.taskId } })).toBe(2);
+    expect(mergeRequests(pr.repo, pr.number)).toHaveLength(0);
+    expect(double.pulls(pr.repo).map((p) => [p.state, p.pull!.merged])).toEqual([["open", false]]);
+    expect(double.getIssue(pr.repo, pr.issue).state).toBe("open");
+  });
+
+  it("the answer to 'create the PR' is lost after GitHub created it: one PR, found and recorded", async () => {
+    // GitHub creates the PR, the API never hears back (as if it died before writing the state);
+    // the ledger's next attempt looks for the PR first.
+    double.failNext({ status: 502, afterApply: true, match: /^POST \/repos\/acme\/loop-lost\/pulls$/ });
+    const pr = await throughFirstPr("loop-lost", "webhooks");
+    const creates = double.requests.filter(
+      (r) => r.method === "POST" && r.path === "/repos/acme/loop-lost/pulls",
+    );
+    expect(creates[0]!.status).toBe(502);
+    expect(double.pulls(pr.repo)).toHaveLength(1);
+    const effect = await stack.ctx.prisma.sideEffect.findFirstOrThrow({
+      where: { taskId: pr.taskId, purpose: `open_pr:${pr.branch}` },
+    });
+    expect(effect).toMatchObject({
+      state: "done",
+      result: expect.objectContaining({ number: pr.number, found: true }),
+    });
+  });
+});
