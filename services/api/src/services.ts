@@ -55,6 +55,7 @@ export type ServiceDeps = {
     | "OPTIO_ANTHROPIC_API_URL"
     | "GITHUB_WEBHOOK_SECRET"
     | "OPTIO_PR_SWEEP_MS"
+    | "OPTIO_PR_POLL_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -135,6 +136,7 @@ export function createServices(deps: ServiceDeps): {
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
     logger: logger.child({ component: "pr-loop" }),
     sweepMs: config.OPTIO_PR_SWEEP_MS,
+    pollMs: config.OPTIO_PR_POLL_MS,
   });
   const dispatch = createDispatch({
     prisma,
