@@ -18,7 +18,12 @@ let hookUrl: string;
 beforeAll(async () => {
   double = await startGitHubDouble();
   stack = await startE2eStack({
-    config: { OPTIO_GITHUB_URL: double.webUrl, GITHUB_WEBHOOK_SECRET: webhookSecret, OPTIO_PR_SWEEP_MS: 250 },
+    config: {
+      OPTIO_GITHUB_URL: double.webUrl,
+      GITHUB_WEBHOOK_SECRET: webhookSecret,
+      OPTIO_PR_SWEEP_MS: 250,
+      OPTIO_PR_POLL_MS: 1_000,
+    },
     sideEffects: { intervalMs: 200, retryBaseMs: 100 },
   });
   const { ctx } = stack;
@@ -42,12 +47,13 @@ const auth = () => ({ authorization: `Bearer ${stack.token}` });
 const taskOf = (id: string) => stack.ctx.prisma.task.findUniqueOrThrow({ where: { id } });
 const ended = (state: string) => ["completed", "failed", "cancelled", "needs_attention"].includes(state);
 
-type Delivery = "webhooks" | "shuffled";
+/** How GitHub's news reaches the API: webhooks as they happen, webhooks twice and backwards, polling only. */
+type Delivery = "webhooks" | "shuffled" | "polling";
 
 /** A connected GitHub repo with the whole loop on, an issue, and the issue assigned to Optio. */
 async function assignedIssue(name: string, delivery: Delivery) {
   const repo: RepoRef = double.createRepo("acme", name);
-  double.addWebhook(repo, { url: hookUrl, secret: webhookSecret });
+  if (delivery !== "polling") double.addWebhook(repo, { url: hookUrl, secret: webhookSecret });
   double.setWebhookMode(delivery === "shuffled" ? "manual" : "auto");
   const connected = await stack.ctx.http
     .post("/api/repos")
@@ -151,7 +157,7 @@ async function throughFixUp(
 }
 
 describe("an issue through the whole PR loop, with real runs", () => {
-  it.each<Delivery>(["webhooks", "shuffled"])(
+  it.each<Delivery>(["webhooks", "shuffled", "polling"])(
     "%s: fix-up on a failing check, review agent approves, auto-merge, issue closed",
     async (delivery) => {
       const pr = await throughFirstPr(`loop-${delivery}`, delivery);
@@ -245,6 +251,14 @@ describe("an issue through the whole PR loop, with real runs", () => {
       ).toEqual(["assigned", "completed"]);
       expect(containersLabelled(`optio.task=${pr.taskId}`)).toEqual([]);
       expect(containersLabelled(`optio.task=${reviewTask!.id}`)).toEqual([]);
+      if (delivery === "polling") {
+        // Polling read the PR with conditional requests: unchanged answers were free 304s.
+        const prReads = double.requests.filter(
+          (r) => r.method === "GET" && r.path === `/repos/acme/${pr.repo.name}/pulls/${pr.number}`,
+        );
+        expect(prReads.filter((r) => r.status === 304).length).toBeGreaterThan(0);
+        expect(prReads.filter((r) => r.status === 304 && r.counted)).toEqual([]);
+      }
     },
   );
 });
