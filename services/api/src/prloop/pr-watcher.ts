@@ -27,6 +27,7 @@ export class PrWatcher {
   private pollTimer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
   private polling: Promise<void> | null = null;
+  private stopped = false;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -124,7 +125,7 @@ export class PrWatcher {
       orderBy: { updatedAt: "asc" },
     });
     for (const task of tasks) {
-      if (!this.pollTimer) return; // stopped
+      if (this.stopped) return;
       await this.refresh(task.id).catch((err: unknown) =>
         this.logger.warn({ err, taskId: task.id }, "PR poll failed; the next poll retries"),
       );
@@ -133,6 +134,7 @@ export class PrWatcher {
 
   start(): void {
     if (this.timer) return;
+    this.stopped = false;
     this.timer = setInterval(() => {
       if (this.sweeping) return;
       this.sweeping = this.sweep()
@@ -150,6 +152,7 @@ export class PrWatcher {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.timer = null;

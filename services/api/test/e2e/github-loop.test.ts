@@ -2,7 +2,9 @@
 // closed, with real parts only: the API (in process, through its HTTP surface and webhook endpoint),
 // real runner processes and containers from the test agent image (the fake Claude Code edits and
 // commits on every run, and answers a review prompt with its verdict line), and the GitHub double as
-// GitHub, reached through the real Octokit client, its git repos serving clone and push.
+// GitHub, reached through the real Octokit client, its git repos serving clone and push. The news
+// reaches the API as signed webhooks, as webhooks delivered twice and backwards, or by polling only;
+// then interruptions: a cancel during the fix-up run, and a PR created whose answer was lost.
 import type { AddressInfo } from "node:net";
 import { testSecret } from "../../../runner/src/testing/fixtures";
 import { startGitHubDouble, type GitHubDouble, type RepoRef } from "../support/github-double";
