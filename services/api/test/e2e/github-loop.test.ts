@@ -53,7 +53,7 @@ const ended = (state: string) => ["completed", "failed", "cancelled", "needs_att
 type Delivery = "webhooks" | "shuffled" | "polling";
 
 /** A connected GitHub repo with the whole loop on, an issue, and the issue assigned to Optio. */
-async function assignedIssue(name: string, delivery: Delivery) {
+async function assignedIssue(name: string, delivery: Delivery, body = "Add a greeting file.") {
   const repo: RepoRef = double.createRepo("acme", name);
   if (delivery !== "polling") double.addWebhook(repo, { url: hookUrl, secret: webhookSecret });
   double.setWebhookMode(delivery === "shuffled" ? "manual" : "auto");
@@ -69,7 +69,7 @@ async function assignedIssue(name: string, delivery: Delivery) {
       reviewTrigger: "on_ci_pass",
     })
     .expect(201);
-  const issue = double.addIssue(repo, { title: `Greet the user in ${name}`, body: "Add a greeting file." });
+  const issue = double.addIssue(repo, { title: `Greet the user in ${name}`, body });
   const assigned = await stack.ctx.http
     .post("/api/issues/assign")
     .set(auth())
@@ -110,8 +110,8 @@ const triggersOf = async (taskId: string) =>
   );
 
 /** Issue assigned → first run → PR opened; asserts the PR and returns it. */
-async function throughFirstPr(name: string, delivery: Delivery) {
-  const { repo, issue, taskId } = await assignedIssue(name, delivery);
+async function throughFirstPr(name: string, delivery: Delivery, body?: string) {
+  const { repo, issue, taskId } = await assignedIssue(name, delivery, body);
   const opened = await eventually(
     "pr_opened",
     () => taskOf(taskId),
@@ -303,6 +303,52 @@ describe("interruptions", () => {
     expect((await taskOf(pr.taskId)).state).toBe("cancelled");
     expect(await stack.ctx.prisma.task.count({ where: { parentId: pr.taskId } })).toBe(0);
     expect(await stack.ctx.prisma.run.count({ where: { taskId: pr.taskId } })).toBe(2);
+    expect(mergeRequests(pr.repo, pr.number)).toHaveLength(0);
+    expect(double.pulls(pr.repo).map((p) => [p.state, p.pull!.merged])).toEqual([["open", false]]);
+    expect(double.getIssue(pr.repo, pr.issue).state).toBe("open");
+  });
+
+  it("cancel during the review: the review's container is gone, no review posted, nothing merged", async () => {
+    // The issue's text reaches the first run's and the review's prompts: each takes a while.
+    const pr = await throughFirstPr("loop-cancel-review", "webhooks", "Add a greeting file. FAKE_SLEEP=20");
+    double.setCheckRun(
+      pr.repo,
+      { pull: pr.number },
+      { name: "test", status: "completed", conclusion: "success" },
+    );
+    await deliver("webhooks");
+    const review = await eventually(
+      "the review subtask running",
+      () => stack.ctx.prisma.task.findFirst({ where: { parentId: pr.taskId, taskType: "review" } }),
+      (row) => row?.state === "running",
+      60_000,
+    );
+    await eventually(
+      "the review container up",
+      () => containersLabelled(`optio.task=${review!.id}`),
+      (ids) => ids.length === 1,
+      30_000,
+    );
+    await stack.ctx.http.post(`/api/tasks/${pr.taskId}/cancel`).set(auth()).send({}).expect(200);
+    await eventually(
+      "the review container removed",
+      () => containersLabelled(`optio.task=${review!.id}`),
+      (ids) => ids.length === 0,
+      30_000,
+    );
+    expect((await taskOf(pr.taskId)).state).toBe("cancelled");
+    // Cancelled with its parent, not finished on its own: the run was stopped.
+    expect((await taskOf(review!.id)).state).toBe("cancelled");
+    expect(
+      await stack.ctx.prisma.run.findMany({ where: { taskId: review!.id }, select: { state: true } }),
+    ).toEqual([{ state: "cancelled" }]);
+    await deliver("webhooks");
+    await eventually(
+      "nothing owed",
+      () => stack.ctx.prLoop.store.owed(100),
+      (owed) => owed.length === 0,
+    );
+    expect(double.world.reviews(double.world.repo("acme", pr.repo.name), pr.number)).toEqual([]);
     expect(mergeRequests(pr.repo, pr.number)).toHaveLength(0);
     expect(double.pulls(pr.repo).map((p) => [p.state, p.pull!.merged])).toEqual([["open", false]]);
     expect(double.getIssue(pr.repo, pr.issue).state).toBe("open");
