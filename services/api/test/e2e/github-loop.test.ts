@@ -310,7 +310,7 @@ describe("interruptions", () => {
 
   it("cancel during the review: the review's container is gone, no review posted, nothing merged", async () => {
     // The text reaches the first run's and the review's prompts: each takes a while.
-    const pr = await throughFirstPr("loop-cancel-review", "webhooks", "Add a greeting file. FAKE_SLEEP=20");
+    const pr = await throughFirstPr("loop-cancel-review", "webhooks", "Add a greeting file. FAKE_SLEEP=15");
     double.setCheckRun(
       pr.repo,
       { pull: pr.number },
