@@ -23,10 +23,9 @@ export class PrWatcher {
   private readonly sweepMs: number;
   private readonly pollMs: number;
   private readonly inFlight = new Map<string, { done: Promise<void>; again: boolean }>();
-  private timer: NodeJS.Timeout | null = null;
-  private pollTimer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
-  private polling: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  /** The sweep and poll passes in progress, by name. */
+  private readonly passes = new Map<string, Promise<void>>();
   private stopped = false;
 
   constructor(options: {
@@ -133,32 +132,30 @@ export class PrWatcher {
   }
 
   start(): void {
-    if (this.timer) return;
+    if (this.timers.length > 0) return;
     this.stopped = false;
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep()
-        .catch((err: unknown) => this.logger.warn({ err }, "PR sweep failed"))
-        .finally(() => (this.sweeping = null));
-    }, this.sweepMs);
-    if (this.pollMs > 0) {
-      this.pollTimer = setInterval(() => {
-        if (this.polling) return;
-        this.polling = this.poll()
-          .catch((err: unknown) => this.logger.warn({ err }, "PR poll failed"))
-          .finally(() => (this.polling = null));
-      }, this.pollMs);
-    }
+    this.every(this.sweepMs, "sweep", () => this.sweep());
+    if (this.pollMs > 0) this.every(this.pollMs, "poll", () => this.poll());
+  }
+
+  /** Runs `pass` every `ms`, never two at once (a slow pass skips the ticks it overlaps). */
+  private every(ms: number, what: string, pass: () => Promise<void>): void {
+    this.timers.push(
+      setInterval(() => {
+        if (this.passes.has(what)) return;
+        const running = pass()
+          .catch((err: unknown) => this.logger.warn({ err }, `PR ${what} failed`))
+          .finally(() => this.passes.delete(what));
+        this.passes.set(what, running);
+      }, ms),
+    );
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    this.timer = null;
-    this.pollTimer = null;
-    await this.sweeping;
-    await this.polling;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await Promise.all(this.passes.values());
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
   }
 }
