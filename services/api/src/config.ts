@@ -31,6 +31,8 @@ export const ApiConfig = z.object({
   GITHUB_WEBHOOK_SECRET: z.string().optional(),
   /** How often the PR reconciler looks for work it still owes. */
   OPTIO_PR_SWEEP_MS: z.coerce.number().int().min(100).default(2_000),
+  /** How often every followed PR is read from the platform (the fallback without webhooks; 0: never). */
+  OPTIO_PR_POLL_MS: z.coerce.number().int().min(0).default(60_000),
   OPTIO_LOG_LEVEL: LogLevel,
   /** Encrypts stored secrets: 32 bytes as 64 hex characters or base64 (`npm start` creates one). */
   OPTIO_SECRET_KEY: SecretKey,

@@ -65,6 +65,7 @@ export type ServiceDeps = {
     | "OPTIO_WEBHOOK_RETRY_BASE_MS"
     | "OPTIO_WEBHOOK_RETRY_MAX_MS"
     | "OPTIO_WEBHOOK_MAX_AGE_MS"
+    | "OPTIO_PR_POLL_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -149,6 +150,7 @@ export function createServices(deps: ServiceDeps): {
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
     logger: logger.child({ component: "pr-loop" }),
     sweepMs: config.OPTIO_PR_SWEEP_MS,
+    pollMs: config.OPTIO_PR_POLL_MS,
   });
   const dispatch = createDispatch({
     prisma,

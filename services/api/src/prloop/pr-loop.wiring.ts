@@ -41,13 +41,23 @@ export function createPrLoop(deps: {
   onIssueLabeled?: IssueLabeledListener | null;
   logger: Logger;
   sweepMs: number;
+  /** How often every followed PR is polled (0: webhooks only). */
+  pollMs?: number;
 }): PrLoop {
   const { prisma, platform, logger } = deps;
   const { machine, work, subtasks } = deps.tasks;
   const store = new PrWatchStore({ prisma });
   const applier = new PrActionApplier({ machine, subtasks, effects: deps.effects });
   const reconciler = new PrReconciler({ work, store, applier, platform, logger });
-  const watcher = new PrWatcher({ prisma, store, reconciler, platform, logger, sweepMs: deps.sweepMs });
+  const watcher = new PrWatcher({
+    prisma,
+    store,
+    reconciler,
+    platform,
+    logger,
+    sweepMs: deps.sweepMs,
+    pollMs: deps.pollMs,
+  });
   const webhooks = new WebhookService({
     prisma,
     secrets: deps.secrets,

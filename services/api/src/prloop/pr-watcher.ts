@@ -2,12 +2,17 @@
 // asks for a refresh of the tasks it concerns; a refresh reads the PR from the platform, records it,
 // and reconciles when it changed. Refreshes of one task run one at a time and coalesce. A sweep
 // picks up what is still owed (a change that arrived during a fix-up run, a verdict not posted yet).
+// A poll reads every followed PR again now and then: the fallback for repos without webhooks (and
+// for deliveries that never came); conditional requests make an unchanged PR cost no rate limit.
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
 import type { PrPlatform } from "./pr-platform";
 import type { PrReconciler } from "./pr-reconciler.service";
 import type { PrWatchStore } from "./pr-watch.store";
 import type { WebhookSubject } from "./webhook-events";
+
+/** Tasks whose PR is polled: those the loop may still move (a failed or finished task is left alone). */
+const POLLED_STATES = ["pr_opened", "needs_attention", "queued", "provisioning", "running"] as const;
 
 export class PrWatcher {
   private readonly prisma: PrismaClient;
@@ -16,9 +21,12 @@ export class PrWatcher {
   private readonly platform: PrPlatform;
   private readonly logger: Logger;
   private readonly sweepMs: number;
+  private readonly pollMs: number;
   private readonly inFlight = new Map<string, { done: Promise<void>; again: boolean }>();
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
+  private timers: NodeJS.Timeout[] = [];
+  /** The sweep and poll passes in progress, by name. */
+  private readonly passes = new Map<string, Promise<void>>();
+  private stopped = false;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -27,6 +35,8 @@ export class PrWatcher {
     platform: PrPlatform;
     logger: Logger;
     sweepMs: number;
+    /** How often every followed PR is read again (0: never, webhooks only). */
+    pollMs?: number;
   }) {
     this.prisma = options.prisma;
     this.store = options.store;
@@ -34,6 +44,7 @@ export class PrWatcher {
     this.platform = options.platform;
     this.logger = options.logger;
     this.sweepMs = options.sweepMs;
+    this.pollMs = options.pollMs ?? 0;
   }
 
   /** The tasks (with a PR) a webhook delivery concerns. */
@@ -105,20 +116,46 @@ export class PrWatcher {
     }
   }
 
+  /** One polling pass: every PR of a task the loop may still move is read again, one at a time. */
+  async poll(): Promise<void> {
+    const tasks = await this.prisma.task.findMany({
+      where: { prNumber: { not: null }, state: { in: [...POLLED_STATES] } },
+      select: { id: true },
+      orderBy: { updatedAt: "asc" },
+    });
+    for (const task of tasks) {
+      if (this.stopped) return;
+      await this.refresh(task.id).catch((err: unknown) =>
+        this.logger.warn({ err, taskId: task.id }, "PR poll failed; the next poll retries"),
+      );
+    }
+  }
+
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep()
-        .catch((err: unknown) => this.logger.warn({ err }, "PR sweep failed"))
-        .finally(() => (this.sweeping = null));
-    }, this.sweepMs);
+    if (this.timers.length > 0) return;
+    this.stopped = false;
+    this.every(this.sweepMs, "sweep", () => this.sweep());
+    if (this.pollMs > 0) this.every(this.pollMs, "poll", () => this.poll());
+  }
+
+  /** Runs `pass` every `ms`, never two at once (a slow pass skips the ticks it overlaps). */
+  private every(ms: number, what: string, pass: () => Promise<void>): void {
+    this.timers.push(
+      setInterval(() => {
+        if (this.passes.has(what)) return;
+        const running = pass()
+          .catch((err: unknown) => this.logger.warn({ err }, `PR ${what} failed`))
+          .finally(() => this.passes.delete(what));
+        this.passes.set(what, running);
+      }, ms),
+    );
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping;
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await Promise.all(this.passes.values());
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
   }
 }

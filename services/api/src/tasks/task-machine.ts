@@ -7,6 +7,7 @@ import {
   effectsOfEntering,
   isTerminal,
   subtaskConsequences,
+  TERMINAL_STATES,
   type RunKind,
   type TaskState,
 } from "@optio/core";
@@ -152,6 +153,7 @@ export class TaskMachine {
     if (isTerminal(to)) await this.closeOpenRuns(work, task, message);
     if (to === "completed") await this.releaseDependents(work, task);
     if (to === "failed" || to === "cancelled") await this.failWaitingDependents(work, task);
+    if (to === "cancelled") await this.cancelReviews(work, task);
     if (task.parentId) await this.applySubtaskRules(work, task);
   }
 
@@ -202,6 +204,25 @@ export class TaskMachine {
         to: "failed",
         trigger: "dependency_failed",
         message: `Dependency "${task.title}" (${task.id}) ${what}`,
+      });
+    }
+  }
+
+  /**
+   * A cancelled task's reviews still waiting or running are cancelled too (their runs stopped): no
+   * one follows the PR they review any more. A cancelled subtask does not move its parent.
+   */
+  private async cancelReviews(work: Work, task: TaskRow) {
+    const live = await work.tx.task.findMany({
+      where: { parentId: task.id, taskType: "review", state: { notIn: [...TERMINAL_STATES] } },
+      select: { id: true, state: true },
+      orderBy: { id: "asc" },
+    });
+    for (const review of live) {
+      await this.transitionIfStill(work, review.id, review.state, {
+        to: "cancelled",
+        trigger: "parent_cancelled",
+        message: `Task "${task.title}" (${task.id}) was cancelled`,
       });
     }
   }

@@ -117,6 +117,8 @@ export function testServiceConfig(overrides: Partial<ApiConfig> = {}): ApiConfig
       OPTIO_SECRET_KEY: requireEnv("OPTIO_SECRET_KEY"),
     }),
     OPTIO_ALLOWED_REPO_HOSTS: ["127.0.0.1", "localhost"],
+    // No background PR polling unless a test asks for it: tests say when the platform is read.
+    OPTIO_PR_POLL_MS: 0,
     ...overrides,
   };
 }

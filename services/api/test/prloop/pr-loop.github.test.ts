@@ -79,8 +79,9 @@ async function taskWithPr(name: string, delivery: Delivery) {
 }
 
 /** Lets the platform's news reach the loop the way the scenario says. */
-async function deliver(delivery: Delivery, taskId: string) {
-  if (delivery === "polling") return ctx.prLoop.watcher.refresh(taskId);
+async function deliver(delivery: Delivery) {
+  // One polling pass (what OPTIO_PR_POLL_MS repeats) reads every followed PR, this task's among them.
+  if (delivery === "polling") return ctx.prLoop.watcher.poll();
   if (delivery === "shuffled") await double.flushWebhooks({ reverse: true, duplicate: true });
   await double.webhooksIdle();
 }
@@ -105,7 +106,7 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
         summary: "1 failing: sum() of negatives",
       },
     );
-    await deliver(delivery, taskId);
+    await deliver(delivery);
     const fixUp = await eventually(
       "the fix-up run",
       () => ctx.prisma.run.findMany({ where: { taskId, kind: "resume" } }),
@@ -119,7 +120,7 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
     await driveTo(ctx, taskId, "pr_opened");
     await double.commit(repo, branch, { path: "fix.txt", content: "fixed\n" });
     double.setCheckRun(repo, { pull: number }, { name: "test", status: "completed", conclusion: "success" });
-    await deliver(delivery, taskId);
+    await deliver(delivery);
     await eventually(
       "completed",
       () => stateOf(ctx, taskId),
@@ -128,7 +129,7 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
     );
 
     // Late and repeated news changes nothing.
-    await deliver(delivery, taskId);
+    await deliver(delivery);
     await eventually(
       "nothing owed",
       () => ctx.prLoop.store.owed(100),
@@ -153,7 +154,7 @@ describe.each<Delivery>(["webhooks", "shuffled", "polling"])("the PR loop with %
       (seen) => seen.state === "closed" && seen.comments > 0,
       20_000,
     );
-    await deliver(delivery, taskId);
+    await deliver(delivery);
     await new Promise((r) => setTimeout(r, 500));
     expect(mergedComments()).toHaveLength(1);
   });

@@ -89,8 +89,17 @@ export interface GitHubDouble {
     input: { event: "APPROVE" | "REQUEST_CHANGES" | "COMMENT"; body?: string; author?: string },
   ): void;
 
-  /** The next `times` requests matching `match` (default: any) fail with `status`. */
-  failNext(fault: { status: Fault["status"]; retryAfter?: number; times?: number; match?: RegExp }): void;
+  /**
+   * The next `times` requests matching `match` (default: any) fail with `status`; with `afterApply`
+   * they take effect first and only the answer is lost.
+   */
+  failNext(fault: {
+    status: Fault["status"];
+    retryAfter?: number;
+    times?: number;
+    match?: RegExp;
+    afterApply?: boolean;
+  }): void;
   /** Sets a token's remaining primary rate limit (0 → 403 "API rate limit exceeded" until reset). */
   setRateLimit(token: string, remaining: number, resetInSeconds?: number): void;
   rateLimitOf(token: string): RateLimit;

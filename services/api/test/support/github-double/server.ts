@@ -1,6 +1,6 @@
 // TEST ONLY. The GitHub double's HTTP front: REST under /api/v3 (GitHub Enterprise layout) with
 // token auth, `x-ratelimit-*` accounting, ETag/If-None-Match (a 304 is free, like GitHub), injected
-// faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>.git proxied to
+// faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>[.git] proxied to
 // the test git server (Basic auth, the password being a known token, as GitHub accepts).
 import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
@@ -26,7 +26,17 @@ export type Fault = {
   times: number;
   /** Only requests whose method + path ("GET /repos/a/b/pulls/1") matches. */
   match?: RegExp;
+  /** The request takes effect and only its answer is lost (replaced by the fault). */
+  afterApply?: boolean;
 };
+
+/** A smart-HTTP git path, with or without `.git` after the repo name (GitHub accepts both). */
+function gitPath(pathname: string): { owner: string; repo: string; rest: string } | null {
+  const match =
+    /^\/([^/]+)\/([^/]+)\.git(\/.*)?$/.exec(pathname) ??
+    /^\/([^/]+)\/([^/]+)(\/(?:info\/refs|git-upload-pack|git-receive-pack))$/.exec(pathname);
+  return match ? { owner: match[1]!, repo: match[2]!, rest: match[3] ?? "" } : null;
+}
 
 const SECONDARY = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.";
 
@@ -60,7 +70,8 @@ export class DoubleHttp {
 
   handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
-    if (/^\/[^/]+\/[^/]+\.git(\/|$)/.test(url.pathname)) return this.proxyGit(req, res, url);
+    const git = gitPath(url.pathname);
+    if (git) return this.proxyGit(req, res, url, git);
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -123,12 +134,13 @@ export class DoubleHttp {
     }
 
     const fault = this.takeFault(`${method} ${path}`);
-    if (fault) {
+    const failWith = (injected: Fault) => {
       rateHeaders();
-      if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter);
-      const message = fault.status === 403 || fault.status === 429 ? SECONDARY : "Server Error";
-      return fail(new HttpError(fault.status, message));
-    }
+      if (injected.retryAfter !== undefined) headers["retry-after"] = String(injected.retryAfter);
+      const message = injected.status === 403 || injected.status === 429 ? SECONDARY : "Server Error";
+      return fail(new HttpError(injected.status, message));
+    };
+    if (fault && !fault.afterApply) return failWith(fault);
     if (limit.remaining <= 0) {
       rateHeaders();
       return fail(new HttpError(403, `API rate limit exceeded for user ${login}.`));
@@ -164,6 +176,10 @@ export class DoubleHttp {
       rateHeaders();
       return fail(error);
     }
+    if (fault) {
+      this.count(limit, entry);
+      return failWith(fault);
+    }
     Object.assign(headers, reply.headers);
     const text = reply.body === undefined ? "" : JSON.stringify(reply.body);
     if (method === "GET" && reply.status === 200) {
@@ -198,16 +214,21 @@ export class DoubleHttp {
     return fault;
   }
 
-  private proxyGit(req: http.IncomingMessage, res: http.ServerResponse, url: URL): void {
+  private proxyGit(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    url: URL,
+    git: NonNullable<ReturnType<typeof gitPath>>,
+  ): void {
     const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const password = basic ? Buffer.from(basic, "base64").toString().split(":").slice(1).join(":") : "";
     if (!this.tokens.has(password)) {
       res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"' }).end();
       return;
     }
-    const [, owner, repo, rest] = /^\/([^/]+)\/([^/]+\.git)(.*)$/.exec(url.pathname)!;
+    const { owner, repo, rest } = git;
     const target = new URL(
-      `/${owner!.toLowerCase()}/${repo!.toLowerCase()}${rest}${url.search}`,
+      `/${owner.toLowerCase()}/${repo.toLowerCase()}.git${rest}${url.search}`,
       this.gitOrigin,
     );
     const headers = { ...req.headers };
