@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const nats = await connectNats(config.NATS_URL, "optio-api");
   await ensureEventsStream(nats);
 
-  const { services, publisher, dispatch, sideEffects, prLoop } = createServices({
+  const { services, publisher, dispatch, sideEffects, prLoop, issueImporter } = createServices({
     config,
     prisma,
     nats,
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   await dispatch.server.start();
   sideEffects.start();
   prLoop.watcher.start();
+  issueImporter.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
   const metricsServer =
     config.OPTIO_METRICS_PORT > 0
@@ -58,6 +59,7 @@ async function main(): Promise<void> {
     await dispatch.server.stop();
     await sideEffects.stop();
     await prLoop.watcher.stop();
+    await issueImporter.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

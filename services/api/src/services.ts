@@ -21,6 +21,7 @@ import { PlatformHosts } from "./platform/platform-hosts";
 import type { BackoffSettings } from "./platform/github/octokit-client";
 import type { SecretReader } from "./secrets/secret-reader";
 import { IssueService } from "./issues/issue.service";
+import { IssueImporter } from "./issues/issue-import.service";
 import { IssueEffects } from "./side-effects/issue-effects";
 import { PrOpener } from "./side-effects/pr-opener";
 import { SideEffectStore } from "./side-effects/side-effect.store";
@@ -55,6 +56,7 @@ export type ServiceDeps = {
     | "OPTIO_ANTHROPIC_API_URL"
     | "GITHUB_WEBHOOK_SECRET"
     | "OPTIO_PR_SWEEP_MS"
+    | "OPTIO_ISSUE_SYNC_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -79,6 +81,8 @@ export function createServices(deps: ServiceDeps): {
   /** Performs platform side effects (PRs, issue comments); main.ts starts it. */
   sideEffects: SideEffectWorker;
   prLoop: PrLoop;
+  /** Imports labelled issues (webhook and periodic sync); main.ts starts its sync. */
+  issueImporter: IssueImporter;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
@@ -126,6 +130,21 @@ export function createServices(deps: ServiceDeps): {
   const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
   const revocations = new AuthRevocations({ nats, cache: identities, logger });
   revocations.listen();
+  const issues = new IssueService({
+    prisma,
+    platforms,
+    tasks: tasks.tasks,
+    effects,
+    pokeEffects,
+    logger: logger.child({ component: "issues" }),
+  });
+  const issueImporter = new IssueImporter({
+    prisma,
+    platforms,
+    issues,
+    logger: logger.child({ component: "issue-import" }),
+    syncMs: config.OPTIO_ISSUE_SYNC_MS,
+  });
   const prLoop = createPrLoop({
     prisma,
     tasks,
@@ -133,6 +152,7 @@ export function createServices(deps: ServiceDeps): {
     effects,
     secrets: deps.secrets ?? secrets.store,
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    onIssueLabeled: (subject) => issueImporter.onLabeled(subject),
     logger: logger.child({ component: "pr-loop" }),
     sweepMs: config.OPTIO_PR_SWEEP_MS,
   });
@@ -175,15 +195,8 @@ export function createServices(deps: ServiceDeps): {
     secrets: secrets.store,
     validator: secrets.validator,
     stats: new StatsService({ prisma }),
-    issues: new IssueService({
-      prisma,
-      platforms,
-      tasks: tasks.tasks,
-      effects,
-      pokeEffects,
-      logger: logger.child({ component: "issues" }),
-    }),
+    issues,
     webhooks: prLoop.webhooks,
   };
-  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop };
+  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop, issueImporter };
 }

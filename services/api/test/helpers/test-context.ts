@@ -23,6 +23,7 @@ import type { Outbox } from "../../src/events/outbox";
 import type { OutboxPublisher } from "../../src/events/outbox-publisher";
 import type { Dispatch } from "../../src/dispatch/dispatch-services";
 import type { ApiMetrics } from "../../src/metrics/api-metrics";
+import type { IssueImporter } from "../../src/issues/issue-import.service";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -135,6 +136,8 @@ export type TestContext = {
   platforms: GitPlatforms;
   /** The PR loop; its sweep is not started unless the test calls prLoop.watcher.start(). */
   prLoop: PrLoop;
+  /** Imports labelled issues; its periodic sync is not started unless the test calls start(). */
+  issueImporter: IssueImporter;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -184,16 +187,17 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop } = createServices({
-    config,
-    prisma,
-    nats,
-    logger,
-    secrets: options.secrets,
-    platformBackoff: options.platformBackoff ?? { unitMs: 10 },
-    sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
-    platform: options.platform,
-  });
+  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop, issueImporter } =
+    createServices({
+      config,
+      prisma,
+      nats,
+      logger,
+      secrets: options.secrets,
+      platformBackoff: options.platformBackoff ?? { unitMs: 10 },
+      sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+      platform: options.platform,
+    });
   const app = await buildApp({
     logger,
     nats,
@@ -222,6 +226,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     sideEffects,
     platforms,
     prLoop,
+    issueImporter,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -249,6 +254,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await dispatch.server.stop();
       await sideEffects.stop();
       await prLoop.watcher.stop();
+      await issueImporter.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();

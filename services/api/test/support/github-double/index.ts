@@ -70,6 +70,8 @@ export interface GitHubDouble {
   /** The PRs (issues with a pull part) of a repo. */
   pulls(repo: RepoRef): IssueRecord[];
   closeIssue(repo: RepoRef, number: number): void;
+  /** Labels an issue as a user would (a `labeled` delivery per label it did not have). */
+  labelIssue(repo: RepoRef, number: number, labels: string[]): void;
   /** Merges a PR as a user would in the web UI. */
   mergePull(repo: RepoRef, number: number, method?: MergeMethod): void;
   /** Sets (or replaces by name) a check run on a PR's head commit (or on a sha). */
@@ -179,6 +181,10 @@ export async function startGitHubDouble(options: { login?: string } = {}): Promi
     closeIssue(ref, number) {
       const repo = repoOf(ref);
       world.updateIssue(repo, world.issue(repo, number), { state: "closed" });
+    },
+    labelIssue(ref, number, labels) {
+      const repo = repoOf(ref);
+      world.addLabels(repo, world.issue(repo, number), labels);
     },
     mergePull(ref, number, method = "merge") {
       const repo = repoOf(ref);
