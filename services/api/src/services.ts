@@ -18,6 +18,8 @@ import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
 import { GitPlatforms } from "./platform/platform-registry";
 import { PlatformHosts } from "./platform/platform-hosts";
+import { PlatformGitCredentials } from "./platform/platform-git-credentials";
+import { AppInstallationTokens } from "./platform/github/app-installation-tokens";
 import type { BackoffSettings } from "./platform/github/octokit-client";
 import type { SecretReader } from "./secrets/secret-reader";
 import { IssueService } from "./issues/issue.service";
@@ -91,12 +93,21 @@ export function createServices(deps: ServiceDeps): {
     githubUrl: config.OPTIO_GITHUB_URL,
     githubApiUrl: config.OPTIO_GITHUB_API_URL,
   });
-  const secrets = createSecrets({ config, prisma, outbox, githubApiUrl: hosts.githubApiUrl });
+  const platformLogger = logger.child({ component: "platform" });
+  const appTokens = new AppInstallationTokens({ logger: platformLogger, backoff: deps.platformBackoff });
+  const secrets = createSecrets({
+    config,
+    prisma,
+    outbox,
+    githubApiUrl: hosts.githubApiUrl,
+    gitCredentials: (store) => new PlatformGitCredentials({ secrets: store, hosts, appTokens, logger }),
+  });
   const platforms = new GitPlatforms({
     hosts,
     secrets: deps.secrets ?? secrets.store,
-    logger: logger.child({ component: "platform" }),
+    logger: platformLogger,
     backoff: deps.platformBackoff,
+    appTokens,
   });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
   const tasks = createTaskServices({
