@@ -9,6 +9,7 @@ import type { PrismaClient } from "../db/prisma";
 import type { Repo as RepoRow } from "../generated/prisma/client";
 import type { GitPlatforms } from "../platform/platform-registry";
 import type { IssueService } from "./issue.service";
+import { PeriodicPass } from "../periodic-pass";
 import { OPTIO_LABEL } from "./issue-prompt";
 
 /** Labelled issues read per repo and sync; more wait for the next sync. */
@@ -20,8 +21,7 @@ export class IssueImporter {
   private readonly issues: IssueService;
   private readonly logger: Logger;
   private readonly syncMs: number;
-  private timer: NodeJS.Timeout | null = null;
-  private syncing: Promise<unknown> | null = null;
+  private readonly periodic: PeriodicPass;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -36,6 +36,12 @@ export class IssueImporter {
     this.issues = options.issues;
     this.logger = options.logger;
     this.syncMs = options.syncMs;
+    this.periodic = new PeriodicPass({
+      everyMs: options.syncMs,
+      pass: () => this.sync(),
+      logger: options.logger,
+      what: "issue sync",
+    });
   }
 
   /** A webhook said an issue was labelled: imports it when the label and the repo say so. */
@@ -92,19 +98,12 @@ export class IssueImporter {
     return created;
   }
 
+  /** Starts the periodic sync (unless its interval is 0). */
   start(): void {
-    if (this.timer || this.syncMs <= 0) return;
-    this.timer = setInterval(() => {
-      if (this.syncing) return;
-      this.syncing = this.sync()
-        .catch((err: unknown) => this.logger.warn({ err }, "issue sync failed"))
-        .finally(() => (this.syncing = null));
-    }, this.syncMs);
+    if (this.syncMs > 0) this.periodic.start();
   }
 
-  async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.syncing;
+  stop(): Promise<void> {
+    return this.periodic.stop();
   }
 }

@@ -4,6 +4,7 @@
 // picks up what is still owed (a change that arrived during a fix-up run, a verdict not posted yet).
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
+import { PeriodicPass } from "../periodic-pass";
 import type { PrPlatform } from "./pr-platform";
 import type { PrReconciler } from "./pr-reconciler.service";
 import type { PrWatchStore } from "./pr-watch.store";
@@ -15,10 +16,8 @@ export class PrWatcher {
   private readonly reconciler: PrReconciler;
   private readonly platform: PrPlatform;
   private readonly logger: Logger;
-  private readonly sweepMs: number;
   private readonly inFlight = new Map<string, { done: Promise<void>; again: boolean }>();
-  private timer: NodeJS.Timeout | null = null;
-  private sweeping: Promise<void> | null = null;
+  private readonly sweeps: PeriodicPass;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -33,7 +32,12 @@ export class PrWatcher {
     this.reconciler = options.reconciler;
     this.platform = options.platform;
     this.logger = options.logger;
-    this.sweepMs = options.sweepMs;
+    this.sweeps = new PeriodicPass({
+      everyMs: options.sweepMs,
+      pass: () => this.sweep(),
+      logger: options.logger,
+      what: "PR sweep",
+    });
   }
 
   /** The tasks (with a PR) a webhook delivery concerns. */
@@ -106,19 +110,11 @@ export class PrWatcher {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (this.sweeping) return;
-      this.sweeping = this.sweep()
-        .catch((err: unknown) => this.logger.warn({ err }, "PR sweep failed"))
-        .finally(() => (this.sweeping = null));
-    }, this.sweepMs);
+    this.sweeps.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-    await this.sweeping;
+    await this.sweeps.stop();
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
   }
 }
