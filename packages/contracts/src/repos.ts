@@ -55,6 +55,8 @@ export const RepoSettings = z.strictObject({
   mergeMethod: z.enum(MERGE_METHODS),
   cautiousMode: z.boolean(),
   requireApproval: z.boolean(),
+  /** Issues labelled `optio` become tasks on their own (webhook and periodic sync). */
+  autoImportIssues: z.boolean(),
 });
 export type RepoSettings = z.output<typeof RepoSettings>;
 
@@ -88,6 +90,7 @@ export const Repo = z.object({
   mergeMethod: z.enum(MERGE_METHODS),
   cautiousMode: z.boolean(),
   requireApproval: z.boolean(),
+  autoImportIssues: z.boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

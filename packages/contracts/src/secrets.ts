@@ -21,11 +21,27 @@ export const SecretValue = z
 export const SecretScope = z.union([z.literal("global"), z.uuid()]);
 export type SecretScope = z.infer<typeof SecretScope>;
 
-export const SetSecretBody = z.strictObject({
-  name: SecretName,
-  value: SecretValue,
-  scope: SecretScope.default("global"),
-});
+/**
+ * Stored with the secrets but not secret: a GitHub App's numeric id, too short to redact (the
+ * redactors ignore values under 8 characters, and nothing else reveals it).
+ */
+export const IDENTIFIER_SECRETS: Record<string, z.ZodType<string>> = {
+  GITHUB_APP_ID: z.string().regex(/^\d{1,20}$/, "must be the GitHub App's numeric id"),
+};
+
+export const SetSecretBody = z
+  .strictObject({
+    name: SecretName,
+    value: z.string().max(10_000),
+    scope: SecretScope.default("global"),
+  })
+  .superRefine((body, ctx) => {
+    const rule = Object.hasOwn(IDENTIFIER_SECRETS, body.name) ? IDENTIFIER_SECRETS[body.name]! : SecretValue;
+    const result = rule.safeParse(body.value);
+    for (const issue of result.error?.issues ?? []) {
+      ctx.addIssue({ code: "custom", message: issue.message, path: ["value"] });
+    }
+  });
 export type SetSecretBody = z.output<typeof SetSecretBody>;
 
 export const SecretInfo = z.object({

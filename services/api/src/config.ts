@@ -33,6 +33,12 @@ export const ApiConfig = z.object({
   OPTIO_PR_SWEEP_MS: z.coerce.number().int().min(100).default(2_000),
   /** How often every followed PR is read from the platform (the fallback without webhooks; 0: never). */
   OPTIO_PR_POLL_MS: z.coerce.number().int().min(0).default(60_000),
+  /** How often labelled issues of repos with `autoImportIssues` are imported; 0 turns the sync off. */
+  OPTIO_ISSUE_SYNC_MS: z.coerce
+    .number()
+    .int()
+    .refine((ms) => ms === 0 || ms >= 1_000, "must be 0 (off) or at least 1000")
+    .default(300_000),
   OPTIO_LOG_LEVEL: LogLevel,
   /** Encrypts stored secrets: 32 bytes as 64 hex characters or base64 (`npm start` creates one). */
   OPTIO_SECRET_KEY: SecretKey,

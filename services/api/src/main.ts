@@ -17,13 +17,15 @@ async function main(): Promise<void> {
   await ensureEventsStream(nats);
 
   const metrics = new ApiMetrics({ prisma, nats });
-  const { services, publisher, dispatch, sideEffects, prLoop, notifications } = createServices({
-    config,
-    prisma,
-    nats,
-    logger,
-    notifications: { onOutcome: (outcome) => metrics.observeNotificationDelivery(outcome) },
-  });
+  const { services, publisher, dispatch, sideEffects, prLoop, notifications, issueImporter } = createServices(
+    {
+      config,
+      prisma,
+      nats,
+      logger,
+      notifications: { onOutcome: (outcome) => metrics.observeNotificationDelivery(outcome) },
+    },
+  );
   const app = await buildApp({
     logger,
     nats,
@@ -38,6 +40,7 @@ async function main(): Promise<void> {
   sideEffects.start();
   prLoop.watcher.start();
   await notifications.start();
+  issueImporter.start();
   await app.listen({ port: config.OPTIO_API_PORT, host: config.OPTIO_API_HOST });
   const metricsServer =
     config.OPTIO_METRICS_PORT > 0
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
     await sideEffects.stop();
     await prLoop.watcher.stop();
     await notifications.stop();
+    await issueImporter.stop();
     await publisher.stop();
     await nats.drain().catch(() => {});
     await prisma.$disconnect();

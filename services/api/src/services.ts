@@ -18,9 +18,12 @@ import { LiveHints } from "./logs/live-hints";
 import { LogService } from "./logs/log.service";
 import { GitPlatforms } from "./platform/platform-registry";
 import { PlatformHosts } from "./platform/platform-hosts";
+import { PlatformGitCredentials } from "./platform/platform-git-credentials";
+import { AppInstallationTokens } from "./platform/github/app-installation-tokens";
 import type { BackoffSettings } from "./platform/github/octokit-client";
 import type { SecretReader } from "./secrets/secret-reader";
 import { IssueService } from "./issues/issue.service";
+import { IssueImporter } from "./issues/issue-import.service";
 import { IssueEffects } from "./side-effects/issue-effects";
 import { PrOpener } from "./side-effects/pr-opener";
 import { SideEffectStore } from "./side-effects/side-effect.store";
@@ -66,6 +69,7 @@ export type ServiceDeps = {
     | "OPTIO_WEBHOOK_RETRY_MAX_MS"
     | "OPTIO_WEBHOOK_MAX_AGE_MS"
     | "OPTIO_PR_POLL_MS"
+    | "OPTIO_ISSUE_SYNC_MS"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -94,6 +98,8 @@ export function createServices(deps: ServiceDeps): {
   prLoop: PrLoop;
   /** Outbound webhooks (event consumer + delivery worker); main.ts starts them. */
   notifications: Notifications;
+  /** Imports labelled issues (webhook and periodic sync); main.ts starts its sync. */
+  issueImporter: IssueImporter;
 } {
   const { config, prisma, nats, logger } = deps;
   const publisher = new OutboxPublisher({ prisma, nats, logger: logger.child({ component: "outbox" }) });
@@ -102,12 +108,21 @@ export function createServices(deps: ServiceDeps): {
     githubUrl: config.OPTIO_GITHUB_URL,
     githubApiUrl: config.OPTIO_GITHUB_API_URL,
   });
-  const secrets = createSecrets({ config, prisma, outbox, githubApiUrl: hosts.githubApiUrl });
+  const platformLogger = logger.child({ component: "platform" });
+  const appTokens = new AppInstallationTokens({ logger: platformLogger, backoff: deps.platformBackoff });
+  const secrets = createSecrets({
+    config,
+    prisma,
+    outbox,
+    githubApiUrl: hosts.githubApiUrl,
+    gitCredentials: (store) => new PlatformGitCredentials({ secrets: store, hosts, appTokens, logger }),
+  });
   const platforms = new GitPlatforms({
     hosts,
     secrets: deps.secrets ?? secrets.store,
-    logger: logger.child({ component: "platform" }),
+    logger: platformLogger,
     backoff: deps.platformBackoff,
+    appTokens,
   });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
   const tasks = createTaskServices({
@@ -141,6 +156,21 @@ export function createServices(deps: ServiceDeps): {
   const identities = new IdentityCache({ ttlMs: config.OPTIO_AUTH_CACHE_MS });
   const revocations = new AuthRevocations({ nats, cache: identities, logger });
   revocations.listen();
+  const issues = new IssueService({
+    prisma,
+    platforms,
+    tasks: tasks.tasks,
+    effects,
+    pokeEffects,
+    logger: logger.child({ component: "issues" }),
+  });
+  const issueImporter = new IssueImporter({
+    prisma,
+    platforms,
+    issues,
+    logger: logger.child({ component: "issue-import" }),
+    syncMs: config.OPTIO_ISSUE_SYNC_MS,
+  });
   const prLoop = createPrLoop({
     prisma,
     tasks,
@@ -148,6 +178,7 @@ export function createServices(deps: ServiceDeps): {
     effects,
     secrets: deps.secrets ?? secrets.store,
     webhookSecret: config.GITHUB_WEBHOOK_SECRET,
+    onIssueLabeled: (subject) => issueImporter.onLabeled(subject),
     logger: logger.child({ component: "pr-loop" }),
     sweepMs: config.OPTIO_PR_SWEEP_MS,
     pollMs: config.OPTIO_PR_POLL_MS,
@@ -200,16 +231,19 @@ export function createServices(deps: ServiceDeps): {
     secrets: secrets.store,
     validator: secrets.validator,
     stats: new StatsService({ prisma }),
-    issues: new IssueService({
-      prisma,
-      platforms,
-      tasks: tasks.tasks,
-      effects,
-      pokeEffects,
-      logger: logger.child({ component: "issues" }),
-    }),
+    issues,
     webhooks: prLoop.webhooks,
     notifications: notifications.subscriptions,
   };
-  return { services, publisher, outbox, dispatch, platforms, sideEffects, prLoop, notifications };
+  return {
+    services,
+    publisher,
+    outbox,
+    dispatch,
+    platforms,
+    sideEffects,
+    prLoop,
+    notifications,
+    issueImporter,
+  };
 }

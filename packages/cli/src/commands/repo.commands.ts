@@ -20,7 +20,8 @@ function settingsOptions(command: Command): Command {
     .option("--image <image>", "agent container image")
     .option("--auto-merge <bool>", "merge passing pull requests", oneOf(BOOL))
     .option("--review <bool>", "review pull requests with an agent", oneOf(BOOL))
-    .option("--auto-resume <bool>", "resume the agent on CI failures and review comments", oneOf(BOOL));
+    .option("--auto-resume <bool>", "resume the agent on CI failures and review comments", oneOf(BOOL))
+    .option("--auto-import-issues <bool>", "turn issues labelled optio into tasks on their own", oneOf(BOOL));
 }
 
 type SettingsFlags = {
@@ -33,6 +34,7 @@ type SettingsFlags = {
   autoMerge?: "true" | "false";
   review?: "true" | "false";
   autoResume?: "true" | "false";
+  autoImportIssues?: "true" | "false";
 };
 
 function settingsBody(flags: SettingsFlags): Record<string, unknown> {
@@ -47,6 +49,7 @@ function settingsBody(flags: SettingsFlags): Record<string, unknown> {
     autoMerge: bool(flags.autoMerge),
     reviewEnabled: bool(flags.review),
     autoResume: bool(flags.autoResume),
+    autoImportIssues: bool(flags.autoImportIssues),
   };
   return Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined));
 }

@@ -1,21 +1,33 @@
-// A background worker's loop: `drain()` (one pass over everything due) runs on an interval and on
-// demand (poke). Pokes that arrive while a pass runs are coalesced into one more pass after it;
-// stop() waits for the pass in flight.
+// A background pass on an interval: a worker's `drain()` (one pass over everything due), run every
+// `intervalMs` and on demand (poke). Never two passes at once: a tick during a pass is skipped, a
+// poke during a pass gets one more pass after it. A failed pass is logged and left to the next
+// one; stop() waits for the pass in flight. Subclass and override drain(), or give `pass`.
 import type { Logger } from "pino";
 
-export abstract class PassLoop {
+export class PassLoop {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(private readonly loop: { intervalMs: number; logger: Logger; name: string }) {}
+  constructor(
+    private readonly loop: {
+      intervalMs: number;
+      logger: Logger;
+      name: string;
+      pass?: () => Promise<unknown>;
+    },
+  ) {}
 
   /** One pass over everything due (tests await it). */
-  abstract drain(): Promise<void>;
+  async drain(): Promise<void> {
+    await this.loop.pass?.();
+  }
 
   start(): void {
     if (this.timer) return;
-    this.timer = setInterval(() => this.poke(), this.loop.intervalMs);
+    this.timer = setInterval(() => {
+      if (!this.running) this.poke();
+    }, this.loop.intervalMs);
     this.timer.unref();
     this.poke();
   }

@@ -92,8 +92,8 @@ export class IssueService {
     return { issues: issues.slice(query.offset, query.offset + query.limit), hasMore, failedRepos };
   }
 
-  /** The newest task of each (repo, issue number). */
-  private async tasksOf(keys: Array<{ repoUrl: string; number: number }>) {
+  /** The newest task (any state) of each (repo, issue number), keyed `<repoUrl>#<number>`. */
+  async tasksOf(keys: Array<{ repoUrl: string; number: number }>) {
     const byKey = new Map<string, { taskId: string; state: TaskState }>();
     if (keys.length === 0) return byKey;
     const rows = await this.options.prisma.$queryRaw<
@@ -107,10 +107,14 @@ export class IssueService {
     return byKey;
   }
 
-  /** The live task of an issue: the existing one (created: false) or a new one. */
+  /**
+   * The live task of an issue: the existing one (created: false) or a new one. `userId` null: an
+   * import (a labelled issue), created by Optio itself. The one path for both, so the live-issue
+   * index decides every race between a user, a webhook and the periodic sync.
+   */
   async assign(
     input: { repoId: string; issueNumber: number; agentType?: AgentType },
-    userId: string,
+    userId: string | null,
   ): Promise<{ task: TaskWithRuns; created: boolean }> {
     const { prisma, platforms } = this.options;
     const repo = await prisma.repo.findUnique({ where: { id: input.repoId } });
@@ -167,11 +171,14 @@ export class IssueService {
       throw error;
     }
     const effectInput = { issueNumber: issue.number };
-    await this.options.effects.want(prisma, {
-      taskId: task.id,
-      purpose: `issue_label:${OPTIO_LABEL}`,
-      input: effectInput,
-    });
+    // An issue labelled already (an imported one) is not labelled again.
+    if (!issue.labels.includes(OPTIO_LABEL)) {
+      await this.options.effects.want(prisma, {
+        taskId: task.id,
+        purpose: `issue_label:${OPTIO_LABEL}`,
+        input: effectInput,
+      });
+    }
     await this.options.effects.want(prisma, {
       taskId: task.id,
       purpose: "issue_comment:assigned",

@@ -35,7 +35,7 @@ export class DeliveryWorker extends PassLoop {
     super({ intervalMs: options.settings.intervalMs, logger: options.logger, name: "webhook delivery" });
   }
 
-  async drain(): Promise<void> {
+  override async drain(): Promise<void> {
     const { store, settings } = this.options;
     // The lease outlives the HTTP timeout, so no other replica takes the row while it is in flight.
     const leaseMs = settings.timeoutMs * 2 + 5_000;

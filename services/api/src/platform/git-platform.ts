@@ -45,10 +45,10 @@ export type PrObservation = { snapshot: PrSnapshot; changed: boolean };
 export interface GitPlatform {
   readonly kind: "github";
   getRepo(repo: RepoCoords): Promise<PlatformRepo>;
-  /** Issues only (pull requests excluded), newest first. */
+  /** Issues only (pull requests excluded), newest first; with `label`, only those carrying it. */
   listIssues(
     repo: RepoCoords,
-    query: { state: "open" | "closed" | "all"; limit: number; offset: number },
+    query: { state: "open" | "closed" | "all"; limit: number; offset: number; label?: string },
   ): Promise<{ issues: PlatformIssue[]; hasMore: boolean }>;
   /** An issue by number; a pull request's number is NOT_FOUND. */
   getIssue(repo: RepoCoords, number: number): Promise<PlatformIssue>;

@@ -1,20 +1,26 @@
 // Finds the platform of a repository and a client for it: the host decides the platform, the
-// secret GITHUB_TOKEN (the repo's own, else the global one) authenticates. Clients are kept per
-// API URL and credential, so their ETag caches survive from one polling cycle to the next.
+// repo's GitHub credential (github-credentials.ts: a token, else a GitHub App installation)
+// authenticates. Clients are kept per API URL and credential, so their ETag caches survive from one
+// polling cycle to the next (an App's client keeps its cache across token renewals).
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import type { SecretReader } from "../secrets/secret-reader";
 import { PlatformError, type GitPlatform, type RepoCoords } from "./git-platform";
+import { AppInstallationTokens } from "./github/app-installation-tokens";
+import { githubCredential, NO_CREDENTIAL_HINT, type GitHubCredential } from "./github/github-credentials";
 import { GitHubPlatform } from "./github/github.platform";
-import { createOctokit, type BackoffSettings } from "./github/octokit-client";
+import { installationAuth } from "./github/installation-auth";
+import { createOctokit, type BackoffSettings, type OctokitAuth } from "./github/octokit-client";
 import type { PlatformHosts, PlatformLocation } from "./platform-hosts";
-
-export const GITHUB_TOKEN_SECRET = "GITHUB_TOKEN";
 
 export type RepoPlatform = { platform: GitPlatform; coords: RepoCoords; location: PlatformLocation };
 
+const hash = (value: string) => createHash("sha256").update(value).digest("hex");
+
 export class GitPlatforms {
   private readonly clients = new Map<string, GitHubPlatform>();
+
+  private readonly appTokens: AppInstallationTokens;
 
   constructor(
     private readonly options: {
@@ -22,8 +28,13 @@ export class GitPlatforms {
       secrets: SecretReader;
       logger: Logger;
       backoff?: Partial<BackoffSettings>;
+      /** GitHub App installation tokens (shared with the runs' git credentials). */
+      appTokens?: AppInstallationTokens;
     },
-  ) {}
+  ) {
+    this.appTokens =
+      options.appTokens ?? new AppInstallationTokens({ logger: options.logger, backoff: options.backoff });
+  }
 
   /** Where a repository URL lives, or null for a plain git host. No I/O. */
   locate(repoUrl: string): PlatformLocation | null {
@@ -32,24 +43,24 @@ export class GitPlatforms {
 
   /**
    * The platform client for a repository, or null when it is on a plain git host.
-   * Throws PlatformError `not_configured` when no GITHUB_TOKEN secret applies to it.
+   * Throws PlatformError `not_configured` when no GitHub credential applies to it.
    */
   async forRepo(repo: { id: string | null; repoUrl: string }): Promise<RepoPlatform | null> {
     const location = this.locate(repo.repoUrl);
     if (!location) return null;
-    const token = await this.options.secrets.resolve(GITHUB_TOKEN_SECRET, repo.id);
-    if (!token) {
+    const credential = await githubCredential(this.options.secrets, repo.id);
+    if (!credential) {
       throw new PlatformError(
         "not_configured",
-        `No ${GITHUB_TOKEN_SECRET} secret for ${location.owner}/${location.name}: add one (global or for this repo)`,
+        `No GitHub credential for ${location.owner}/${location.name}: ${NO_CREDENTIAL_HINT}`,
       );
     }
-    const key = `${location.apiUrl}\n${createHash("sha256").update(token).digest("hex")}`;
+    const key = `${location.apiUrl}\n${this.clientKey(credential, location)}`;
     let platform = this.clients.get(key);
     if (!platform) {
       const octokit = createOctokit({
         baseUrl: location.apiUrl,
-        auth: token,
+        auth: this.auth(credential, location),
         logger: this.options.logger,
         backoff: this.options.backoff,
       });
@@ -57,5 +68,24 @@ export class GitPlatforms {
       this.clients.set(key, platform);
     }
     return { platform, coords: { owner: location.owner, name: location.name }, location };
+  }
+
+  private clientKey(credential: GitHubCredential, location: PlatformLocation): string {
+    if (credential.kind === "token") return hash(credential.token);
+    // An installation is per repository (or owner): one client each.
+    const { appId, privateKey } = credential.app;
+    return `app:${appId}:${hash(privateKey)}:${location.owner}/${location.name}`.toLowerCase();
+  }
+
+  private auth(credential: GitHubCredential, location: PlatformLocation): OctokitAuth {
+    if (credential.kind === "token") return credential.token;
+    const { app } = credential;
+    return {
+      authStrategy: installationAuth,
+      auth: {
+        current: async () => (await this.appTokens.token(app, location)).token,
+        refused: (token: string) => this.appTokens.forget(app, location, token),
+      },
+    };
   }
 }

@@ -6,6 +6,7 @@
 // for deliveries that never came); conditional requests make an unchanged PR cost no rate limit.
 import type { Logger } from "pino";
 import type { PrismaClient } from "../db/prisma";
+import { PassLoop } from "../background/pass-loop";
 import type { PrPlatform } from "./pr-platform";
 import type { PrReconciler } from "./pr-reconciler.service";
 import type { PrWatchStore } from "./pr-watch.store";
@@ -20,12 +21,9 @@ export class PrWatcher {
   private readonly reconciler: PrReconciler;
   private readonly platform: PrPlatform;
   private readonly logger: Logger;
-  private readonly sweepMs: number;
-  private readonly pollMs: number;
   private readonly inFlight = new Map<string, { done: Promise<void>; again: boolean }>();
-  private timers: NodeJS.Timeout[] = [];
-  /** The sweep and poll passes in progress, by name. */
-  private readonly passes = new Map<string, Promise<void>>();
+  private readonly sweeps: PassLoop;
+  private readonly polls: PassLoop | null;
   private stopped = false;
 
   constructor(options: {
@@ -43,8 +41,16 @@ export class PrWatcher {
     this.reconciler = options.reconciler;
     this.platform = options.platform;
     this.logger = options.logger;
-    this.sweepMs = options.sweepMs;
-    this.pollMs = options.pollMs ?? 0;
+    const logger = options.logger;
+    this.sweeps = new PassLoop({
+      intervalMs: options.sweepMs,
+      pass: () => this.sweep(),
+      logger,
+      name: "PR sweep",
+    });
+    this.polls = options.pollMs
+      ? new PassLoop({ intervalMs: options.pollMs, pass: () => this.poll(), logger, name: "PR poll" })
+      : null;
   }
 
   /** The tasks (with a PR) a webhook delivery concerns. */
@@ -132,30 +138,14 @@ export class PrWatcher {
   }
 
   start(): void {
-    if (this.timers.length > 0) return;
     this.stopped = false;
-    this.every(this.sweepMs, "sweep", () => this.sweep());
-    if (this.pollMs > 0) this.every(this.pollMs, "poll", () => this.poll());
-  }
-
-  /** Runs `pass` every `ms`, never two at once (a slow pass skips the ticks it overlaps). */
-  private every(ms: number, what: string, pass: () => Promise<void>): void {
-    this.timers.push(
-      setInterval(() => {
-        if (this.passes.has(what)) return;
-        const running = pass()
-          .catch((err: unknown) => this.logger.warn({ err }, `PR ${what} failed`))
-          .finally(() => this.passes.delete(what));
-        this.passes.set(what, running);
-      }, ms),
-    );
+    this.sweeps.start();
+    this.polls?.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
-    await Promise.all(this.passes.values());
+    await Promise.all([this.sweeps.stop(), this.polls?.stop()]);
     await Promise.allSettled([...this.inFlight.values()].map((entry) => entry.done));
   }
 }

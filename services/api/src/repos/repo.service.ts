@@ -36,6 +36,7 @@ export function toRepoView(row: RepoRow): Repo {
     mergeMethod: row.mergeMethod as Repo["mergeMethod"],
     cautiousMode: row.cautiousMode,
     requireApproval: row.requireApproval,
+    autoImportIssues: row.autoImportIssues,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -1,4 +1,8 @@
-import { agentSecretEnv, RunSecrets, StoredTokenGitCredentials } from "./run-secrets";
+import pino from "pino";
+import { AppInstallationTokens } from "../platform/github/app-installation-tokens";
+import { PlatformGitCredentials } from "../platform/platform-git-credentials";
+import { PlatformHosts } from "../platform/platform-hosts";
+import { agentSecretEnv, RunSecrets } from "./run-secrets";
 import { testSecret } from "../../../runner/src/testing/fixtures";
 import type { SecretReader } from "./secret-reader";
 
@@ -35,6 +39,16 @@ describe("agentSecretEnv", () => {
   });
 });
 
+const logger = pino({ level: "silent" });
+/** The git credentials of runs as the API wires them (no GitHub App here: stored tokens only). */
+const gitCredentials = (secrets: SecretReader) =>
+  new PlatformGitCredentials({
+    secrets,
+    hosts: new PlatformHosts({}),
+    appTokens: new AppInstallationTokens({ logger }),
+    logger,
+  });
+
 describe("RunSecrets", () => {
   // A repo's own value wins over the global one, as the store resolves it.
   const stored: Record<string, Record<string, string>> = {
@@ -44,7 +58,7 @@ describe("RunSecrets", () => {
   const reader: SecretReader = {
     resolve: async (name, repoId) => (repoId && stored[repoId]?.[name]) || stored.global![name] || null,
   };
-  const secrets = new RunSecrets({ secrets: reader, git: new StoredTokenGitCredentials(reader) });
+  const secrets = new RunSecrets({ secrets: reader, git: gitCredentials(reader) });
 
   it("sends the repo's git token, else the global one, as an inline credential", async () => {
     expect(await secrets.forRun("claude", { id: "repo-1", repoUrl: "u" })).toEqual({
@@ -60,7 +74,7 @@ describe("RunSecrets", () => {
 
   it("sends no credential when none is stored", async () => {
     const empty = { resolve: async () => null };
-    const none = new RunSecrets({ secrets: empty, git: new StoredTokenGitCredentials(empty) });
+    const none = new RunSecrets({ secrets: empty, git: gitCredentials(empty) });
     expect(await none.forRun("codex", null)).toEqual({ secretEnv: {}, gitCredential: { source: "none" } });
   });
 });

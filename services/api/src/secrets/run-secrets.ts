@@ -10,9 +10,6 @@ export const AGENT_SECRET_NAMES = {
   shell: [],
 } as const satisfies Record<AgentType, readonly string[]>;
 
-/** The secret holding the git token (a repo's own wins over the global one). */
-export const GIT_TOKEN_SECRET = "GITHUB_TOKEN";
-
 /** The agent's environment secrets from the values found (absent or null: not given). Pure. */
 export function agentSecretEnv(
   agentType: AgentType,
@@ -28,19 +25,9 @@ export function agentSecretEnv(
 
 export type RunRepo = { id: string; repoUrl: string } | null;
 
-/** Where a run's git credential comes from; a GitHub App installation token can implement it too. */
+/** Where a run's git credential comes from (platform/platform-git-credentials.ts implements it). */
 export interface GitCredentialSource {
   forRepo(repo: RunRepo): Promise<GitCredential>;
-}
-
-/** The stored token `GITHUB_TOKEN` (the repo's, else the global one), else no credential. */
-export class StoredTokenGitCredentials implements GitCredentialSource {
-  constructor(private readonly secrets: SecretReader) {}
-
-  async forRepo(repo: RunRepo): Promise<GitCredential> {
-    const secret = await this.secrets.resolve(GIT_TOKEN_SECRET, repo?.id ?? null);
-    return secret ? { source: "inline", username: "x-access-token", secret } : { source: "none" };
-  }
 }
 
 /** Everything secret a run needs, resolved when it is claimed. */

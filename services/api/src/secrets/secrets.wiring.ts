@@ -3,7 +3,8 @@ import type { ApiConfig } from "../config";
 import type { PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import { CredentialValidator } from "../setup/credential-validator";
-import { RunSecrets, StoredTokenGitCredentials } from "./run-secrets";
+import { RunSecrets, type GitCredentialSource } from "./run-secrets";
+import type { SecretReader } from "./secret-reader";
 import { SecretCipher } from "./secret-cipher";
 import { SecretStore } from "./secret.store";
 import { StoredSecretsRedactor } from "./stored-secrets-redactor";
@@ -26,6 +27,8 @@ export function createSecrets(deps: {
   outbox: Outbox;
   /** The GitHub API the token validator probes (see PlatformHosts.githubApiUrl). */
   githubApiUrl: string;
+  /** Where runs' git credentials come from, reading the store. */
+  gitCredentials: (secrets: SecretReader) => GitCredentialSource;
 }): Secrets {
   const { config } = deps;
   const cipher = new SecretCipher({
@@ -38,7 +41,7 @@ export function createSecrets(deps: {
   return {
     store,
     cipher,
-    runSecrets: new RunSecrets({ secrets: store, git: new StoredTokenGitCredentials(store) }),
+    runSecrets: new RunSecrets({ secrets: store, git: deps.gitCredentials(store) }),
     redaction,
     validator: new CredentialValidator({
       githubApiUrl: deps.githubApiUrl,

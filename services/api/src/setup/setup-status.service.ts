@@ -1,7 +1,11 @@
 // What an operator still has to do: the first admin, a git token and at least one agent credential,
 // judged by which secret names exist (values are never read here).
 import type { SetupStep } from "@optio/contracts";
-import { GIT_TOKEN_SECRET } from "../secrets/run-secrets";
+import {
+  GITHUB_APP_ID_SECRET,
+  GITHUB_APP_PRIVATE_KEY_SECRET,
+  GITHUB_TOKEN_SECRET,
+} from "../platform/github/github-credentials";
 
 const AGENT_CREDENTIALS = [
   { id: "anthropicKey", name: "ANTHROPIC_API_KEY", title: "Anthropic API key (ANTHROPIC_API_KEY)" },
@@ -37,8 +41,10 @@ export class SetupStatusService {
       { id: "admin", title: "Create the first admin", done: admin, required: true },
       {
         id: "gitToken",
-        title: `Git token (${GIT_TOKEN_SECRET})`,
-        done: names.has(GIT_TOKEN_SECRET),
+        title: `Git token (${GITHUB_TOKEN_SECRET}) or a GitHub App (${GITHUB_APP_ID_SECRET} and ${GITHUB_APP_PRIVATE_KEY_SECRET})`,
+        done:
+          names.has(GITHUB_TOKEN_SECRET) ||
+          (names.has(GITHUB_APP_ID_SECRET) && names.has(GITHUB_APP_PRIVATE_KEY_SECRET)),
         required: true,
       },
       ...agents,

@@ -50,7 +50,7 @@ export class SideEffectWorker extends PassLoop {
     super({ intervalMs: options.settings.intervalMs, logger: options.logger, name: "side effects" });
   }
 
-  async drain(): Promise<void> {
+  override async drain(): Promise<void> {
     for (;;) {
       const due = await this.options.store.lease(10, this.options.settings.leaseMs);
       if (due.length === 0) return;

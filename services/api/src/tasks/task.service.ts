@@ -23,7 +23,7 @@ import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import type { IntakeBatcher } from "./intake-batcher";
 import type { RepoUrlGuard } from "./repo-url-guard";
 import { checkDependencies, insertEdges, insertTask, type NewTask } from "./task-factory";
-import { invalidTransition, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
+import { invalidTransition, SYSTEM, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
 import type { TaskUnitOfWork } from "./task-work";
 import { LATEST_RUN } from "./task.view";
 
@@ -76,10 +76,17 @@ export class TaskService {
     this.intake = options.intake;
   }
 
-  /** POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task. */
-  async create(input: CreateTaskInput, userId: string, idempotencyKey?: string): Promise<CreateResult> {
+  /**
+   * POST /api/tasks. With an idempotency key: same key + body within 24 h → the same task.
+   * `userId` null: Optio created it on its own (an imported issue); the system is the actor.
+   */
+  async create(
+    input: CreateTaskInput,
+    userId: string | null,
+    idempotencyKey?: string,
+  ): Promise<CreateResult> {
     const { repoUrl } = await this.urlGuard.check(input.repoUrl);
-    const actor: Actor = { kind: "user", userId };
+    const actor: Actor = userId ? { kind: "user", userId } : SYSTEM;
     const fields: NewTask = {
       title: input.title,
       prompt: input.prompt,
@@ -101,11 +108,15 @@ export class TaskService {
         replayed: false,
       };
     }
-    const hash = idempotencyKey ? requestHash({ ...input, repoUrl }) : null;
+    // Idempotency keys belong to a user.
+    const keyed =
+      idempotencyKey && userId
+        ? { userId, key: idempotencyKey, hash: requestHash({ ...input, repoUrl }) }
+        : null;
     return this.work.run(async (work) => {
       const { tx } = work;
-      if (idempotencyKey && hash) {
-        const replay = await this.replay(tx, userId, idempotencyKey, hash);
+      if (keyed) {
+        const replay = await this.replay(tx, keyed.userId, keyed.key, keyed.hash);
         if (replay) return { task: replay, replayed: true };
       }
       const deps = await checkDependencies(tx, input.dependsOn, "body.dependsOn");
@@ -114,9 +125,9 @@ export class TaskService {
       const task = await insertTask(tx, fields, { state, actor });
       await insertEdges(tx, task.id, input.dependsOn);
       if (state === "queued") work.after.wakeup = true;
-      if (idempotencyKey && hash) {
+      if (keyed) {
         await tx.idempotencyKey.create({
-          data: { userId, key: idempotencyKey, requestHash: hash, taskId: task.id },
+          data: { userId: keyed.userId, key: keyed.key, requestHash: keyed.hash, taskId: task.id },
         });
       }
       return { task, replayed: false };

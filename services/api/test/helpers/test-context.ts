@@ -24,6 +24,7 @@ import type { OutboxPublisher } from "../../src/events/outbox-publisher";
 import type { Dispatch } from "../../src/dispatch/dispatch-services";
 import type { ApiMetrics } from "../../src/metrics/api-metrics";
 import type { Notifications } from "../../src/notifications/notifications.wiring";
+import type { IssueImporter } from "../../src/issues/issue-import.service";
 
 export function requireEnv(name: string): string {
   const value = process.env[name];
@@ -140,6 +141,8 @@ export type TestContext = {
   prLoop: PrLoop;
   /** Outbound webhooks; not started unless the test calls notifications.start(). */
   notifications: Notifications;
+  /** Imports labelled issues; its periodic sync is not started unless the test calls start(). */
+  issueImporter: IssueImporter;
   events: EventCollector;
   databaseUrl: string;
   /** Completes setup once; returns the first admin's session token. */
@@ -191,18 +194,27 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const { services, publisher, outbox, dispatch, sideEffects, platforms, prLoop, notifications } =
-    createServices({
-      config,
-      prisma,
-      nats,
-      logger,
-      secrets: options.secrets,
-      platformBackoff: options.platformBackoff ?? { unitMs: 10 },
-      sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
-      platform: options.platform,
-      notifications: options.notifications,
-    });
+  const {
+    services,
+    publisher,
+    outbox,
+    dispatch,
+    sideEffects,
+    platforms,
+    prLoop,
+    notifications,
+    issueImporter,
+  } = createServices({
+    config,
+    prisma,
+    nats,
+    logger,
+    secrets: options.secrets,
+    platformBackoff: options.platformBackoff ?? { unitMs: 10 },
+    sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
+    platform: options.platform,
+    notifications: options.notifications,
+  });
   const app = await buildApp({
     logger,
     nats,
@@ -232,6 +244,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     platforms,
     prLoop,
     notifications,
+    issueImporter,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -260,6 +273,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
       await sideEffects.stop();
       await prLoop.watcher.stop();
       await notifications.stop();
+      await issueImporter.stop();
       await publisher.stop();
       await nats.close();
       await prisma.$disconnect();

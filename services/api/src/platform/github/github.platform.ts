@@ -67,7 +67,7 @@ export class GitHubPlatform implements GitPlatform {
 
   listIssues(
     repo: RepoCoords,
-    query: { state: "open" | "closed" | "all"; limit: number; offset: number },
+    query: { state: "open" | "closed" | "all"; limit: number; offset: number; label?: string },
   ): Promise<{ issues: PlatformIssue[]; hasMore: boolean }> {
     return this.call(`issues of ${repo.owner}/${repo.name}`, async () => {
       const wanted = query.offset + query.limit;
@@ -78,6 +78,7 @@ export class GitHubPlatform implements GitPlatform {
           owner: repo.owner,
           repo: repo.name,
           state: query.state,
+          ...(query.label !== undefined && { labels: query.label }),
           sort: "updated",
           direction: "desc",
           per_page: PAGE,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { startGitServer, type GitServer } from "../../../../runner/src/testing/git-server";
 import { commitFile, GitBacking } from "./git-backing";
+import { GitHubApps, type MintedToken } from "./apps";
 import { Router } from "./router";
 import { issueRoutes } from "./routes/issues";
 import { pullRoutes } from "./routes/pulls";
@@ -17,7 +18,7 @@ import { Renderer, type IssueRecord, type StatusRecord } from "./store";
 import { newDelivery, send, WebhookQueue, type Delivery, type DeliveryResult, type Hook } from "./webhooks";
 import { GitHubWorld, type MergeMethod } from "./world";
 
-export type { Delivery, DeliveryResult, Fault, LoggedRequest, RateLimit, MergeMethod };
+export type { Delivery, DeliveryResult, Fault, LoggedRequest, RateLimit, MergeMethod, MintedToken };
 export { signature } from "./webhooks";
 
 export type RepoRef = { owner: string; name: string };
@@ -37,6 +38,16 @@ export interface GitHubDouble {
   /** Direct access to the state, for assertions the methods below do not cover. */
   readonly world: GitHubWorld;
 
+  /** A new GitHub App (the double keeps its public key); its private key is PKCS#1 PEM. */
+  createApp(slug?: string): { appId: string; privateKey: string; slug: string };
+  /** Installs the App on repositories of one owner; answers the installation id. */
+  installApp(appId: string, repos: RepoRef[]): number;
+  /** Installation tokens minted so far, oldest first. */
+  readonly installationTokens: MintedToken[];
+  /** Seconds installation tokens live from now on (GitHub: 3600). */
+  setInstallationTokenTtl(seconds: number): void;
+  /** Every installation token minted so far expires now (as an hour passing would). */
+  expireInstallationTokens(): void;
   /** Another accepted token for `login`. */
   addToken(login: string, token?: string): string;
   revokeToken(token: string): void;
@@ -70,6 +81,8 @@ export interface GitHubDouble {
   /** The PRs (issues with a pull part) of a repo. */
   pulls(repo: RepoRef): IssueRecord[];
   closeIssue(repo: RepoRef, number: number): void;
+  /** Labels an issue as a user would (a `labeled` delivery per label it did not have). */
+  labelIssue(repo: RepoRef, number: number, labels: string[]): void;
   /** Merges a PR as a user would in the web UI. */
   mergePull(repo: RepoRef, number: number, method?: MergeMethod): void;
   /** Sets (or replaces by name) a check run on a PR's head commit (or on a sha). */
@@ -137,7 +150,12 @@ export async function startGitHubDouble(options: { login?: string } = {}): Promi
   const apiUrl = `${webUrl}/api/v3`;
   const queue = new WebhookQueue();
   const world = new GitHubWorld(new Renderer(webUrl, apiUrl), new GitBacking(git), queue);
-  router.add([...issueRoutes(world), ...pullRoutes(world), ...commitRoutes(world)]);
+  const apps = new GitHubApps((value, login, expiresAt) => {
+    front.tokens.set(value, login);
+    front.expiries.set(value, expiresAt);
+  });
+  front.apps = apps;
+  router.add([...issueRoutes(world), ...pullRoutes(world), ...commitRoutes(world), ...apps.routes()]);
 
   const addToken = (login: string, token = `ghp_${randomBytes(18).toString("hex")}`) => {
     front.tokens.set(token, login);
@@ -159,6 +177,21 @@ export async function startGitHubDouble(options: { login?: string } = {}): Promi
     deliveries: queue.sent,
     world,
     addToken,
+    createApp: (slug) => apps.create(slug),
+    installApp(appId, repos) {
+      const owners = new Set(repos.map((ref) => ref.owner.toLowerCase()));
+      if (owners.size !== 1) throw new Error("an installation belongs to one owner");
+      return apps.install(
+        appId,
+        repos[0]!.owner,
+        repos.map((ref) => ref.name),
+      );
+    },
+    installationTokens: apps.minted,
+    setInstallationTokenTtl: (seconds) => void (apps.tokenTtlSeconds = seconds),
+    expireInstallationTokens() {
+      for (const minted of apps.minted) front.expiries.set(minted.token, Date.now());
+    },
     revokeToken: (value) => void front.tokens.delete(value),
     createRepo(owner, name, repoOptions = {}) {
       const defaultBranch = repoOptions.defaultBranch ?? "main";
@@ -188,6 +221,10 @@ export async function startGitHubDouble(options: { login?: string } = {}): Promi
     closeIssue(ref, number) {
       const repo = repoOf(ref);
       world.updateIssue(repo, world.issue(repo, number), { state: "closed" });
+    },
+    labelIssue(ref, number, labels) {
+      const repo = repoOf(ref);
+      world.addLabels(repo, world.issue(repo, number), labels);
     },
     mergePull(ref, number, method = "merge") {
       const repo = repoOf(ref);

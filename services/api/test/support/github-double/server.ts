@@ -1,9 +1,11 @@
 // TEST ONLY. The GitHub double's HTTP front: REST under /api/v3 (GitHub Enterprise layout) with
 // token auth, `x-ratelimit-*` accounting, ETag/If-None-Match (a 304 is free, like GitHub), injected
 // faults (secondary rate limits, 429, 5xx), and smart-HTTP git at /<owner>/<repo>[.git] proxied to
-// the test git server (Basic auth, the password being a known token, as GitHub accepts).
+// the test git server (Basic auth, the password being a known token, as GitHub accepts). Tokens may
+// expire (GitHub App installation tokens, see apps.ts).
 import { createHash, randomUUID } from "node:crypto";
 import http from "node:http";
+import { APP_ROUTE, type GitHubApps } from "./apps";
 import { HttpError, type Router } from "./router";
 
 export type RateLimit = { limit: number; remaining: number; resetAt: number; used: number };
@@ -42,6 +44,10 @@ const SECONDARY = "You have exceeded a secondary rate limit. Please wait a few m
 
 export class DoubleHttp {
   readonly tokens = new Map<string, string>();
+  /** Tokens that expire (installation tokens): token → ms epoch. */
+  readonly expiries = new Map<string, number>();
+  /** GitHub Apps: their JWTs authenticate the App routes. */
+  apps: GitHubApps | null = null;
   readonly limits = new Map<string, RateLimit>();
   readonly log: LoggedRequest[] = [];
   readonly faults: Fault[] = [];
@@ -52,6 +58,12 @@ export class DoubleHttp {
   gitOrigin = "";
 
   constructor(private readonly router: Router) {}
+
+  /** The login a token authenticates, unless unknown or expired. */
+  loginOf(token: string): string | undefined {
+    const expiresAt = this.expiries.get(token);
+    return expiresAt !== undefined && expiresAt <= Date.now() ? undefined : this.tokens.get(token);
+  }
 
   limitOf(token: string): RateLimit {
     let limit = this.limits.get(token);
@@ -113,7 +125,17 @@ export class DoubleHttp {
 
     if (!url.pathname.startsWith("/api/v3")) return fail(new HttpError(404, "Not Found"));
     const token = /^(?:token|bearer)\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1]?.trim();
-    const login = token ? this.tokens.get(token) : undefined;
+    let login: string | undefined;
+    if (this.apps && APP_ROUTE.test(path)) {
+      try {
+        login = `app:${this.apps.verifyJwt(token).id}`;
+      } catch (error) {
+        if (error instanceof HttpError) return fail(error);
+        throw error;
+      }
+    } else {
+      login = token ? this.loginOf(token) : undefined;
+    }
     if (!token || !login) return fail(new HttpError(401, "Bad credentials"));
     entry.login = login;
     const limit = this.limitOf(token);
@@ -222,7 +244,7 @@ export class DoubleHttp {
   ): void {
     const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? "")?.[1];
     const password = basic ? Buffer.from(basic, "base64").toString().split(":").slice(1).join(":") : "";
-    if (!this.tokens.has(password)) {
+    if (!this.loginOf(password)) {
       res.writeHead(401, { "www-authenticate": 'Basic realm="GitHub"' }).end();
       return;
     }
