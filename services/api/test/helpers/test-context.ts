@@ -194,17 +194,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ...(options.allowedRepoHosts && { OPTIO_ALLOWED_REPO_HOSTS: options.allowedRepoHosts }),
     ...options.config,
   });
-  const {
-    services,
-    publisher,
-    outbox,
-    dispatch,
-    sideEffects,
-    platforms,
-    prLoop,
-    notifications,
-    issueImporter,
-  } = createServices({
+  const wired = createServices({
     config,
     prisma,
     nats,
@@ -218,14 +208,14 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
   const app = await buildApp({
     logger,
     nats,
-    services,
+    services: wired.services,
     version: "test",
     authRateLimit: options.authRateLimit ?? 1000,
     metrics: options.metrics,
   });
   await app.ready();
-  publisher.start();
-  sideEffects.start();
+  wired.publisher.start();
+  wired.sideEffects.start();
   const events = new EventCollector(nats);
   await events.whenReady();
   const http = supertest(app.server);
@@ -236,15 +226,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     http,
     prisma,
     nats,
-    services,
-    outbox,
-    publisher,
-    dispatch,
-    sideEffects,
-    platforms,
-    prLoop,
-    notifications,
-    issueImporter,
+    ...wired,
     events,
     databaseUrl: database.url,
     adminToken: async () => {
@@ -269,12 +251,12 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     close: async () => {
       await events.stop();
       await app.close();
-      await dispatch.server.stop();
-      await sideEffects.stop();
-      await prLoop.watcher.stop();
-      await notifications.stop();
-      await issueImporter.stop();
-      await publisher.stop();
+      await wired.dispatch.server.stop();
+      await wired.sideEffects.stop();
+      await wired.prLoop.watcher.stop();
+      await wired.notifications.stop();
+      await wired.issueImporter.stop();
+      await wired.publisher.stop();
       await nats.close();
       await prisma.$disconnect();
       await database.drop();
