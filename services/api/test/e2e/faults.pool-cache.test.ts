@@ -11,6 +11,7 @@ chmodSync(cacheRoot, 0o755); // the container user reads the mirrors
 afterAll(() => rmSync(cacheRoot, { recursive: true, force: true }));
 
 faultSuite({
+  runnerPrefix: "pooled",
   sharedRepo: true,
   runnerEnv: (runnerId) => ({
     OPTIO_RUNNER_WARM_POOL: "2",

@@ -6,13 +6,20 @@ import { createTestContext, type TestContext } from "../helpers/test-context";
 import { containersLabelled, eventually, startE2eStack, type E2eStack, type RunnerProcess } from "./stack";
 
 export interface FaultSuiteOptions {
+  /**
+   * Prefix of the suite's runner ids. Suites running at once on one engine need their own: a
+   * starting runner removes every container labelled with its id that it does not own.
+   */
+  runnerPrefix: string;
   /** Settings of every runner the suite starts, by runner id. */
   runnerEnv?: (runnerId: string) => Record<string, string>;
   /** All tasks in one repository (so a warm pool made for a repository serves them), else one each. */
   sharedRepo?: boolean;
 }
 
-export function faultSuite(options: FaultSuiteOptions = {}): void {
+export function faultSuite(options: FaultSuiteOptions): void {
+  const A = `${options.runnerPrefix}-a`;
+  const B = `${options.runnerPrefix}-b`;
   jest.setTimeout(180_000);
 
   let stack: E2eStack;
@@ -23,13 +30,13 @@ export function faultSuite(options: FaultSuiteOptions = {}): void {
   beforeAll(async () => {
     stack = await startE2eStack({ config: { OPTIO_LEASE_MS: 10_000 } });
     api = stack.ctx;
-    runnerA = await startRunner("fault-a");
-    runnerB = await startRunner("fault-b");
+    runnerA = await startRunner(A);
+    runnerB = await startRunner(B);
   }, 15 * 60_000);
   afterAll(async () => {
     if (api !== stack.ctx) await api.close();
     await stack.close();
-    for (const runner of ["fault-a", "fault-b"])
+    for (const runner of [A, B])
       for (const id of containersLabelled(`optio.runner=${runner}`)) execFileSync("docker", ["rm", "-f", id]);
   });
 
@@ -73,7 +80,7 @@ export function faultSuite(options: FaultSuiteOptions = {}): void {
     expect(started.map((runs) => runs.length)).toEqual(ids.map(() => 1));
     expect(started.every((runs) => runs[0]!.state === "succeeded")).toBe(true);
     const byRunner = new Set(started.map((runs) => runs[0]!.runnerId));
-    expect(byRunner).toEqual(new Set(["fault-a", "fault-b"]));
+    expect(byRunner).toEqual(new Set([A, B]));
   });
 
   it("NATS restarted mid-run: runner and API reconnect and the run's reports all arrive", async () => {
@@ -138,7 +145,7 @@ export function faultSuite(options: FaultSuiteOptions = {}): void {
     const orphan = (await api.prisma.run.findFirstOrThrow({ where: { taskId: id, attempt: 1 } }))
       .containerId!;
     expect(containerExists(orphan)).toBe(true); // its container is orphaned
-    runnerB = await startRunner("fault-b");
+    runnerB = await startRunner(B);
 
     const done = await eventually(
       "completed elsewhere",
@@ -149,11 +156,11 @@ export function faultSuite(options: FaultSuiteOptions = {}): void {
     expect(done).toMatchObject({ state: "completed", attempts: 2 });
     const runs = await api.prisma.run.findMany({ where: { taskId: id }, orderBy: { attempt: "asc" } });
     expect(runs.map((r) => [r.attempt, r.runnerId, r.state, r.errorCode])).toEqual([
-      [1, "fault-a", "superseded", "LEASE_EXPIRED"],
-      [2, "fault-b", "succeeded", null],
+      [1, A, "superseded", "LEASE_EXPIRED"],
+      [2, B, "succeeded", null],
     ]);
 
-    runnerA = await startRunner("fault-a");
+    runnerA = await startRunner(A);
     await eventually(
       "orphan removed",
       () => containerExists(orphan),
