@@ -1,5 +1,6 @@
 // The CLI's pure rules: which state ends a wait with which exit code, option values, and which
 // server a stored token may be sent to.
+import { randomUUID } from "node:crypto";
 import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -45,14 +46,16 @@ describe("option values", () => {
 describe("resolveConnection", () => {
   it("flags over environment over the stored login; the stored token only goes to its server", () => {
     const env = { XDG_CONFIG_HOME: mkdtempSync(path.join(os.tmpdir(), "optio-cfg-")) };
-    writeCredentials(env, { server: "https://optio.example.com/", token: "stored" });
-    expect(resolveConnection({}, env)).toEqual({ server: "https://optio.example.com", token: "stored" });
+    // Three generated tokens, one per source, so the winner is unambiguous.
+    const [stored, fromEnv, fromFlag] = [1, 2, 3].map(() => `optio_${randomUUID()}`);
+    writeCredentials(env, { server: "https://optio.example.com/", token: stored! });
+    expect(resolveConnection({}, env)).toEqual({ server: "https://optio.example.com", token: stored });
     expect(resolveConnection({ server: "https://other.example.com" }, env)).toEqual({
       server: "https://other.example.com",
       token: undefined,
     });
-    expect(resolveConnection({}, { ...env, OPTIO_TOKEN: "env" }).token).toBe("env");
-    expect(resolveConnection({ apiKey: "flag" }, { ...env, OPTIO_TOKEN: "env" }).token).toBe("flag");
+    expect(resolveConnection({}, { ...env, OPTIO_TOKEN: fromEnv }).token).toBe(fromEnv);
+    expect(resolveConnection({ apiKey: fromFlag }, { ...env, OPTIO_TOKEN: fromEnv }).token).toBe(fromFlag);
     expect(() => resolveConnection({ server: "ftp://x" }, env)).toThrow(/must be an http/);
   });
 });

@@ -1,5 +1,6 @@
 // The real `optio` process against the real stack: the API listening on 127.0.0.1, a runner
 // process, Docker containers, a git server. Every documented exit code is produced for real.
+import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -186,12 +187,13 @@ describe("optio: exit codes without a task", () => {
     });
     expect(waitUnreachable.code).toBe(69);
 
-    const badToken = await runCli(["whoami"], { ...env, OPTIO_TOKEN: "not-a-token" });
+    const unknownToken = `optio_${randomUUID()}`; // generated: the server has never issued it
+    const badToken = await runCli(["whoami"], { ...env, OPTIO_TOKEN: unknownToken });
     expect(badToken.code).toBe(77);
     expect(badToken.stderr).toMatch(/AUTH_INVALID|AUTH_REQUIRED/);
     const waitBadToken = await runCli(["task", "wait", "00000000-0000-4000-8000-000000000000"], {
       ...env,
-      OPTIO_TOKEN: "not-a-token",
+      OPTIO_TOKEN: unknownToken,
     });
     expect(waitBadToken.code).toBe(77);
 

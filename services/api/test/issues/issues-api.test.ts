@@ -4,6 +4,10 @@ import { StaticSecretReader } from "../../src/secrets/static-secret-reader";
 import { eventually } from "../helpers/eventually";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startGitHubDouble, type GitHubDouble } from "../support/github-double";
+import { testSecret } from "../../../runner/src/testing/fixtures";
+
+/** A token GitHub no longer accepts (generated: no credential literal in tests). */
+const REVOKED_TOKEN = testSecret("ghp_");
 
 let double: GitHubDouble;
 let ctx: TestContext;
@@ -21,7 +25,7 @@ beforeAll(async () => {
     secrets: {
       resolve: async (name, id) =>
         id && id === lockedId
-          ? "ghp_revoked"
+          ? REVOKED_TOKEN
           : new StaticSecretReader({ GITHUB_TOKEN: double.token }).resolve(name, id),
     },
   });
@@ -191,7 +195,7 @@ it("a token GitHub rejects: a clear 422 on assign, a reported (not fatal) repo i
     .send({ repoId: lockedId, issueNumber: 1 })
     .expect(422);
   expect(res.body.code).toBe("PLATFORM_AUTH_FAILED");
-  expect(JSON.stringify(res.body)).not.toContain("ghp_revoked");
+  expect(JSON.stringify(res.body)).not.toContain(REVOKED_TOKEN);
   expect(await taskRows()).toBe(before);
 
   const all = await ctx.http.get("/api/issues").set(auth()).expect(200);

