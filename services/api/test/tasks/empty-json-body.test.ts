@@ -1,7 +1,7 @@
 // Clients that send `content-type: application/json` with no body on action endpoints: the body
 // reads as `{}` and the action runs, as with no header at all.
 import { createTestContext, type TestContext } from "../helpers/test-context";
-import { apiFor, createTask, driveTo, type Api } from "./task-fixtures";
+import { apiFor, createTask, driveTo, stateOf, type Api } from "./task-fixtures";
 
 let ctx: TestContext;
 let api: Api;
@@ -13,7 +13,6 @@ afterAll(() => ctx.close());
 
 const emptyJson = (path: string) =>
   api.auth(ctx.http.post(path)).set("content-type", "application/json").send("");
-const stateOf = async (id: string) => (await ctx.prisma.task.findUniqueOrThrow({ where: { id } })).state;
 
 describe("an empty JSON body on an action is {}", () => {
   it.each([
@@ -30,7 +29,7 @@ describe("an empty JSON body on an action is {}", () => {
       status: 200,
       body: { task: { state: to } },
     });
-    expect(await stateOf(task.id)).toBe(to);
+    expect(await stateOf(ctx, task.id)).toBe(to);
   });
 
   it("review: 201 and a review subtask", async () => {
@@ -52,10 +51,10 @@ describe("an empty JSON body on an action is {}", () => {
     const retried = await emptyJson("/api/tasks/bulk/retry-failed");
     expect(retried.status).toBe(200);
     expect(retried.body.affected).toBeGreaterThanOrEqual(1);
-    expect(await stateOf(failed.id)).toBe("queued");
+    expect(await stateOf(ctx, failed.id)).toBe("queued");
     const cancelled = await emptyJson("/api/tasks/bulk/cancel-active");
     expect(cancelled.status).toBe(200);
-    expect(await stateOf(failed.id)).toBe("cancelled");
+    expect(await stateOf(ctx, failed.id)).toBe("cancelled");
   });
 
   it("a whitespace-only body is {} too; malformed JSON and a non-empty wrong body still fail with 400", async () => {
@@ -75,7 +74,7 @@ describe("an empty JSON body on an action is {}", () => {
     const unknownField = await api.auth(ctx.http.post(`/api/tasks/${other.id}/cancel`)).send({ force: true });
     expect(unknownField.status).toBe(400);
     expect(unknownField.body.details[0].path).toBe("body.force");
-    expect(await stateOf(other.id)).toBe("queued");
+    expect(await stateOf(ctx, other.id)).toBe("queued");
   });
 
   it("create with an empty JSON body: 400 naming the missing fields, no row", async () => {
