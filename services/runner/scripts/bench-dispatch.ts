@@ -16,7 +16,7 @@ import { testAgentImage } from "../src/testing/agent-image";
 import { FakeDispatcher } from "../src/testing/fake-dispatcher";
 import { runSpec, testConfig } from "../src/testing/fixtures";
 import { startGitServer } from "../src/testing/git-server";
-import { testNats } from "../src/testing/nats";
+import { privateNats } from "../src/testing/nats";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
 
@@ -53,7 +53,7 @@ function rawDockerRun(image: string): Promise<number> {
 
 async function main(): Promise<void> {
   const image = testAgentImage();
-  const [nats, git] = await Promise.all([testNats(), startGitServer(null)]);
+  const [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
   const nc = await connect({ servers: nats.url });
   await ensureRunsStream(nc);
   const dispatcher = new FakeDispatcher(nc);

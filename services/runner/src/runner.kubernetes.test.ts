@@ -2,7 +2,6 @@
 // Kubernetes API double on 127.0.0.1 (loaded from a kubeconfig file), real NATS (JetStream) and a
 // git server: the outcomes the Docker runner tests prove, with one Pod per run.
 import { connect } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
@@ -11,12 +10,13 @@ import { DEFAULT_ENTRYPOINT } from "./local.driver";
 import { ensureRunsStream } from "./nats";
 import { podName } from "./pod-spec";
 import { planRun } from "./run-plan";
-import { Runner } from "./runner";
+import type { Runner } from "./runner";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { KubeApiDouble } from "./testing/kube-api.double";
-import { testNats, type TestNats } from "./testing/nats";
+import { privateNats, type TestNats } from "./testing/nats";
+import { startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(60_000);
 
@@ -60,7 +60,7 @@ async function untilRunning(run: ReturnType<typeof runSpec>) {
 
 beforeAll(async () => {
   await kube.start();
-  [nats, git] = await Promise.all([testNats(), startGitServer(auth)]);
+  [nats, git] = await Promise.all([privateNats(), startGitServer(auth)]);
   config = testConfig({
     OPTIO_RUNNER_ID: "kube-runner-test",
     OPTIO_RUNNER_DRIVER: "kubernetes",
@@ -83,16 +83,7 @@ beforeAll(async () => {
   orphan = podOf(left);
   await driver.start(planRun(left, { config, paths: driver.paths(), gitCredentials: {} }));
 
-  const js = jetstream(nc);
-  runner = new Runner({
-    config,
-    nc,
-    driver,
-    logger: pino({ level: process.env.OPTIO_TEST_LOG ?? "silent" }),
-    version: "test",
-    sink: async (subject, payload, msgId) => void (await js.publish(subject, payload, { msgID: msgId })),
-  });
-  await runner.start();
+  runner = await startTestRunner({ config, nc, driver });
 });
 
 afterAll(async () => {

@@ -6,12 +6,12 @@ import pino from "pino";
 import { RunReport, RUNS_STREAM, subjects, type RunLog } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
 import { connectNats, ensureRunsStream } from "./nats";
-import { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { privateNats, type PrivateNats } from "./testing/nats";
+import { startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
@@ -42,17 +42,12 @@ it("loses no report across a NATS restart mid-run", async () => {
     OPTIO_RUNNER_HEARTBEAT_MS: "300",
     OPTIO_RUNNER_POLL_MS: "600000",
   });
-  const js = jetstream(runnerNc);
-  const runner = new Runner({
+  const runner = await startTestRunner({
     config,
     nc: runnerNc,
     driver: new DockerDriver({ config, logger: pino({ level: "silent" }) }),
-    logger: pino({ level: "silent" }),
-    version: "test",
-    sink: async (subject, payload, msgId) =>
-      void (await js.publish(subject, payload, { msgID: msgId, timeout: 2000 })),
+    publishTimeoutMs: 2000,
   });
-  await runner.start();
 
   git.createRepo("restart");
   const run = runSpec({

@@ -10,7 +10,7 @@ import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
-import { testNats, type TestNats } from "./testing/nats";
+import { privateNats, type TestNats } from "./testing/nats";
 
 jest.setTimeout(120_000);
 
@@ -79,7 +79,7 @@ const exitOf = (child: ChildProcess) =>
 
 beforeAll(async () => {
   image = testAgentImage();
-  [nats, git] = await Promise.all([testNats(), startGitServer(null)]);
+  [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
   nc = await connect({ servers: nats.url });
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);

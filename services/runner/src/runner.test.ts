@@ -1,18 +1,18 @@
 // The runner against real NATS (JetStream), the real Docker engine with the test agent image, and a
 // git server on 127.0.0.1. A fake dispatcher plays the API's side of the wire.
 import { connect } from "@nats-io/transport-node";
-import { jetstream } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
 import { ensureRunsStream } from "./nats";
-import { Runner } from "./runner";
+import type { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
-import { testNats, type TestNats } from "./testing/nats";
+import { privateNats, type TestNats } from "./testing/nats";
+import { startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
@@ -59,21 +59,12 @@ function dispatch(run: ReturnType<typeof runSpec>) {
 
 beforeAll(async () => {
   image = testAgentImage();
-  [nats, git] = await Promise.all([testNats(), startGitServer(auth)]);
+  [nats, git] = await Promise.all([privateNats(), startGitServer(auth)]);
   nc = await connect({ servers: nats.url });
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
   driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  const js = jetstream(nc);
-  runner = new Runner({
-    config,
-    nc,
-    driver,
-    logger: pino({ level: process.env.OPTIO_TEST_LOG ?? "silent" }),
-    version: "test",
-    sink: async (subject, payload, msgId) => void (await js.publish(subject, payload, { msgID: msgId })),
-  });
-  await runner.start();
+  runner = await startTestRunner({ config, nc, driver });
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 // TEST ONLY. Plays the API's side of the runner wire: answers claims from a queue of run specs,
-// answers heartbeats (optionally with stop directives), and records every run report.
+// answers heartbeats (optionally with stop directives), and records every run report. It answers
+// every claim on its connection, so give it a NATS of its own (privateNats), never the shared one.
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
 import {
   ClaimRequest,

@@ -1,5 +1,5 @@
-// TEST ONLY. NATS for a test file: the stack's (NATS_URL from `npm test`), or a private nats-server
-// with JetStream on a free 127.0.0.1 port when the file runs alone.
+// TEST ONLY. A private nats-server with JetStream on a free 127.0.0.1 port, for tests that answer
+// the runner protocol themselves (a shared server would let two files answer each other's claims).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -69,9 +69,4 @@ export async function privateNats(): Promise<PrivateNats> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-export async function testNats(): Promise<TestNats> {
-  if (process.env.NATS_URL) return { url: process.env.NATS_URL, stop: async () => {} };
-  return privateNats();
 }
