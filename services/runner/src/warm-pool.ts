@@ -64,8 +64,9 @@ export class WarmPool<U extends WarmUnit> {
       const target = this.target;
       const job = this.opts
         .create(target)
-        .then((unit) => {
-          if (this.closed || target !== this.target) return void this.removeAll([unit]);
+        .then(async (unit) => {
+          // Awaited, so close() (which awaits `pending`) returns only once such a unit is gone.
+          if (this.closed || target !== this.target) return this.removeAll([unit]);
           this.ready.push(unit);
         })
         .catch((error: unknown) => {
