@@ -2,7 +2,8 @@
 // the API's whole claim (request → reply), and the claim's phases run in this process against the
 // same database with the API's own code (transaction begin, pick+lock, claim statement, commit,
 // run-spec building).
-import { createPrisma } from "../../services/api/src/db/prisma";
+import { inTransaction } from "../../services/api/src/db/hot-sql";
+import { createPrisma, poolOf } from "../../services/api/src/db/prisma";
 import { claimLocked, pickAndLock } from "../../services/api/src/dispatch/claim.store";
 import { buildRunSpec } from "../../services/api/src/dispatch/run-spec";
 import type { connectNats } from "../../services/api/src/nats/connection";
@@ -59,7 +60,7 @@ export async function claimPhases(databaseUrl: string, runnerId: string, count: 
     for (let i = -PHASE_WARMUP; i < count; i++) {
       const started = performance.now();
       let marks: number[] = [];
-      const rows = await prisma.$transaction(async (tx) => {
+      const rows = await inTransaction(poolOf(prisma), async (tx) => {
         marks = [performance.now()];
         const candidates = await pickAndLock(tx, {
           agentTypes: ["codex"],

@@ -2,7 +2,8 @@
 // to the runner's free slots, locked with SKIP LOCKED so API replicas and runners never start the
 // same run twice. The SQL is in claim.store.ts; this decides how many and retries lost races.
 import type { AgentType, ClaimRequest, RunSpec } from "@optio/contracts";
-import type { PrismaClient } from "../db/prisma";
+import { inTransaction } from "../db/hot-sql";
+import { poolOf, type PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import type { Run as RunRow, Task as TaskRow } from "../generated/prisma/client";
 import type { RunSecrets } from "../secrets/run-secrets";
@@ -52,7 +53,7 @@ export class ClaimService {
         return this.specs(open.map(({ task, ...run }) => ({ ...task, runs: [run] })));
       }
     }
-    const claimed = await this.outbox.transaction(async (tx) => {
+    const claimed = await inTransaction(poolOf(this.prisma), async (tx) => {
       const skipped: string[] = [];
       const filter = {
         agentTypes: request.agentTypes,
@@ -72,6 +73,7 @@ export class ClaimService {
       }
       return [];
     });
+    if (claimed.length > 0) this.outbox.committed(); // the claim's state_changed events
     return this.specs(claimed);
   }
 

@@ -1,4 +1,5 @@
-// The claim's SQL, the hot path of dispatch: two statements in one transaction.
+// The claim's SQL, the hot path of dispatch: two statements in one transaction on the pg pool
+// (db/hot-sql.ts).
 //  1. pickAndLock: the best eligible queued tasks for this runner (agent type, labels, repo slots),
 //     row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
 //     repos' claim locks taken in a fixed order.
@@ -7,7 +8,7 @@
 //     written: the same rows TaskMachine.transition writes for queued → provisioning, whose only
 //     reaction (subtask rules) has no consequence for that state.
 import { subjects } from "@optio/contracts";
-import type { Tx } from "../db/prisma";
+import type { HotTx } from "../db/hot-sql";
 import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
 import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
 
@@ -35,24 +36,27 @@ export type Lease = { runnerId: string; claimId: string | null; leaseMs: number 
  * cost depends on the number of repos with work, never on how many tasks wait behind a busy one.
  * Returns the locked candidates in queue order (repo locks held until the transaction ends).
  */
-export async function pickAndLock(tx: Tx, filter: ClaimFilter): Promise<Candidate[]> {
-  // The planner's cost estimate of these statements crosses jit_above_cost, and compiling them
-  // costs far more (tens of ms to seconds) than running them (well under a millisecond).
-  await tx.$executeRaw`SET LOCAL jit = off`;
+export async function pickAndLock(tx: HotTx, filter: ClaimFilter): Promise<Candidate[]> {
   const fromHead = await lockAndSerialise(tx, headCandidates(filter), filter.limit);
   if (fromHead.length > 0) return fromHead;
   return lockAndSerialise(tx, perRepoCandidates(filter), filter.limit);
 }
 
 /**
- * The task's and its repo's required labels are among the runner's. The repo's come from a scalar
- * subquery (one index probe per row scanned), not a join: a join would make the planner read every
- * queued task instead of walking the queue index up to the LIMIT.
+ * What this runner may take: its agent type, not skipped, and the task's and its repo's required
+ * labels among the runner's. The repo's come from a scalar subquery (one index probe per row
+ * scanned), not a join: a join would make the planner read every queued task instead of walking
+ * the queue index up to the LIMIT.
  */
-const labelled = (filter: ClaimFilter) => Prisma.sql`
-  COALESCE(t.required_labels, '{}') <@ ${[...filter.labels]}::text[]
-  AND COALESCE((SELECT rl.required_labels FROM repos rl WHERE rl.repo_url = t.repo_url), '{}')
-      <@ ${[...filter.labels]}::text[]`;
+function eligible(filter: ClaimFilter, alias: string): Prisma.Sql {
+  const t = Prisma.raw(alias);
+  return Prisma.sql`
+    ${t}.agent_type = ANY(${[...filter.agentTypes]}::text[])
+    AND NOT (${t}.id = ANY(${[...filter.skipped]}::uuid[]))
+    AND COALESCE(${t}.required_labels, '{}') <@ ${[...filter.labels]}::text[]
+    AND COALESCE((SELECT rl.required_labels FROM repos rl WHERE rl.repo_url = ${t}.repo_url), '{}')
+        <@ ${[...filter.labels]}::text[]`;
+}
 
 const busy = Prisma.sql`
   SELECT repo_url, count(*)::int AS active FROM tasks
@@ -64,10 +68,7 @@ function headCandidates(filter: ClaimFilter): Prisma.Sql {
     WITH busy AS (${busy}),
     head AS (
       SELECT t.id, t.repo_url, t.priority, t.position, t.created_at FROM tasks t
-       WHERE t.state = 'queued'
-         AND t.agent_type = ANY(${[...filter.agentTypes]}::text[])
-         AND NOT (t.id = ANY(${[...filter.skipped]}::uuid[]))
-         AND ${labelled(filter)}
+       WHERE t.state = 'queued' AND ${eligible(filter, "t")}
        ORDER BY t.priority, t.position, t.created_at
        LIMIT ${HEAD})
     SELECT h.id, h.repo_url, h.priority, h.position, h.created_at,
@@ -78,30 +79,39 @@ function headCandidates(filter: ClaimFilter): Prisma.Sql {
       LEFT JOIN repos r ON r.repo_url = h.repo_url`;
 }
 
-/** Each queued repo's best eligible task (one per repo), through tasks_repo_queue_idx. */
+/**
+ * The best eligible task of each queued repo with a free slot. One probe of tasks_repo_queue_idx
+ * per repo walks the queued repos and yields each one's head task with it (the index is in queue
+ * order within a repo); only a repo with a free slot whose head this runner cannot take costs a
+ * second probe, for its best eligible task.
+ */
 function perRepoCandidates(filter: ClaimFilter): Prisma.Sql {
+  const columns = Prisma.raw(
+    "t.repo_url, t.id, t.priority, t.position, t.created_at, t.agent_type, t.required_labels",
+  );
+  const queueOrder = Prisma.raw("ORDER BY t.repo_url, t.priority, t.position, t.created_at LIMIT 1");
   return Prisma.sql`
-    WITH RECURSIVE queued_repos(repo_url) AS (
-      (SELECT repo_url FROM tasks WHERE state = 'queued' ORDER BY repo_url LIMIT 1)
+    WITH RECURSIVE heads AS (
+      (SELECT ${columns} FROM tasks t WHERE t.state = 'queued' ${queueOrder})
       UNION ALL
-      SELECT (SELECT t.repo_url FROM tasks t
-               WHERE t.state = 'queued' AND t.repo_url > q.repo_url ORDER BY t.repo_url LIMIT 1)
-        FROM queued_repos q WHERE q.repo_url IS NOT NULL),
-    busy AS (${busy})
-    SELECT best.id, best.repo_url, best.priority, best.position, best.created_at, 1 AS rank,
-           COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT}) - COALESCE(b.active, 0) AS free
-      FROM queued_repos q
-      LEFT JOIN busy b ON b.repo_url = q.repo_url
-      LEFT JOIN repos r ON r.repo_url = q.repo_url
+      SELECT n.* FROM heads h CROSS JOIN LATERAL (
+        SELECT ${columns} FROM tasks t WHERE t.state = 'queued' AND t.repo_url > h.repo_url ${queueOrder}) n),
+    busy AS (${busy}),
+    open AS (
+      SELECT h.*, COALESCE(r.max_concurrent_tasks, ${DEFAULT_MAX_CONCURRENT}) - COALESCE(b.active, 0) AS free
+        FROM heads h
+        LEFT JOIN busy b ON b.repo_url = h.repo_url
+        LEFT JOIN repos r ON r.repo_url = h.repo_url)
+    SELECT best.id, best.repo_url, best.priority, best.position, best.created_at, 1 AS rank, o.free
+      FROM open o
       CROSS JOIN LATERAL (
-        SELECT t.id, t.repo_url, t.priority, t.position, t.created_at FROM tasks t
-         WHERE t.state = 'queued' AND t.repo_url = q.repo_url
-           AND t.agent_type = ANY(${[...filter.agentTypes]}::text[])
-           AND NOT (t.id = ANY(${[...filter.skipped]}::uuid[]))
-           AND ${labelled(filter)}
-         ORDER BY t.priority, t.position, t.created_at
-         LIMIT 1) best
-     WHERE q.repo_url IS NOT NULL`;
+        (SELECT o.id, o.repo_url, o.priority, o.position, o.created_at WHERE ${eligible(filter, "o")})
+        UNION ALL
+        (SELECT t.id, t.repo_url, t.priority, t.position, t.created_at FROM tasks t
+          WHERE t.state = 'queued' AND t.repo_url = o.repo_url AND ${eligible(filter, "t")}
+          ORDER BY t.priority, t.position, t.created_at LIMIT 1)
+        LIMIT 1) best
+     WHERE o.free > 0`;
 }
 
 /**
@@ -109,8 +119,8 @@ function perRepoCandidates(filter: ClaimFilter): Prisma.Sql {
  * held by a concurrent claim is passed over), then takes the claim lock of each of their repos in
  * repo order (so two claims never wait on each other in a cycle).
  */
-async function lockAndSerialise(tx: Tx, ranked: Prisma.Sql, limit: number): Promise<Candidate[]> {
-  return tx.$queryRaw<Candidate[]>`
+async function lockAndSerialise(tx: HotTx, ranked: Prisma.Sql, limit: number): Promise<Candidate[]> {
+  return tx.query<Candidate>(Prisma.sql`
     WITH ranked AS (${ranked}),
     chosen AS (
       SELECT id, priority, position, created_at FROM ranked WHERE rank <= free
@@ -125,7 +135,7 @@ async function lockAndSerialise(tx: Tx, ranked: Prisma.Sql, limit: number): Prom
     SELECT l.id, l.repo_url FROM locked l
       JOIN repo_locks k ON k.repo_url = l.repo_url
       JOIN chosen c ON c.id = l.id
-     ORDER BY c.priority, c.position, c.created_at`;
+     ORDER BY c.priority, c.position, c.created_at`);
 }
 
 /**
@@ -133,7 +143,7 @@ async function lockAndSerialise(tx: Tx, ranked: Prisma.Sql, limit: number): Prom
  * Returns each claimed task with its leased run, in queue order.
  */
 export async function claimLocked(
-  tx: Tx,
+  tx: HotTx,
   candidates: readonly Candidate[],
   lease: Lease,
 ): Promise<(TaskRow & { runs: Run[] })[]> {
@@ -143,7 +153,7 @@ export async function claimLocked(
   const subjectsOf = ids.map((id) => subjects.entityEvent("task", id, "state_changed"));
   const actor = `runner:${lease.runnerId}`;
   const message = `Claimed by runner ${lease.runnerId}`;
-  const rows = await tx.$queryRaw<Record<string, unknown>[]>`
+  const rows = await tx.query(Prisma.sql`
     WITH picked AS (
       SELECT p.id, p.repo_url, p.subject, p.ord,
              row_number() OVER (PARTITION BY p.repo_url ORDER BY p.ord) AS rank
@@ -195,6 +205,6 @@ export async function claimLocked(
                                 'trigger', 'claimed', 'message', ${message}::text, 'actor', ${actor}::text,
                                 'userId', NULL, 'runId', run.id, 'stateVersion', m.state_version)
         FROM moved m JOIN run ON run.task_id = m.id)
-    SELECT ${taskAndRunSelect("m", "run")} FROM moved m JOIN run ON run.task_id = m.id ORDER BY m.ord`;
+    SELECT ${taskAndRunSelect("m", "run")} FROM moved m JOIN run ON run.task_id = m.id ORDER BY m.ord`);
   return rows.map(toTaskWithRun);
 }
