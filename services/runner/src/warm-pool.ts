@@ -78,6 +78,7 @@ export class WarmPool<U extends WarmUnit> {
         .finally(() => {
           this.creating--;
           this.pending.delete(job);
+          this.refill(); // a unit discarded for an old target leaves a place to fill
         });
       this.pending.add(job);
     }
