@@ -74,14 +74,7 @@ export async function claimPhases(databaseUrl: string, runnerId: string, count: 
         return claimed;
       });
       const committed = performance.now();
-      const repos = await prisma.repo.findMany({
-        where: { repoUrl: { in: rows.map((row) => row.repoUrl) } },
-      });
-      for (const row of rows)
-        buildRunSpec(row, row.runs[0]!, repos.find((repo) => repo.repoUrl === row.repoUrl) ?? null, {
-          image: "x",
-          timeoutSeconds: 60,
-        });
+      for (const row of rows) buildRunSpec(row, row.runs[0]!, row.repo, { image: "x", timeoutSeconds: 60 });
       const specced = performance.now();
       if (i < 0) continue;
       phases.begin.push(marks[0]! - started);

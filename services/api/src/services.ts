@@ -115,7 +115,7 @@ export function createServices(deps: ServiceDeps): {
     prisma,
     outbox,
     githubApiUrl: hosts.githubApiUrl,
-    gitCredentials: (store) => new PlatformGitCredentials({ secrets: store, hosts, appTokens, logger }),
+    gitCredentials: new PlatformGitCredentials({ hosts, appTokens, logger }),
   });
   const platforms = new GitPlatforms({
     hosts,

@@ -5,9 +5,8 @@ import type { AgentType, ClaimRequest, RunSpec } from "@optio/contracts";
 import { inTransaction } from "../db/hot-sql";
 import { poolOf, type PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
-import type { Run as RunRow, Task as TaskRow } from "../generated/prisma/client";
 import type { RunSecrets } from "../secrets/run-secrets";
-import { claimLocked, pickAndLock } from "./claim.store";
+import { claimLocked, pickAndLock, type ClaimedTask } from "./claim.store";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
 
 /** Candidates lost to concurrent claims (repo slot taken meanwhile) are skipped this many times. */
@@ -50,7 +49,13 @@ export class ClaimService {
         const open = previous.filter(
           (run) => run.runnerId === request.runnerId && run.state === "provisioning",
         );
-        return this.specs(open.map(({ task, ...run }) => ({ ...task, runs: [run] })));
+        const repos = await this.prisma.repo.findMany({
+          where: { repoUrl: { in: open.map((run) => run.task.repoUrl) } },
+        });
+        const repoOf = (url: string) => repos.find((repo) => repo.repoUrl === url) ?? null;
+        return this.specs(
+          open.map(({ task, ...run }) => ({ ...task, runs: [run], repo: repoOf(task.repoUrl) })),
+        );
       }
     }
     const claimed = await inTransaction(poolOf(this.prisma), async (tx) => {
@@ -77,18 +82,13 @@ export class ClaimService {
     return this.specs(claimed);
   }
 
-  private async specs(claimed: (TaskRow & { runs: RunRow[] })[]): Promise<RunSpec[]> {
-    if (claimed.length === 0) return [];
-    const repos = await this.prisma.repo.findMany({
-      where: { repoUrl: { in: [...new Set(claimed.map((task) => task.repoUrl))] } },
-    });
-    const byUrl = new Map(repos.map((repo) => [repo.repoUrl, repo]));
-    // Secrets are read after the claim committed and go only into this reply, never into a row.
+  /** Secrets are read after the claim committed and go only into this reply, never into a row. */
+  private async specs(claimed: ClaimedTask[]): Promise<RunSpec[]> {
     return Promise.all(
       claimed.map(async (task) => {
-        const repo = byUrl.get(task.repoUrl) ?? null;
+        const repo = task.repo && { id: task.repo.id, repoUrl: task.repoUrl };
         const secrets = await this.secrets.forRun(task.agentType as AgentType, repo);
-        return { ...buildRunSpec(task, task.runs[0]!, repo, this.defaults), ...secrets };
+        return { ...buildRunSpec(task, task.runs[0]!, task.repo, this.defaults), ...secrets };
       }),
     );
   }

@@ -11,6 +11,7 @@ import { subjects } from "@optio/contracts";
 import type { HotTx } from "../db/hot-sql";
 import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
 import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
+import type { RepoRunSettings } from "./run-spec";
 
 export const DEFAULT_MAX_CONCURRENT = 2;
 /** How deep the fast path looks into the queue before falling back to one probe per repo. */
@@ -29,6 +30,9 @@ export type ClaimFilter = {
 };
 
 export type Lease = { runnerId: string; claimId: string | null; leaseMs: number };
+
+/** A claimed task with its leased run and its connected repo's run settings (null: not connected). */
+export type ClaimedTask = TaskRow & { runs: Run[]; repo: RepoRunSettings | null };
 
 /**
  * Two bounded plans: the head of the queue (cheap, the common case), then, when busy repos fill
@@ -146,7 +150,7 @@ export async function claimLocked(
   tx: HotTx,
   candidates: readonly Candidate[],
   lease: Lease,
-): Promise<(TaskRow & { runs: Run[] })[]> {
+): Promise<ClaimedTask[]> {
   if (candidates.length === 0) return [];
   const ids = candidates.map((c) => c.id);
   const repos = candidates.map((c) => c.repo_url);
@@ -205,6 +209,18 @@ export async function claimLocked(
                                 'trigger', 'claimed', 'message', ${message}::text, 'actor', ${actor}::text,
                                 'userId', NULL, 'runId', run.id, 'stateVersion', m.state_version)
         FROM moved m JOIN run ON run.task_id = m.id)
-    SELECT ${taskAndRunSelect("m", "run")} FROM moved m JOIN run ON run.task_id = m.id ORDER BY m.ord`);
-  return rows.map(toTaskWithRun);
+    SELECT ${taskAndRunSelect("m", "run")},
+           rp.id AS "repo.id", rp.image AS "repo.image", rp.run_timeout_seconds AS "repo.runTimeoutSeconds"
+      FROM moved m JOIN run ON run.task_id = m.id LEFT JOIN repos rp ON rp.repo_url = m.repo_url
+     ORDER BY m.ord`);
+  return rows.map((row) => ({
+    ...toTaskWithRun(row),
+    repo: row["repo.id"]
+      ? {
+          id: row["repo.id"] as string,
+          image: row["repo.image"] as string,
+          runTimeoutSeconds: row["repo.runTimeoutSeconds"] as number,
+        }
+      : null,
+  }));
 }

@@ -3,11 +3,14 @@ import type { Repo as RepoRow, Run as RunRow, Task as TaskRow } from "../generat
 
 export type RunDefaults = { image: string; timeoutSeconds: number };
 
+/** What of its repo a run spec carries: the repo's image and timeout, when it is connected. */
+export type RepoRunSettings = Pick<RepoRow, "id" | "image" | "runTimeoutSeconds">;
+
 /** The run spec a runner receives: the task, this attempt, and the repo's settings. Pure. */
 export function buildRunSpec(
   task: TaskRow,
   run: RunRow,
-  repo: RepoRow | null,
+  repo: RepoRunSettings | null,
   defaults: RunDefaults,
 ): RunSpec {
   return {

@@ -17,15 +17,14 @@ const GIT_USERNAME = "x-access-token";
 export class PlatformGitCredentials implements GitCredentialSource {
   constructor(
     private readonly options: {
-      secrets: SecretReader;
       hosts: PlatformHosts;
       appTokens: AppInstallationTokens;
       logger: Logger;
     },
   ) {}
 
-  async forRepo(repo: RunRepo): Promise<GitCredential> {
-    const credential = await githubCredential(this.options.secrets, repo?.id ?? null);
+  async forRepo(repo: RunRepo, secrets: SecretReader): Promise<GitCredential> {
+    const credential = await githubCredential(secrets, repo?.id ?? null);
     if (credential?.kind === "token") {
       return { source: "inline", username: GIT_USERNAME, secret: credential.token };
     }

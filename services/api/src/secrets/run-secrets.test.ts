@@ -4,7 +4,7 @@ import { PlatformGitCredentials } from "../platform/platform-git-credentials";
 import { PlatformHosts } from "../platform/platform-hosts";
 import { agentSecretEnv, RunSecrets } from "./run-secrets";
 import { testSecret } from "../../../runner/src/testing/fixtures";
-import type { SecretReader } from "./secret-reader";
+import { StaticSecretReader } from "./static-secret-reader";
 
 // Generated values: no credential-shaped literal in the repository.
 const anthropic = testSecret("anthropic-");
@@ -41,9 +41,8 @@ describe("agentSecretEnv", () => {
 
 const logger = pino({ level: "silent" });
 /** The git credentials of runs as the API wires them (no GitHub App here: stored tokens only). */
-const gitCredentials = (secrets: SecretReader) =>
+const gitCredentials = () =>
   new PlatformGitCredentials({
-    secrets,
     hosts: new PlatformHosts({}),
     appTokens: new AppInstallationTokens({ logger }),
     logger,
@@ -51,14 +50,11 @@ const gitCredentials = (secrets: SecretReader) =>
 
 describe("RunSecrets", () => {
   // A repo's own value wins over the global one, as the store resolves it.
-  const stored: Record<string, Record<string, string>> = {
-    global: { GITHUB_TOKEN: globalGit, ANTHROPIC_API_KEY: globalAnthropic },
-    "repo-1": { GITHUB_TOKEN: repoGit },
-  };
-  const reader: SecretReader = {
-    resolve: async (name, repoId) => (repoId && stored[repoId]?.[name]) || stored.global![name] || null,
-  };
-  const secrets = new RunSecrets({ secrets: reader, git: gitCredentials(reader) });
+  const reader = new StaticSecretReader(
+    { GITHUB_TOKEN: globalGit, ANTHROPIC_API_KEY: globalAnthropic },
+    { "repo-1": { GITHUB_TOKEN: repoGit } },
+  );
+  const secrets = new RunSecrets({ secrets: reader, git: gitCredentials() });
 
   it("sends the repo's git token, else the global one, as an inline credential", async () => {
     expect(await secrets.forRun("claude", { id: "repo-1", repoUrl: "u" })).toEqual({
@@ -73,8 +69,8 @@ describe("RunSecrets", () => {
   });
 
   it("sends no credential when none is stored", async () => {
-    const empty = { resolve: async () => null };
-    const none = new RunSecrets({ secrets: empty, git: gitCredentials(empty) });
+    const empty = new StaticSecretReader();
+    const none = new RunSecrets({ secrets: empty, git: gitCredentials() });
     expect(await none.forRun("codex", null)).toEqual({ secretEnv: {}, gitCredential: { source: "none" } });
   });
 });

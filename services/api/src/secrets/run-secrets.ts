@@ -27,7 +27,8 @@ export type RunRepo = { id: string; repoUrl: string } | null;
 
 /** Where a run's git credential comes from (platform/platform-git-credentials.ts implements it). */
 export interface GitCredentialSource {
-  forRepo(repo: RunRepo): Promise<GitCredential>;
+  /** The credential for `repo`, from the secrets it can see (`secrets`, scoped to it). */
+  forRepo(repo: RunRepo, secrets: SecretReader): Promise<GitCredential>;
 }
 
 /** Everything secret a run needs, resolved when it is claimed. */
@@ -44,11 +45,13 @@ export class RunSecrets {
     agentType: AgentType,
     repo: RunRepo,
   ): Promise<{ secretEnv: Record<string, string>; gitCredential: GitCredential }> {
+    const repoId = repo?.id ?? null;
+    const secrets = await this.secrets.scope(repoId); // one read for every name below
     const names = AGENT_SECRET_NAMES[agentType];
-    const values = await Promise.all(names.map((name) => this.secrets.resolve(name, repo?.id ?? null)));
+    const values = await Promise.all(names.map((name) => secrets.resolve(name, repoId)));
     return {
       secretEnv: agentSecretEnv(agentType, Object.fromEntries(names.map((name, i) => [name, values[i]]))),
-      gitCredential: await this.git.forRepo(repo),
+      gitCredential: await this.git.forRepo(repo, secrets),
     };
   }
 }

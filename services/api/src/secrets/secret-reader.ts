@@ -3,4 +3,10 @@
 export interface SecretReader {
   /** The value of secret `name` for the repo (`repoId`), else the global one, else null. */
   resolve(name: string, repoId: string | null): Promise<string | null>;
+  /**
+   * A reader of what the repo can see (its own secrets and the global ones) read at once: for a
+   * caller about to resolve several names for one repo (a claimed run), one read instead of one per
+   * name. It answers only for that repo.
+   */
+  scope(repoId: string | null): Promise<SecretReader>;
 }

@@ -93,11 +93,23 @@ export class SecretStore implements SecretReader {
   }
 
   async resolve(name: string, repoId: string | null): Promise<string | null> {
+    return (await this.scope(repoId)).resolve(name, repoId);
+  }
+
+  async scope(repoId: string | null): Promise<SecretReader> {
     const rows = await this.prisma.secret.findMany({
-      where: { name, scope: { in: repoId ? [repoId, GLOBAL_SCOPE] : [GLOBAL_SCOPE] } },
+      where: { scope: { in: repoId ? [repoId, GLOBAL_SCOPE] : [GLOBAL_SCOPE] } },
     });
-    const row = rows.find((r) => r.scope !== GLOBAL_SCOPE) ?? rows[0];
-    return row ? this.read(row) : null;
+    const scoped: SecretReader = {
+      resolve: async (name, asked) => {
+        if (asked !== repoId) throw new Error("a scoped secret reader answers only for its own repo");
+        const row =
+          rows.find((r) => r.name === name && r.scope !== GLOBAL_SCOPE) ?? rows.find((r) => r.name === name);
+        return row ? this.read(row) : null;
+      },
+      scope: async (other) => (other === repoId ? scoped : this.scope(other)),
+    };
+    return scoped;
   }
 
   /**

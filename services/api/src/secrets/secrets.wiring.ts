@@ -27,8 +27,8 @@ export function createSecrets(deps: {
   outbox: Outbox;
   /** The GitHub API the token validator probes (see PlatformHosts.githubApiUrl). */
   githubApiUrl: string;
-  /** Where runs' git credentials come from, reading the store. */
-  gitCredentials: (secrets: SecretReader) => GitCredentialSource;
+  /** Where runs' git credentials come from. */
+  gitCredentials: GitCredentialSource;
 }): Secrets {
   const { config } = deps;
   const cipher = new SecretCipher({
@@ -41,7 +41,7 @@ export function createSecrets(deps: {
   return {
     store,
     cipher,
-    runSecrets: new RunSecrets({ secrets: store, git: deps.gitCredentials(store) }),
+    runSecrets: new RunSecrets({ secrets: store, git: deps.gitCredentials }),
     redaction,
     validator: new CredentialValidator({
       githubApiUrl: deps.githubApiUrl,

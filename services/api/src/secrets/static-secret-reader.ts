@@ -11,4 +11,8 @@ export class StaticSecretReader implements SecretReader {
   async resolve(name: string, repoId: string | null): Promise<string | null> {
     return (repoId ? this.perRepo[repoId]?.[name] : undefined) ?? this.global[name] ?? null;
   }
+
+  async scope(): Promise<SecretReader> {
+    return this;
+  }
 }

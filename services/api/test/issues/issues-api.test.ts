@@ -1,6 +1,7 @@
 // GET /api/issues and POST /api/issues/assign against the GitHub double (real Octokit), with a real
 // API, Postgres and NATS.
 import { StaticSecretReader } from "../../src/secrets/static-secret-reader";
+import type { SecretReader } from "../../src/secrets/secret-reader";
 import { eventually } from "../helpers/eventually";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { startGitHubDouble, type GitHubDouble } from "../support/github-double";
@@ -22,12 +23,7 @@ beforeAll(async () => {
   ctx = await createTestContext({
     config: { OPTIO_GITHUB_URL: double.webUrl },
     // `locked` has a per-repo token GitHub does not accept; its id is only known once connected.
-    secrets: {
-      resolve: async (name, id) =>
-        id && id === lockedId
-          ? REVOKED_TOKEN
-          : new StaticSecretReader({ GITHUB_TOKEN: double.token }).resolve(name, id),
-    },
+    secrets: lockedRepoReader(),
   });
   admin = await ctx.adminToken();
   const res = await ctx.http
@@ -42,6 +38,18 @@ afterAll(async () => {
   await double?.close();
 });
 let lockedId: string | undefined;
+
+/** The double's token for every repo, except a token GitHub does not accept for `locked`. */
+function lockedRepoReader(): SecretReader {
+  const reader: SecretReader = {
+    resolve: async (name, id) =>
+      id && id === lockedId
+        ? REVOKED_TOKEN
+        : new StaticSecretReader({ GITHUB_TOKEN: double.token }).resolve(name, id),
+    scope: async () => reader,
+  };
+  return reader;
+}
 
 const auth = () => ({ authorization: `Bearer ${admin}` });
 const taskRows = () => ctx.prisma.task.count();

@@ -174,13 +174,9 @@ describe("a bad App configuration fails clearly, without key material", () => {
 });
 
 describe("a run's git credential", () => {
-  const credentials = (secrets: StaticSecretReader) =>
-    new PlatformGitCredentials({
-      secrets,
-      hosts,
-      appTokens: new AppInstallationTokens({ logger }),
-      logger,
-    });
+  // Made when used: `hosts` is set in beforeAll.
+  const credentials = () =>
+    new PlatformGitCredentials({ hosts, appTokens: new AppInstallationTokens({ logger }), logger });
   const lsRemote = (token: string) =>
     run(
       "git",
@@ -191,7 +187,7 @@ describe("a run's git credential", () => {
     );
 
   it("is an installation token git accepts as x-access-token, until it expires", async () => {
-    const credential = await credentials(appSecrets()).forRepo({ id: "repo-1", repoUrl });
+    const credential = await credentials().forRepo({ id: "repo-1", repoUrl }, appSecrets());
     expect(credential).toEqual({
       source: "inline",
       username: "x-access-token",
@@ -212,13 +208,13 @@ describe("a run's git credential", () => {
       GITHUB_APP_ID: app.appId,
       GITHUB_APP_PRIVATE_KEY: app.privateKey,
     });
-    expect(await credentials(both).forRepo({ id: "repo-1", repoUrl })).toEqual({
+    expect(await credentials().forRepo({ id: "repo-1", repoUrl }, both)).toEqual({
       source: "inline",
       username: "x-access-token",
       secret: double.token,
     });
     const plain = { id: "repo-2", repoUrl: "https://git.example.com/acme/widgets" };
-    expect(await credentials(appSecrets()).forRepo(plain)).toEqual({ source: "none" });
+    expect(await credentials().forRepo(plain, appSecrets())).toEqual({ source: "none" });
   });
 });
 

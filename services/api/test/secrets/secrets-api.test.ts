@@ -97,6 +97,11 @@ describe("CRUD", () => {
     const other = "00000000-0000-4000-8000-000000000000";
     expect(await ctx.services.secrets.resolve("GITHUB_TOKEN", other)).toBe(global);
     expect(await ctx.services.secrets.resolve("NOT_STORED", repoId)).toBeNull();
+    // A scoped reader (one read for a claimed run) resolves the same way, and only for its repo.
+    const scope = await ctx.services.secrets.scope(repoId);
+    expect(await scope.resolve("GITHUB_TOKEN", repoId)).toBe(own);
+    expect(await scope.resolve("NOT_STORED", repoId)).toBeNull();
+    await expect(scope.resolve("GITHUB_TOKEN", other)).rejects.toThrow(/only for its own repo/);
 
     const onlyRepo = await call("get", `/api/secrets?scope=${repoId}`);
     expect(onlyRepo.body.secrets.map((s: { scope: string }) => s.scope)).toEqual([repoId]);
