@@ -4,7 +4,6 @@ import type { PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import { CredentialValidator } from "../setup/credential-validator";
 import { RunSecrets, type GitCredentialSource } from "./run-secrets";
-import type { SecretReader } from "./secret-reader";
 import { SecretCipher } from "./secret-cipher";
 import { SecretStore } from "./secret.store";
 import { StoredSecretsRedactor } from "./stored-secrets-redactor";
