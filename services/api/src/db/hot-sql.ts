@@ -1,6 +1,7 @@
-// Running the hottest statements on the pg pool under Prisma's adapter, past the ORM's transaction
-// machinery: a claim is four round trips (BEGIN, two statements, COMMIT) with nothing in between.
-// The statements themselves are built with Prisma.sql, like every raw statement here.
+// Running the hottest transactions on the pg pool under Prisma's adapter, past the ORM's transaction
+// machinery: the claim (dispatch/claim.store.ts) and the outbox publisher's batch
+// (events/outbox-publisher.ts) are each BEGIN, their statements and COMMIT, with nothing in between.
+// The statements are built with Prisma.sql, like every raw statement here.
 import { createHash } from "node:crypto";
 import pg from "pg";
 import { Prisma } from "../generated/prisma/client";
@@ -40,6 +41,10 @@ export interface HotTx {
 export async function inTransaction<T>(pool: pg.Pool, work: (tx: HotTx) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A connection lost while checked out (Postgres restarted) emits here, not on the pool: without
+  // a listener that event would crash the process. The query in flight fails on its own.
+  const onError = (error: Error) => (broken = error);
+  client.on("error", onError);
   try {
     await client.query("BEGIN; SET LOCAL jit = off"); // simple protocol: one round trip
     const tx: HotTx = {
@@ -53,7 +58,8 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: HotTx) => Promi
     await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
     throw error;
   } finally {
-    // A connection that could not roll back is in an unknown state: destroy it, never reuse it.
+    client.off("error", onError);
+    // A connection that failed or could not roll back is in an unknown state: destroy it.
     client.release(broken);
   }
 }

@@ -16,6 +16,9 @@ export function createPrisma(databaseUrl: string): PrismaClient {
     // Fail fast while Postgres is down so health checks and requests answer instead of hanging.
     connectionTimeoutMillis: 2_000,
   });
+  // An idle connection lost (Postgres restarted) is dropped by the pool and the next query connects
+  // again; without a listener its error event would crash the process before Prisma adds its own.
+  pool.on("error", () => {});
   // The adapter ends the pool on $disconnect, as it would a pool of its own.
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   pools.set(prisma, pool);

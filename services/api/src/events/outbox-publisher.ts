@@ -2,7 +2,9 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream, type JetStreamClient } from "@nats-io/jetstream";
 import type { Logger } from "pino";
 import type { EventEnvelope } from "@optio/contracts";
-import type { PrismaClient } from "../db/prisma";
+import { inTransaction } from "../db/hot-sql";
+import { poolOf, type PrismaClient } from "../db/prisma";
+import { Prisma } from "../generated/prisma/client";
 
 const BATCH = 200;
 
@@ -82,41 +84,40 @@ export class OutboxPublisher {
     }
   }
 
+  /** One batch on the pg pool (db/hot-sql.ts): every created task passes through here. */
   private publishBatch(): Promise<number> {
-    return this.prisma.$transaction(
-      async (tx) => {
-        const rows = await tx.$queryRaw<
-          {
-            seq: bigint;
-            id: string;
-            subject: string;
-            type: string;
-            data: Record<string, unknown>;
-            created_at: Date;
-          }[]
-        >`SELECT seq, id, subject, type, data, created_at FROM outbox_events
-           WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
-        // Pipelined on one connection: the stream still receives them in this order.
-        await Promise.all(
-          rows.map((row) => {
-            const envelope: EventEnvelope = {
-              id: row.id,
-              type: row.type,
-              time: row.created_at.toISOString(),
-              source: this.source,
-              subject: row.subject,
-              data: row.data,
-            };
-            return this.js.publish(row.subject, JSON.stringify(envelope), { msgID: row.id, timeout: 5_000 });
-          }),
-        );
-        if (rows.length > 0) {
-          await tx.$executeRaw`UPDATE outbox_events SET published_at = now()
-                                WHERE seq = ANY(${rows.map((row) => row.seq)}::bigint[])`;
-        }
-        return rows.length;
-      },
-      { timeout: 60_000 },
-    );
+    return inTransaction(poolOf(this.prisma), async (tx) => {
+      const rows = await tx.query<OutboxRow>(Prisma.sql`
+        SELECT seq, id, subject, type, data, created_at FROM outbox_events
+         WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`);
+      await Promise.all(
+        rows.map((row) => {
+          const envelope: EventEnvelope = {
+            id: row.id,
+            type: row.type,
+            time: row.created_at.toISOString(),
+            source: this.source,
+            subject: row.subject,
+            data: row.data,
+          };
+          return this.js.publish(row.subject, JSON.stringify(envelope), { msgID: row.id, timeout: 5_000 });
+        }),
+      );
+      if (rows.length > 0) {
+        await tx.query(Prisma.sql`
+          UPDATE outbox_events SET published_at = now()
+           WHERE seq = ANY(${rows.map((row) => row.seq)}::bigint[])`);
+      }
+      return rows.length;
+    });
   }
 }
+
+type OutboxRow = {
+  seq: bigint;
+  id: string;
+  subject: string;
+  type: string;
+  data: Record<string, unknown>;
+  created_at: Date;
+};
