@@ -3,7 +3,8 @@
 //  1. latency from POST /api/tasks returning to the container's first output line, p50/p99 over
 //     BENCH_RUNS trivial shell tasks with an idle runner, beside a raw `docker run` of the same image;
 //  2. throughput of short shell tasks with 1, 2 and 4 runner processes;
-//  3. claim cost (p50/p99 of 300 claim requests after 20 warm-up ones) with 10k and 100k queued tasks;
+//  3. claim cost (p50/p99 of 300 claim requests after 20 warm-up ones) with 10k and 100k queued tasks,
+//     in a queue whose head has free repos and in one whose head is blocked by full repos;
 //  4. memory: runner RSS idle and with all slots busy, API RSS under load;
 //  5. clone of a generated repository (BENCH_REPO_FILES files), plain and through the repo cache.
 // BENCH_PARTS=latency,throughput,claims,clone picks parts; `npm run bench -- --smoke dispatch` runs a
@@ -286,48 +287,56 @@ async function main() {
       }
     }
 
-    // 3. Claim cost with 10k and 100k queued tasks (agent type no runner here serves).
+    // 3. Claim cost with 10k and 100k queued tasks (agent type no runner here serves), in two
+    //    queue layouts over 500 repos (at most 2 active each, and claimed tasks never finish here):
+    //    - spread: each priority level holds one task of every repo, so the queue head always has
+    //      a repo with a free slot (the common case);
+    //    - blocked: each priority level is one repo's backlog, so once a repo is full its tasks
+    //      fill the head and every claim falls back to the per-repo walk (the worst case).
     if (PARTS.has("claims")) {
       console.log("\nClaim cost (one claim request = one task claimed)");
       const nc = await connectNats(stack.natsUrl, "bench-claimer");
-      for (const queued of QUEUED) {
-        const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
-        const missing = queued - rows[0].n;
-        if (missing > 0) {
+      const layouts = { spread: "(g / 500) % 1000", blocked: "g % 1000" };
+      for (const [layout, priority] of Object.entries(layouts)) {
+        await db.query("TRUNCATE tasks CASCADE"); // each layout on a fresh table
+        for (const queued of QUEUED) {
+          const { rows } = await db.query("SELECT count(*)::int AS n FROM tasks WHERE state = 'queued'");
+          const missing = queued - rows[0].n;
+          if (missing > 0) {
+            await db.query(
+              `INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
+               SELECT gen_random_uuid(), 'q', 'p', 'https://example.com/claims/r' || (g % 500), 'main', 'codex', 'queued',
+                      ${priority}, 3, now()
+                 FROM generate_series(1, $1) g`,
+              [missing],
+            );
+          }
+          // A settled table, as autovacuum would leave it, and no checkpoint in the middle of the sample.
+          await db.query("VACUUM ANALYZE tasks");
+          await db.query("CHECKPOINT");
+          await claimRoundTrips(nc, "bench-claimer", 20); // warm-up
+          const times = await claimRoundTrips(nc, "bench-claimer", CLAIMS);
+          const wire = await natsRoundTrip(nc, CLAIMS);
+          const phases = await claimPhases(stack.databaseUrl, "bench-claimer", Math.ceil(CLAIMS / 3));
+          // Close what was claimed, so no lease of this phase expires into the next one.
           await db.query(
-            `INSERT INTO tasks (id, title, prompt, repo_url, repo_branch, agent_type, state, priority, max_attempts, updated_at)
-           SELECT gen_random_uuid(), 'q', 'p', 'https://example.com/claims/r' || (g % 500), 'main', 'codex', 'queued',
-                  (g % 1000), 3, now()
-             FROM generate_series(1, $1) g`,
-            [missing],
+            "UPDATE runs SET state = 'cancelled' WHERE runner_id = 'bench-claimer' AND state = 'provisioning'",
           );
-          await db.query("ANALYZE tasks");
+          await db.query(
+            "UPDATE tasks SET state = 'cancelled' WHERE state = 'provisioning' AND agent_type = 'codex'",
+          );
+          console.log(
+            `  ${layout.padEnd(7)} ${String(queued).padStart(6)} queued: p50 ${ms2(percentile(times, 50))}` +
+              `  p99 ${ms2(percentile(times, 99))}  (targets 5 / 15 ms)`,
+          );
+          console.log(
+            `     where it goes (medians): NATS round trip ${ms2(percentile(wire, 50))}; in-process claim: ` +
+              Object.entries(phases)
+                .map(([name, value]) => `${name} ${value.toFixed(2)}`)
+                .join(", ") +
+              " ms",
+          );
         }
-        // A settled table, as autovacuum would leave it, and no checkpoint in the middle of the sample.
-        await db.query("VACUUM ANALYZE tasks");
-        await db.query("CHECKPOINT");
-        await claimRoundTrips(nc, "bench-claimer", 20); // warm-up
-        const times = await claimRoundTrips(nc, "bench-claimer", CLAIMS);
-        const wire = await natsRoundTrip(nc, CLAIMS);
-        const phases = await claimPhases(stack.databaseUrl, "bench-claimer", Math.ceil(CLAIMS / 3));
-        // Close what was claimed, so no lease of this phase expires into the next one.
-        await db.query(
-          "UPDATE runs SET state = 'cancelled' WHERE runner_id = 'bench-claimer' AND state = 'provisioning'",
-        );
-        await db.query(
-          "UPDATE tasks SET state = 'cancelled' WHERE state = 'provisioning' AND agent_type = 'codex'",
-        );
-        console.log(
-          `  ${String(queued).padStart(6)} queued: p50 ${ms2(percentile(times, 50))}  p99 ${ms2(percentile(times, 99))}` +
-            `  (targets 5 / 15 ms)`,
-        );
-        console.log(
-          `     where it goes (medians): NATS round trip ${ms2(percentile(wire, 50))}; in-process claim: ` +
-            Object.entries(phases)
-              .map(([name, value]) => `${name} ${value.toFixed(2)}`)
-              .join(", ") +
-            " ms",
-        );
       }
       await nc.close();
     }
