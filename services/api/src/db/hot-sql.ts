@@ -38,7 +38,11 @@ export interface HotTx {
  * estimates of the claim's statements cross jit_above_cost, and compiling them costs far more (tens
  * of ms) than running them.
  */
-export async function inTransaction<T>(pool: pg.Pool, work: (tx: HotTx) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (tx: HotTx) => Promise<T>,
+  options: { waitForFlush?: boolean } = {},
+): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
   // A connection lost while checked out (Postgres restarted) emits here, not on the pool: without
@@ -46,7 +50,10 @@ export async function inTransaction<T>(pool: pg.Pool, work: (tx: HotTx) => Promi
   const onError = (error: Error) => (broken = error);
   client.on("error", onError);
   try {
-    await client.query("BEGIN; SET LOCAL jit = off"); // simple protocol: one round trip
+    // Simple protocol: one round trip. waitForFlush: false commits without waiting for the WAL
+    // flush, for a transaction whose loss in a crash is harmless (see OutboxPublisher).
+    const flush = options.waitForFlush === false ? "; SET LOCAL synchronous_commit = off" : "";
+    await client.query(`BEGIN; SET LOCAL jit = off${flush}`);
     const tx: HotTx = {
       query: async <R extends Record<string, unknown>>(statement: Prisma.Sql) =>
         (await client.query<R>({ ...prepared(statement), types: PRISMA_SHAPED })).rows,

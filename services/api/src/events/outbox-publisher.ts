@@ -84,32 +84,42 @@ export class OutboxPublisher {
     }
   }
 
-  /** One batch on the pg pool (db/hot-sql.ts): every created task passes through here. */
+  /**
+   * One batch on the pg pool (db/hot-sql.ts): every created task and claim passes through here.
+   * Its commit does not wait for the WAL flush: a mark lost in a crash only publishes those rows
+   * again, and the stream drops them as duplicates of their message id (10-minute window; events
+   * carry their id for consumers too). So a claim's or intake's durable commit never queues behind
+   * this one's flush.
+   */
   private publishBatch(): Promise<number> {
-    return inTransaction(poolOf(this.prisma), async (tx) => {
-      const rows = await tx.query<OutboxRow>(Prisma.sql`
+    return inTransaction(
+      poolOf(this.prisma),
+      async (tx) => {
+        const rows = await tx.query<OutboxRow>(Prisma.sql`
         SELECT seq, id, subject, type, data, created_at FROM outbox_events
          WHERE published_at IS NULL ORDER BY seq LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`);
-      await Promise.all(
-        rows.map((row) => {
-          const envelope: EventEnvelope = {
-            id: row.id,
-            type: row.type,
-            time: row.created_at.toISOString(),
-            source: this.source,
-            subject: row.subject,
-            data: row.data,
-          };
-          return this.js.publish(row.subject, JSON.stringify(envelope), { msgID: row.id, timeout: 5_000 });
-        }),
-      );
-      if (rows.length > 0) {
-        await tx.query(Prisma.sql`
+        await Promise.all(
+          rows.map((row) => {
+            const envelope: EventEnvelope = {
+              id: row.id,
+              type: row.type,
+              time: row.created_at.toISOString(),
+              source: this.source,
+              subject: row.subject,
+              data: row.data,
+            };
+            return this.js.publish(row.subject, JSON.stringify(envelope), { msgID: row.id, timeout: 5_000 });
+          }),
+        );
+        if (rows.length > 0) {
+          await tx.query(Prisma.sql`
           UPDATE outbox_events SET published_at = now()
            WHERE seq = ANY(${rows.map((row) => row.seq)}::bigint[])`);
-      }
-      return rows.length;
-    });
+        }
+        return rows.length;
+      },
+      { waitForFlush: false },
+    );
   }
 }
 
