@@ -30,7 +30,10 @@ describe("buildContainerSpec", () => {
       "optio.task": spec.taskId,
       "optio.runner": "test-runner",
     });
-    expect(c.Env).toContain(`OPTIO_RUN_ID=${spec.runId}`);
+    // The run's environment arrives on stdin with its files, never in the engine's config.
+    expect(c.Env).toEqual(["OPTIO_SPEC_FROM_STDIN=1"]);
+    expect(JSON.stringify(c.Env)).not.toContain(spec.runId);
+    expect(c).toMatchObject({ OpenStdin: true, StdinOnce: true, AttachStdin: true });
     expect(c.Tty).toBe(false);
   });
 

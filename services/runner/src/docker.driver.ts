@@ -1,6 +1,7 @@
 // The docker driver: one container per run through dockerode. The ONLY file importing dockerode.
-// With OPTIO_RUNNER_WARM_POOL, a run of the default limits takes a container started ahead of time
-// (warm-pool.ts keeps them) and hands it its spec on stdin; any other run starts a cold one. Pool
+// Every container is started waiting for its run's spec on stdin. With OPTIO_RUNNER_WARM_POOL, a
+// run of the default limits takes one started ahead of time (warm-pool.ts keeps them); any other
+// run starts a cold one and hands it its spec at once. Pool
 // containers are made for one image and one repo mirror (a mount cannot be added later), so the
 // pool follows the repository the runner last served.
 import { randomUUID } from "node:crypto";
@@ -58,7 +59,7 @@ export class DockerDriver implements Driver {
   readonly name = "docker" as const;
   readonly isolated = true;
   private readonly docker: Docker;
-  private readonly pool: WarmPool<WarmContainer> | undefined;
+  private readonly pool: WarmPool<WaitingContainer> | undefined;
   private readonly cache: RepoCache | undefined;
 
   constructor(private readonly opts: { config: RunnerConfig; logger: Logger }) {
@@ -102,7 +103,7 @@ export class DockerDriver implements Driver {
   }
 
   /** A pool container: created, attached (stdin too) and started; it waits for its spec. */
-  private async createWarm({ image, repoMirror }: PoolTarget): Promise<WarmContainer> {
+  private async createWarm({ image, repoMirror }: PoolTarget): Promise<WaitingContainer> {
     const { config } = this.opts;
     const spec = buildPoolContainerSpec(
       {
@@ -116,16 +117,21 @@ export class DockerDriver implements Driver {
     );
     const container = await this.docker.createContainer(spec);
     try {
-      // hijack: the connection is also the container's stdin (a field the typings lack).
-      const attach = { stream: true, hijack: true, stdin: true, stdout: true, stderr: true };
-      const stream = (await container.attach(attach)) as Duplex;
-      const output = this.demux(stream);
-      await container.start();
-      return new WarmContainer(container, stream, output, this.owner);
+      return await this.startWaiting(container);
     } catch (error) {
       await container.remove({ force: true }).catch(() => {});
       throw error;
     }
+  }
+
+  /** Attaches (stdin too) and starts a created container: it then waits for its run on stdin. */
+  private async startWaiting(container: Docker.Container): Promise<WaitingContainer> {
+    // hijack: the connection is also the container's stdin (a field the typings lack).
+    const attach = { stream: true, hijack: true, stdin: true, stdout: true, stderr: true };
+    const stream = (await container.attach(attach)) as Duplex;
+    const output = this.demux(stream);
+    await container.start();
+    return new WaitingContainer(container, stream, output, this.owner);
   }
 
   private demux(stream: NodeJS.ReadableStream): { stdout: PassThrough; stderr: PassThrough } {
@@ -181,15 +187,9 @@ export class DockerDriver implements Driver {
         await warm.remove().catch(() => {});
       }
     }
-    const spec = buildContainerSpec(plan, this.opts.config);
-    const container = await this.create(spec, plan.image);
+    const container = await this.create(buildContainerSpec(plan, this.opts.config), plan.image);
     try {
-      const [uid, gid] = this.owner;
-      await container.putArchive(tarFiles("optio", plan.files, uid, gid), { path: "/run" });
-      const attached = await container.attach({ stream: true, stdout: true, stderr: true });
-      const { stdout, stderr } = this.demux(attached);
-      await container.start();
-      return new DockerRunHandle(container, stdout, stderr);
+      return await (await this.startWaiting(container)).assign(plan);
     } catch (error) {
       await container.remove({ force: true }).catch(() => {});
       throw new DriverError("CONTAINER_FAILED", `could not start the container: ${(error as Error).message}`);
@@ -325,8 +325,8 @@ class DockerRunHandle implements RunHandle {
   }
 }
 
-/** A started pool container waiting on stdin for one run's files (see optio-run.sh). */
-class WarmContainer implements WarmUnit {
+/** A started container waiting on stdin for one run's files (see optio-run.sh). */
+class WaitingContainer implements WarmUnit {
   constructor(
     private readonly container: Docker.Container,
     private readonly stdin: Duplex,
