@@ -1,9 +1,19 @@
 // The repo cache against the real Docker engine, the test agent image and a git server on 127.0.0.1.
 import { randomUUID } from "node:crypto";
-import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { promisify } from "node:util";
 import pino from "pino";
 import { DockerDriver } from "./docker.driver";
 import type { RunHandle } from "./driver";
@@ -17,6 +27,9 @@ import { startGitServer, type GitServer } from "./testing/git-server";
 jest.setTimeout(180_000);
 
 const RUNNER_ID = "repo-cache-test";
+/** The entrypoint's clone step, run here on the host (the git server answers from this process). */
+const CLONE = path.resolve(__dirname, "../../../deploy/images/agent/optio-clone");
+const run = promisify(execFile);
 let git: GitServer;
 let image: string;
 let cacheDir: string;
@@ -206,5 +219,32 @@ describe("repo cache", () => {
     const packs = readdirSync(path.dirname(first.pack));
     expect(packs).toContain(path.basename(second.pack));
     expect(packs).not.toContain(path.basename(first.pack));
+  });
+
+  it("optio-clone clones from the server when the mirror it is given is unusable", async () => {
+    git.createRepo("no-mirror");
+    const work = mkdtempSync(path.join(os.tmpdir(), "optio-clone-"));
+    try {
+      const broken = path.join(work, "broken.git");
+      mkdirSync(path.join(broken, "objects"), { recursive: true });
+      const { stderr } = await run(CLONE, [path.join(work, "repo")], {
+        env: {
+          PATH: process.env.PATH,
+          HOME: work,
+          OPTIO_REPO_URL: git.url("no-mirror"),
+          OPTIO_REPO_BRANCH: "main",
+          OPTIO_BRANCH_NAME: "optio/no-mirror",
+          OPTIO_REPO_REFERENCE: broken,
+        },
+      });
+      expect(stderr).toContain("repo cache unusable; cloning without it");
+      const inClone = (...args: string[]) =>
+        execFileSync("git", ["-C", path.join(work, "repo"), ...args], { encoding: "utf8" }).trim();
+      expect(inClone("rev-parse", "HEAD")).toBe(git.git("no-mirror", ["rev-parse", "main"]).trim());
+      expect(inClone("rev-parse", "--abbrev-ref", "HEAD")).toBe("optio/no-mirror");
+      expect(existsSync(path.join(work, "repo", ".git", "objects", "info", "alternates"))).toBe(false);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

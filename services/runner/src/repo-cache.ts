@@ -64,7 +64,7 @@ export class RepoCache {
   private async fetch(mirror: string, name: string): Promise<boolean> {
     if (!existsSync(mirror)) return false;
     try {
-      await this.git(["-C", mirror, "fetch", "--prune", "--quiet", "origin"]);
+      await this.git(["-C", mirror, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"]);
       return true;
     } catch (error) {
       this.opts.logger.warn({ err: error, mirror: name }, "repo cache: fetch failed; rebuilding the mirror");
