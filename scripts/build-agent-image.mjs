@@ -31,6 +31,7 @@ const TEST_REPO = "optio/agent-test";
 const TEST_INPUTS = [
   "Dockerfile.test",
   "optio-run.sh",
+  "optio-clone",
   "git-credential-optio",
   "test/fake-claude",
   "test/fake-codex",
@@ -163,7 +164,7 @@ export async function buildProdImage({ base = process.env.OPTIO_AGENT_BASE_IMAGE
   const baseImage = base ?? (await ensureBaseImage());
   const ctx = mkdtempSync(path.join(os.tmpdir(), "optio-agent-prod-"));
   try {
-    for (const file of ["Dockerfile", "optio-run.sh", "git-credential-optio"])
+    for (const file of ["Dockerfile", "optio-run.sh", "optio-clone", "git-credential-optio"])
       copyFileSync(path.join(imageDir, file), path.join(ctx, file));
     mkdirSync(path.join(ctx, "certs"));
     const certDir = "/usr/local/share/ca-certificates";

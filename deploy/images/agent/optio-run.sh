@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Optio run entrypoint: clone → branch → agent → commit → push → one machine-readable result line.
+# Optio run entrypoint: clone and branch (optio-clone) → agent → commit → push → one machine-readable
+# result line.
 #
 # Inputs (plain environment): OPTIO_TASK_ID, OPTIO_RUN_ID, OPTIO_ATTEMPT, OPTIO_TASK_TITLE,
 #   OPTIO_REPO_URL, OPTIO_REPO_BRANCH, OPTIO_BRANCH_NAME; optional OPTIO_RUN_DIR (default /run/optio),
-#   OPTIO_WORKSPACE (default /workspace) and OPTIO_READ_ONLY=1 (review runs: no commit, no push).
+#   OPTIO_WORKSPACE (default /workspace), OPTIO_READ_ONLY=1 (review runs: no commit, no push) and
+#   OPTIO_REPO_REFERENCE (the runner's mirror of the repository: see optio-clone).
 # When OPTIO_BRANCH_NAME already exists on the remote (an earlier run pushed it), the run continues it.
 # Inputs (files in OPTIO_RUN_DIR, written by the runner, read once and deleted when secret):
 #   agent-cmd       the agent's argv, NUL-separated
@@ -12,7 +14,8 @@
 #   agent.env       secret env for the agent only: lines "NAME BASE64VALUE"
 #   git-credential  line 1 username, line 2 secret (optional)
 # The git credential reaches git only through the credential helper, via variables set on the clone
-# and push commands alone: never in a URL, an argument, a log line, or the agent's environment.
+# (optio-clone) and push commands alone: never in a URL, an argument, a log line, or the agent's
+# environment.
 # Output: agent stdout on stdout; our own messages on stderr prefixed "[optio] "; last stdout line:
 #   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
 # Warm pool (OPTIO_SPEC_FROM_STDIN=1): the container was started ahead of time, without the run's
@@ -32,7 +35,8 @@ fi
 RUN_DIR=${OPTIO_RUN_DIR:-/run/optio}
 WORKSPACE=${OPTIO_WORKSPACE:-/workspace}
 REPO="$WORKSPACE/repo"
-HELPER="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/git-credential-optio"
+LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+HELPER="$LIB/git-credential-optio"
 BRANCH="$OPTIO_BRANCH_NAME"
 export GIT_TERMINAL_PROMPT=0
 
@@ -52,13 +56,15 @@ if [ -f "$RUN_DIR/git-credential" ]; then
   { IFS= read -r GIT_USER || true; IFS= read -r GIT_SECRET || true; } < "$RUN_DIR/git-credential"
   rm -f "$RUN_DIR/git-credential"
 fi
-# git with the credential helper; the secret is in the environment of this git process only.
-git_auth() {
+# Runs "$@" with the credential helper as every git's only one; the secret is in the environment of
+# that command only.
+with_credential() {
   if [ -n "$GIT_SECRET" ]; then
-    OPTIO_GIT_USERNAME="$GIT_USER" OPTIO_GIT_SECRET="$GIT_SECRET" \
-      git -c credential.helper= -c "credential.helper=$HELPER" "$@"
+    OPTIO_GIT_USERNAME="$GIT_USER" OPTIO_GIT_SECRET="$GIT_SECRET" GIT_CONFIG_COUNT=2 \
+      GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0= \
+      GIT_CONFIG_KEY_1=credential.helper GIT_CONFIG_VALUE_1="$HELPER" "$@"
   else
-    git -c credential.helper= "$@"
+    GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0= "$@"
   fi
 }
 
@@ -68,26 +74,11 @@ git config --global init.defaultBranch main
 git config --global advice.detachedHead false
 
 log "cloning branch $OPTIO_REPO_BRANCH"
-# OPTIO_REPO_REFERENCE: the runner's mirror of this repository (read-only): objects are borrowed
-# from it; a missing or broken mirror falls back to a plain clone.
-clone() { git_auth clone --quiet --single-branch --branch "$OPTIO_REPO_BRANCH" "$@" -- "$OPTIO_REPO_URL" "$REPO"; }
-CLONED=0
-if [ -n "${OPTIO_REPO_REFERENCE:-}" ]; then
-  clone --reference-if-able "$OPTIO_REPO_REFERENCE" 2>/dev/null && CLONED=1
-  [ "$CLONED" = 1 ] || { rm -rf "$REPO"; log "repo cache unusable; cloning without it"; }
-fi
-if [ "$CLONED" = 0 ] && ! clone; then
+if ! with_credential "$LIB/optio-clone" "$REPO"; then
   result 1 false 0 "" CLONE_FAILED "could not clone the repository at branch $OPTIO_REPO_BRANCH"
   exit 2
 fi
 cd "$REPO" || exit 2
-# A branch an earlier run pushed (the task's PR) is continued, not restarted from the base branch.
-if git_auth ls-remote --exit-code --heads origin "refs/heads/$BRANCH" >/dev/null 2>&1 &&
-  git_auth fetch --quiet origin "+refs/heads/$BRANCH:refs/remotes/origin/$BRANCH"; then
-  git checkout --quiet -b "$BRANCH" "origin/$BRANCH"
-else
-  git checkout --quiet -b "$BRANCH"
-fi
 BASE=$(git rev-parse HEAD)
 log "working on $BRANCH from ${BASE:0:12}"
 
@@ -163,7 +154,7 @@ log "pushing $COMMITS commit(s) to $BRANCH"
 # (another push updating refs at the same time).
 pushed=false
 for attempt in 1 2 3; do
-  if git_auth push --quiet --force origin "HEAD:refs/heads/$BRANCH"; then
+  if with_credential git push --quiet --force origin "HEAD:refs/heads/$BRANCH"; then
     pushed=true
     break
   fi

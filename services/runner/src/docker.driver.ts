@@ -147,9 +147,9 @@ export class DockerDriver implements Driver {
 
   /** Brings the repo's mirror up to date, mounts it (alone) and names it to the entrypoint. */
   private async withCache(plan: RunPlan): Promise<RunPlan> {
-    const repoUrl = plan.env.OPTIO_REPO_URL;
-    if (!this.cache || !repoUrl) return plan;
-    const name = await this.cache.prepare(repoUrl);
+    const { OPTIO_REPO_URL: repoUrl, OPTIO_REPO_BRANCH: branch } = plan.env;
+    if (!this.cache || !repoUrl || !branch) return plan;
+    const name = await this.cache.prepare(repoUrl, branch);
     if (!name) return plan;
     return {
       ...plan,
