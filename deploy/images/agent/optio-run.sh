@@ -18,10 +18,11 @@
 # environment.
 # Output: agent stdout on stdout; our own messages on stderr prefixed "[optio] "; last stdout line:
 #   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
-# Warm pool (OPTIO_SPEC_FROM_STDIN=1): the container was started ahead of time, without the run's
-#   environment or files; it blocks here until the runner writes one line with a byte count, then
-#   that many bytes of base64 tar (the run directory's files, plus run.env: the plain environment
-#   as lines "NAME BASE64VALUE"). Nothing of a run (repo, secret) exists in it before that.
+# Spec on stdin (OPTIO_SPEC_FROM_STDIN=1: every Docker run; a warm-pool container is started ahead
+#   of time): the container starts without the run's environment or files and blocks here until
+#   the runner writes one line with a byte count, then that many bytes of base64 tar (the run
+#   directory's files, plus run.env: the plain environment as lines "NAME BASE64VALUE"). Nothing
+#   of a run (repo, secret) exists in it before that.
 set -uo pipefail
 
 if [ "${OPTIO_SPEC_FROM_STDIN:-}" = 1 ]; then
