@@ -78,8 +78,12 @@ export class ClaimService {
       }
       return [];
     });
-    if (claimed.length > 0) this.outbox.committed(); // the claim's state_changed events
-    return this.specs(claimed);
+    const specs = await this.specs(claimed);
+    // The claim's state_changed events go out once the reply is on its way (setImmediate runs
+    // after the caller's respond): the runner's start is the latency users feel, and the
+    // publisher's batch would otherwise share the CPU with this claim's last steps.
+    if (claimed.length > 0) setImmediate(() => this.outbox.committed());
+    return specs;
   }
 
   /** Secrets are read after the claim committed and go only into this reply, never into a row. */
