@@ -23,9 +23,16 @@ const PRISMA_SHAPED: pg.CustomTypesConfig = {
  * claim's statements costs as much as running them). The name is the text's hash, so one
  * statement shape is one name whatever its values.
  */
+const statementNames = new Map<string, string>();
+
 function prepared(statement: Prisma.Sql): { name: string; text: string; values: unknown[] } {
-  const name = `hot_${createHash("sha1").update(statement.text).digest("hex").slice(0, 20)}`;
-  return { name, text: statement.text, values: statement.values };
+  const text = statement.text;
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `hot_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
+    statementNames.set(text, name); // a handful of shapes: hashed once each, not per query
+  }
+  return { name, text, values: statement.values };
 }
 
 /** A connection inside a transaction of inTransaction(). */
