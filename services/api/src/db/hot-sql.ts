@@ -18,13 +18,13 @@ const PRISMA_SHAPED: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+const statementNames = new Map<string, string>();
+
 /**
  * A named statement: each connection parses it once, and Postgres may keep its plan (planning the
  * claim's statements costs as much as running them). The name is the text's hash, so one
  * statement shape is one name whatever its values.
  */
-const statementNames = new Map<string, string>();
-
 function prepared(statement: Prisma.Sql): { name: string; text: string; values: unknown[] } {
   const text = statement.text;
   let name = statementNames.get(text);
