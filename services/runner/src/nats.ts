@@ -4,7 +4,10 @@ import { jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstre
 import { nanos } from "@nats-io/nats-core";
 import { RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
-/** Connects and keeps reconnecting forever: a NATS restart must not take a runner (or its runs) down. */
+/**
+ * Connects and keeps reconnecting forever: a NATS restart must not take a runner (or its runs) down.
+ * No async traces: they cost two Error objects (with stacks) per request and publish.
+ */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
   return connect({
     servers: url,
@@ -12,6 +15,7 @@ export function connectNats(url: string, name: string): Promise<NatsConnection> 
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: true,
+    noAsyncTraces: true,
   });
 }
 

@@ -4,9 +4,19 @@ import { jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig } f
 import { nanos } from "@nats-io/nats-core";
 import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS, RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
-/** Connects and keeps reconnecting forever: NATS being down must not take the API down. */
+/**
+ * Connects and keeps reconnecting forever: NATS being down must not take the API down. No async
+ * traces: the client would otherwise build two Error objects (with stacks) for every request and
+ * JetStream publish, a few % of the API's CPU under intake load, only to decorate a timeout's stack.
+ */
 export function connectNats(url: string, name: string): Promise<NatsConnection> {
-  return connect({ servers: url, name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  return connect({
+    servers: url,
+    name,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    noAsyncTraces: true,
+  });
 }
 
 /** Creates (or updates) the lifecycle-event stream. Idempotent; safe from every replica. */
