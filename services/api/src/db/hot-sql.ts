@@ -1,6 +1,8 @@
 // Running the hottest transactions on the pg pool under Prisma's adapter, past the ORM's transaction
 // machinery: the claim (dispatch/claim.store.ts) and the outbox publisher's batch
-// (events/outbox-publisher.ts) are each BEGIN, their statements and COMMIT, with nothing in between.
+// (events/outbox-publisher.ts). A round trip to Postgres (a socket write, a wake-up of its backend
+// and one of ours) is the dearest thing on these paths, so a transaction's BEGIN rides with its
+// first statement and its COMMIT with its last: a claim is two round trips, not four.
 // The statements are built with Prisma.sql, like every raw statement here.
 import { createHash } from "node:crypto";
 import pg from "pg";
@@ -21,29 +23,66 @@ const PRISMA_SHAPED: pg.CustomTypesConfig = {
 const statementNames = new Map<string, string>();
 
 /**
- * A named statement: each connection parses it once, and Postgres may keep its plan (planning the
- * claim's statements costs as much as running them). The name is the text's hash, so one
- * statement shape is one name whatever its values.
+ * A statement's name: its text's hash, so one statement shape is one name whatever its values. Each
+ * connection prepares it once (planning the claim's statements costs as much as running them) and
+ * Postgres may keep its plan.
  */
-function prepared(statement: Prisma.Sql): { name: string; text: string; values: unknown[] } {
-  const text = statement.text;
+function nameOf(text: string): string {
   let name = statementNames.get(text);
   if (!name) {
     name = `hot_${createHash("sha1").update(text).digest("hex").slice(0, 20)}`;
     statementNames.set(text, name); // a handful of shapes: hashed once each, not per query
   }
-  return { name, text, values: statement.values };
+  return name;
 }
 
-/** A connection inside a transaction of inTransaction(). */
-export interface HotTx {
-  query<R extends Record<string, unknown>>(statement: Prisma.Sql): Promise<R[]>;
+/** The statements each pooled connection has prepared (SQL PREPARE lasts as long as its session). */
+const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
+
+/** One element of an array literal, quoted as Postgres's array input reads it. */
+function arrayElement(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  return `"${scalarText(value).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
+}
+
+function scalarText(value: unknown): string {
+  if (value instanceof Date) return value.toISOString();
+  if (
+    typeof value === "string" ||
+    typeof value === "number" ||
+    typeof value === "bigint" ||
+    typeof value === "boolean"
+  )
+    return String(value);
+  // Nothing else is bound on these paths: refuse rather than guess a representation.
+  throw new TypeError(`hot-sql cannot bind a ${typeof value} value`);
 }
 
 /**
- * Runs `work` in one transaction on a pooled connection. JIT is off for it: the planner's cost
- * estimates of the claim's statements cross jit_above_cost, and compiling them costs far more (tens
- * of ms) than running them.
+ * A value as an SQL literal for EXECUTE, which the simple protocol needs (it has no parameters):
+ * the text pg would send as a parameter, quoted by pg's escapeLiteral. Postgres casts it to the
+ * parameter's type, as it would a bound value.
+ */
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return "NULL";
+  const text = Array.isArray(value) ? `{${value.map(arrayElement).join(",")}}` : scalarText(value);
+  return pg.escapeLiteral(text);
+}
+
+/** A transaction of inTransaction(). */
+export interface HotTx {
+  /** Runs a statement of the transaction (the first one carries the BEGIN). */
+  query<R extends Record<string, unknown>>(statement: Prisma.Sql): Promise<R[]>;
+  /** Runs the transaction's last statement and commits in the same round trip. */
+  commitWith<R extends Record<string, unknown>>(statement: Prisma.Sql): Promise<R[]>;
+}
+
+/**
+ * Runs `work` in one transaction on a pooled connection; a transaction `work` did not end with
+ * commitWith() is committed after it. JIT is off for it: the planner's cost estimates of the
+ * claim's statements cross jit_above_cost, and compiling them costs far more (tens of ms) than
+ * running them. waitForFlush: false commits without waiting for the WAL flush, for a transaction
+ * whose loss in a crash is harmless (see OutboxPublisher).
  */
 export async function inTransaction<T>(
   pool: pg.Pool,
@@ -51,29 +90,53 @@ export async function inTransaction<T>(
   options: { waitForFlush?: boolean } = {},
 ): Promise<T> {
   const client = await pool.connect();
-  let broken: Error | undefined;
+  let failed: Error | undefined;
   // A connection lost while checked out (Postgres restarted) emits here, not on the pool: without
   // a listener that event would crash the process. The query in flight fails on its own.
-  const onError = (error: Error) => (broken = error);
+  const onError = (error: Error) => (failed = error);
   client.on("error", onError);
+  const begin = ["BEGIN", "SET LOCAL jit = off"];
+  if (options.waitForFlush === false) begin.push("SET LOCAL synchronous_commit = off");
+  // Where the transaction is: nothing sent yet, BEGIN sent, or committed by commitWith().
+  let state = "idle" as "idle" | "open" | "committed";
+
+  const run = async <R extends Record<string, unknown>>(statement: Prisma.Sql, commit: boolean) => {
+    if (state === "committed") throw new Error("hot-sql: this transaction has already committed");
+    const parts = state === "idle" ? [...begin] : [];
+    state = "open";
+    const name = nameOf(statement.text);
+    let prepared = preparedOn.get(client);
+    if (!prepared) preparedOn.set(client, (prepared = new Set()));
+    if (!prepared.has(name)) parts.push(`PREPARE ${name} AS ${statement.text}`);
+    const at = parts.length;
+    const args = statement.values.map(literal).join(", ");
+    parts.push(args ? `EXECUTE ${name}(${args})` : `EXECUTE ${name}`);
+    if (commit) parts.push("COMMIT");
+    // One simple-protocol message: Postgres runs its statements in order, each with a fresh snapshot.
+    const results = (await client.query<R>({ text: parts.join(";\n"), types: PRISMA_SHAPED })) as unknown;
+    prepared.add(name);
+    if (commit) state = "committed";
+    return (Array.isArray(results) ? (results as pg.QueryResult<R>[])[at]! : (results as pg.QueryResult<R>))
+      .rows;
+  };
+  const tx: HotTx = {
+    query: (statement) => run(statement, false),
+    commitWith: (statement) => run(statement, true),
+  };
+
   try {
-    // Simple protocol: one round trip. waitForFlush: false commits without waiting for the WAL
-    // flush, for a transaction whose loss in a crash is harmless (see OutboxPublisher).
-    const flush = options.waitForFlush === false ? "; SET LOCAL synchronous_commit = off" : "";
-    await client.query(`BEGIN; SET LOCAL jit = off${flush}`);
-    const tx: HotTx = {
-      query: async <R extends Record<string, unknown>>(statement: Prisma.Sql) =>
-        (await client.query<R>({ ...prepared(statement), types: PRISMA_SHAPED })).rows,
-    };
     const result = await work(tx);
-    await client.query("COMMIT");
+    if (state === "open") await client.query("COMMIT");
     return result;
   } catch (error) {
-    await client.query("ROLLBACK").catch((rollbackError: Error) => (broken = rollbackError));
+    failed ??= error instanceof Error ? error : new Error(String(error));
+    if (state === "open") await client.query("ROLLBACK").catch(() => {});
     throw error;
   } finally {
     client.off("error", onError);
-    // A connection that failed or could not roll back is in an unknown state: destroy it.
-    client.release(broken);
+    // After any failure the connection is dropped, not reused: which of the message's statements
+    // ran (its PREPARE included) is unknown, and failures here are rare enough that a new
+    // connection costs nothing that matters.
+    client.release(failed);
   }
 }

@@ -58,32 +58,36 @@ export class ClaimService {
         );
       }
     }
-    const claimed = await inTransaction(poolOf(this.prisma), async (tx) => {
-      const skipped: string[] = [];
-      const filter = {
-        agentTypes: request.agentTypes,
-        labels: request.labels,
-        limit: request.batch ? request.freeSlots : 1,
-      };
-      for (let tries = 0; tries < MAX_TRIES; tries++) {
-        const candidates = await pickAndLock(tx, { ...filter, skipped });
-        if (candidates.length === 0) return [];
-        const rows = await claimLocked(tx, candidates, {
-          runnerId: request.runnerId,
-          claimId: request.claimId ?? null,
-          leaseMs: this.leaseMs,
-        });
-        if (rows.length > 0) return rows;
-        skipped.push(...candidates.map((c) => c.id)); // their repos filled up meanwhile
-      }
-      return [];
-    });
+    const claimed = await this.claimFresh(request);
     const specs = await this.specs(claimed);
     // The claim's state_changed events go out once the reply is on its way (setImmediate runs
     // after the caller's respond): the runner's start is the latency users feel, and the
     // publisher's batch would otherwise share the CPU with this claim's last steps.
     if (claimed.length > 0) setImmediate(() => this.outbox.committed());
     return specs;
+  }
+
+  /**
+   * Picks, locks and claims in one transaction; when every candidate's repo filled up meanwhile
+   * (a concurrent claim took the slot), tries again without them, in a new transaction.
+   */
+  private async claimFresh(request: ClaimRequest): Promise<ClaimedTask[]> {
+    const skipped: string[] = [];
+    const filter = {
+      agentTypes: request.agentTypes,
+      labels: request.labels,
+      limit: request.batch ? request.freeSlots : 1,
+    };
+    const lease = { runnerId: request.runnerId, claimId: request.claimId ?? null, leaseMs: this.leaseMs };
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const { candidates, claimed } = await inTransaction(poolOf(this.prisma), async (tx) => {
+        const candidates = await pickAndLock(tx, { ...filter, skipped });
+        return { candidates, claimed: await claimLocked(tx, candidates, lease) };
+      });
+      if (candidates.length === 0 || claimed.length > 0) return claimed;
+      skipped.push(...candidates.map((c) => c.id)); // their repos filled up meanwhile
+    }
+    return [];
   }
 
   /** Secrets are read after the claim committed and go only into this reply, never into a row. */

@@ -1,5 +1,5 @@
 // The claim's SQL, the hot path of dispatch: two statements in one transaction on the pg pool
-// (db/hot-sql.ts).
+// (db/hot-sql.ts), two round trips: BEGIN rides with the first, COMMIT with the second.
 //  1. pickAndLock: the best eligible queued tasks for this runner (agent type, labels, repo slots),
 //     row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
 //     repos' claim locks taken in a fixed order.
@@ -143,8 +143,8 @@ async function lockAndSerialise(tx: HotTx, ranked: Prisma.Sql, limit: number): P
 }
 
 /**
- * Claims the locked candidates that still fit their repo's slots (in order), in one statement.
- * Returns each claimed task with its leased run, in queue order.
+ * Claims the locked candidates that still fit their repo's slots (in order), in one statement, and
+ * commits. Returns each claimed task with its leased run, in queue order.
  */
 export async function claimLocked(
   tx: HotTx,
@@ -157,7 +157,7 @@ export async function claimLocked(
   const subjectsOf = ids.map((id) => subjects.entityEvent("task", id, "state_changed"));
   const actor = `runner:${lease.runnerId}`;
   const message = `Claimed by runner ${lease.runnerId}`;
-  const rows = await tx.query(Prisma.sql`
+  const rows = await tx.commitWith(Prisma.sql`
     WITH picked AS (
       SELECT p.id, p.repo_url, p.subject, p.ord,
              row_number() OVER (PARTITION BY p.repo_url ORDER BY p.ord) AS rank

@@ -85,7 +85,8 @@ export class OutboxPublisher {
   }
 
   /**
-   * One batch on the pg pool (db/hot-sql.ts): every created task and claim passes through here.
+   * One batch on the pg pool (db/hot-sql.ts), in two round trips: BEGIN and the read, then the
+   * mark and COMMIT. Every created task and claim passes through here.
    * Its commit does not wait for the WAL flush: a mark lost in a crash only publishes those rows
    * again, and the stream drops them as duplicates of their message id (10-minute window; events
    * carry their id for consumers too). So a claim's or intake's durable commit never queues behind
@@ -112,7 +113,7 @@ export class OutboxPublisher {
           }),
         );
         if (rows.length > 0) {
-          await tx.query(Prisma.sql`
+          await tx.commitWith(Prisma.sql`
           UPDATE outbox_events SET published_at = now()
            WHERE seq = ANY(${rows.map((row) => row.seq)}::bigint[])`);
         }
