@@ -9,6 +9,9 @@ import type { RunSecrets } from "../secrets/run-secrets";
 import { claimLocked, pickAndLock, type ClaimedTask } from "./claim.store";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
 
+/** A claimed task, fresh (its secrets read with it) or replayed (secrets to read). */
+type SpecSource = Omit<ClaimedTask, "secrets"> & { secrets?: ClaimedTask["secrets"] };
+
 /** Candidates lost to concurrent claims (repo slot taken meanwhile) are skipped this many times. */
 const MAX_TRIES = 8;
 
@@ -90,12 +93,15 @@ export class ClaimService {
     return [];
   }
 
-  /** Secrets are read after the claim committed and go only into this reply, never into a row. */
-  private async specs(claimed: ClaimedTask[]): Promise<RunSpec[]> {
+  /**
+   * Secrets go only into this reply, never into a row. A fresh claim read them (encrypted) in its
+   * claim statement; a replayed one has them read here.
+   */
+  private async specs(claimed: SpecSource[]): Promise<RunSpec[]> {
     return Promise.all(
       claimed.map(async (task) => {
         const repo = task.repo && { id: task.repo.id, repoUrl: task.repoUrl };
-        const secrets = await this.secrets.forRun(task.agentType as AgentType, repo);
+        const secrets = await this.secrets.forRun(task.agentType as AgentType, repo, task.secrets);
         return { ...buildRunSpec(task, task.runs[0]!, task.repo, this.defaults), ...secrets };
       }),
     );

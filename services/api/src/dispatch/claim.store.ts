@@ -11,6 +11,8 @@ import { subjects } from "@optio/contracts";
 import type { HotTx } from "../db/hot-sql";
 import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
 import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
+import type { StoredSecret } from "../secrets/secret-reader";
+import { GLOBAL_SCOPE } from "../secrets/secret.store";
 import type { RepoRunSettings } from "./run-spec";
 
 export const DEFAULT_MAX_CONCURRENT = 2;
@@ -31,8 +33,11 @@ export type ClaimFilter = {
 
 export type Lease = { runnerId: string; claimId: string | null; leaseMs: number };
 
-/** A claimed task with its leased run and its connected repo's run settings (null: not connected). */
-export type ClaimedTask = TaskRow & { runs: Run[]; repo: RepoRunSettings | null };
+/**
+ * A claimed task with its leased run, its connected repo's run settings (null: not connected) and
+ * the secrets its run can see, as stored (encrypted): the reply decrypts what the run needs.
+ */
+export type ClaimedTask = TaskRow & { runs: Run[]; repo: RepoRunSettings | null; secrets: StoredSecret[] };
 
 /**
  * Two bounded plans: the head of the queue (cheap, the common case), then, when busy repos fill
@@ -210,7 +215,10 @@ export async function claimLocked(
                                 'userId', NULL, 'runId', run.id, 'stateVersion', m.state_version)
         FROM moved m JOIN run ON run.task_id = m.id)
     SELECT ${taskAndRunSelect("m", "run")},
-           rp.id AS "repo.id", rp.image AS "repo.image", rp.run_timeout_seconds AS "repo.runTimeoutSeconds"
+           rp.id AS "repo.id", rp.image AS "repo.image", rp.run_timeout_seconds AS "repo.runTimeoutSeconds",
+           (SELECT COALESCE(json_agg(json_build_object('id', s.id, 'name', s.name, 'scope', s.scope,
+                                                       'encrypted', s.encrypted)), '[]')
+              FROM secrets s WHERE s.scope IN (${GLOBAL_SCOPE}, rp.id::text)) AS secrets
       FROM moved m JOIN run ON run.task_id = m.id LEFT JOIN repos rp ON rp.repo_url = m.repo_url
      ORDER BY m.ord`);
   return rows.map((row) => ({
@@ -222,5 +230,6 @@ export async function claimLocked(
           runTimeoutSeconds: row["repo.runTimeoutSeconds"] as number,
         }
       : null,
+    secrets: row.secrets as StoredSecret[],
   }));
 }

@@ -1,7 +1,7 @@
 // Which secrets a run receives: its agent's keys as environment, and its repo's git credential. Nothing
 // else leaves the store for a run, and these travel only in the claim reply.
 import type { AgentType, GitCredential } from "@optio/contracts";
-import type { SecretReader } from "./secret-reader";
+import type { SecretReader, StoredSecret } from "./secret-reader";
 
 /** The secret names each agent type receives as environment variables of the same name. */
 export const AGENT_SECRET_NAMES = {
@@ -41,12 +41,17 @@ export class RunSecrets {
     this.git = options.git;
   }
 
+  /**
+   * `stored`: the secrets the repo can see, when the caller read them already (the claim reads
+   * them in its own statement); else they are read here, once for every name below.
+   */
   async forRun(
     agentType: AgentType,
     repo: RunRepo,
+    stored?: readonly StoredSecret[],
   ): Promise<{ secretEnv: Record<string, string>; gitCredential: GitCredential }> {
     const repoId = repo?.id ?? null;
-    const secrets = await this.secrets.scope(repoId); // one read for every name below
+    const secrets = stored ? this.secrets.scopeFrom(repoId, stored) : await this.secrets.scope(repoId);
     const names = AGENT_SECRET_NAMES[agentType];
     const values = await Promise.all(names.map((name) => secrets.resolve(name, repoId)));
     return {

@@ -8,7 +8,7 @@ import { invalidField, notFound } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Secret as SecretRow } from "../generated/prisma/client";
 import type { SecretCipher } from "./secret-cipher";
-import type { SecretReader } from "./secret-reader";
+import type { SecretReader, StoredSecret } from "./secret-reader";
 
 export const GLOBAL_SCOPE = "global";
 
@@ -20,7 +20,7 @@ const toInfo = (row: SecretRow): SecretInfo => ({
 });
 
 /** The additional data bound to a ciphertext: a value only decrypts on its own row. */
-const context = (row: Pick<SecretRow, "name" | "scope">) => `${row.name}/${row.scope}`;
+const context = (row: Pick<StoredSecret, "name" | "scope">) => `${row.name}/${row.scope}`;
 
 export class SecretStore implements SecretReader {
   private readonly prisma: PrismaClient;
@@ -100,14 +100,20 @@ export class SecretStore implements SecretReader {
     const rows = await this.prisma.secret.findMany({
       where: { scope: { in: repoId ? [repoId, GLOBAL_SCOPE] : [GLOBAL_SCOPE] } },
     });
+    return this.scopeFrom(repoId, rows);
+  }
+
+  scopeFrom(repoId: string | null, stored: readonly StoredSecret[]): SecretReader {
     const scoped: SecretReader = {
       resolve: async (name, asked) => {
         if (asked !== repoId) throw new Error("a scoped secret reader answers only for its own repo");
         const row =
-          rows.find((r) => r.name === name && r.scope !== GLOBAL_SCOPE) ?? rows.find((r) => r.name === name);
+          stored.find((r) => r.name === name && r.scope !== GLOBAL_SCOPE) ??
+          stored.find((r) => r.name === name && r.scope === GLOBAL_SCOPE);
         return row ? this.read(row) : null;
       },
       scope: async (other) => (other === repoId ? scoped : this.scope(other)),
+      scopeFrom: (other, rows) => this.scopeFrom(other, rows),
     };
     return scoped;
   }
@@ -123,7 +129,7 @@ export class SecretStore implements SecretReader {
   }
 
   /** Decrypts; a value still under the previous key is written again under the current one. */
-  private async read(row: SecretRow): Promise<string> {
+  private async read(row: StoredSecret): Promise<string> {
     const { value, stale } = this.cipher.decrypt(row.encrypted, context(row));
     if (stale) {
       // Compare-and-set: a concurrent set() wins; updated_at stays (the value did not change).

@@ -15,4 +15,9 @@ export class StaticSecretReader implements SecretReader {
   async scope(): Promise<SecretReader> {
     return this;
   }
+
+  /** Holds no rows: what it answers are its fixed values, whatever was read. */
+  scopeFrom(): SecretReader {
+    return this;
+  }
 }

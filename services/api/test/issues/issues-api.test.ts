@@ -47,6 +47,7 @@ function lockedRepoReader(): SecretReader {
         ? REVOKED_TOKEN
         : new StaticSecretReader({ GITHUB_TOKEN: double.token }).resolve(name, id),
     scope: async () => reader,
+    scopeFrom: () => reader,
   };
   return reader;
 }

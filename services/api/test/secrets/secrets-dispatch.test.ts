@@ -56,6 +56,33 @@ describe("claim replies", () => {
     expect(again.gitCredential).toEqual(spec.gitCredential);
   });
 
+  it("give each run of a batch claim the token its own repo can see, and no other repo's", async () => {
+    await drainQueue(runner);
+    const otherUrl = "https://example.com/acme/other";
+    const other = await world.ctx.http
+      .post("/api/repos")
+      .set(world.auth)
+      .send({ repoUrl: otherUrl })
+      .expect(201);
+    const otherToken = value("other-git");
+    await store("GITHUB_TOKEN", otherToken, other.body.repo.id);
+    const tokenOf = new Map([
+      [(await createTask({ agentType: "codex", repoUrl: CONNECTED })).id, repoToken],
+      [(await createTask({ agentType: "codex", repoUrl: otherUrl })).id, otherToken],
+      [(await createTask({ agentType: "codex" })).id, values.GITHUB_TOKEN],
+    ]);
+    const specs = await runner.claimBatch(3);
+    expect(specs).toHaveLength(3);
+    for (const spec of specs) {
+      expect(spec.gitCredential).toEqual({
+        source: "inline",
+        username: "x-access-token",
+        secret: tokenOf.get(spec.taskId),
+      });
+      expect(spec.secretEnv).toEqual({ OPENAI_API_KEY: values.OPENAI_API_KEY });
+    }
+  });
+
   it("give a codex run on an unconnected repo the OpenAI key and the global git token", async () => {
     await drainQueue(runner);
     await createTask({ agentType: "codex" });
