@@ -7,6 +7,12 @@ import { poolOf, type PrismaClient } from "../db/prisma";
 import { Prisma } from "../generated/prisma/client";
 
 const BATCH = 200;
+/**
+ * How long a committed event may wait for others to share its batch. A batch costs two round trips
+ * and a JetStream ack whatever its size, and it runs beside the claims and creates that poked it:
+ * back-to-back claims each poking at once would each pay for a batch of one.
+ */
+const COALESCE_MS = 20;
 
 /**
  * Moves committed outbox rows to JetStream in commit order. The row id is the message id, so
@@ -20,6 +26,8 @@ export class OutboxPublisher {
   private readonly pollMs: number;
   private readonly source: string;
   private timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (performance.now() time). */
+  private dueAt = Infinity;
   private running: Promise<unknown> | undefined;
   private again = false;
   private stopped = true;
@@ -49,22 +57,27 @@ export class OutboxPublisher {
     await this.running;
   }
 
-  /** Publish soon: called after a transaction that recorded events has committed. */
+  /**
+   * Publish soon (within COALESCE_MS): called after a transaction that recorded events has
+   * committed. A batch already due sooner is not pushed back.
+   */
   poke(): void {
     if (this.stopped) return;
     if (this.running) this.again = true;
-    else this.schedule(0);
+    else if (this.dueAt > performance.now() + COALESCE_MS) this.schedule(COALESCE_MS);
   }
 
   private schedule(delayMs: number): void {
     clearTimeout(this.timer);
+    this.dueAt = performance.now() + delayMs;
     this.timer = setTimeout(() => {
+      this.dueAt = Infinity;
       this.running = this.drain().then(() => {
         this.running = undefined;
         if (this.stopped) return;
         const more = this.again;
         this.again = false;
-        this.schedule(more ? 0 : this.pollMs);
+        this.schedule(more ? COALESCE_MS : this.pollMs);
       });
     }, delayMs);
   }
