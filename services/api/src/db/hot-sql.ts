@@ -45,14 +45,25 @@ function arrayElement(value: unknown): string {
   return `"${scalarText(value).replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
+/**
+ * Postgres refuses a NUL character in text (SQLSTATE 22021), and a simple-protocol message cannot
+ * even carry one (its text ends at the first NUL): refused here as Postgres refuses it, so callers
+ * see the same data exception (a 400, nothing written) on either path.
+ */
+class NulInText extends Error {
+  readonly code = "22021";
+  constructor() {
+    super('invalid byte sequence for encoding "UTF8": 0x00');
+  }
+}
+
 function scalarText(value: unknown): string {
   if (value instanceof Date) return value.toISOString();
-  if (
-    typeof value === "string" ||
-    typeof value === "number" ||
-    typeof value === "bigint" ||
-    typeof value === "boolean"
-  )
+  if (typeof value === "string") {
+    if (value.includes("\u0000")) throw new NulInText();
+    return value;
+  }
+  if (typeof value === "number" || typeof value === "bigint" || typeof value === "boolean")
     return String(value);
   // Nothing else is bound on these paths: refuse rather than guess a representation.
   throw new TypeError(`hot-sql cannot bind a ${typeof value} value`);

@@ -2,14 +2,14 @@
 // written together in one statement (one round trip, one transaction, one WAL flush), and each
 // caller gets its own task back. A batch the database refuses is retried row by row, so one bad row
 // fails only its own request; a database that is down fails them all at once (503s).
-import type { PrismaClient } from "../db/prisma";
+import type pg from "pg";
 import { isDatabaseUnavailable } from "../db/db-errors";
 import { insertTasks, type Created, type TaskInsert } from "./task-factory";
 
 type Pending = { insert: TaskInsert; resolve: (task: Created) => void; reject: (err: unknown) => void };
 
 export class IntakeBatcher {
-  private readonly prisma: PrismaClient;
+  private readonly pool: pg.Pool;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
   private readonly onCommitted: () => void;
@@ -18,14 +18,15 @@ export class IntakeBatcher {
   private scheduled = false;
 
   constructor(options: {
-    prisma: PrismaClient;
+    /** The pg pool under Prisma's adapter (db/prisma.ts poolOf): intake is a hot statement. */
+    pool: pg.Pool;
     /** After each committed batch: wake the outbox publisher and the runners once. */
     onCommitted: () => void;
     maxBatch?: number;
     /** Batches written concurrently; more requests wait for one of them and join the next. */
     maxInFlight?: number;
   }) {
-    this.prisma = options.prisma;
+    this.pool = options.pool;
     this.onCommitted = options.onCommitted;
     this.maxBatch = options.maxBatch ?? 200;
     this.maxInFlight = options.maxInFlight ?? 2;
@@ -64,7 +65,7 @@ export class IntakeBatcher {
   private async write(batch: Pending[]): Promise<void> {
     try {
       const tasks = await insertTasks(
-        this.prisma,
+        this.pool,
         batch.map((pending) => pending.insert),
       );
       this.onCommitted();
@@ -76,7 +77,7 @@ export class IntakeBatcher {
       }
       // Some row was refused: each on its own, so only that request fails.
       const results = await Promise.allSettled(
-        batch.map((pending) => insertTasks(this.prisma, [pending.insert])),
+        batch.map((pending) => insertTasks(this.pool, [pending.insert])),
       );
       if (results.some((result) => result.status === "fulfilled")) this.onCommitted();
       results.forEach((result, index) => {

@@ -1,13 +1,16 @@
 // Inserting tasks (top-level or subtasks) in their initial state with their first run, their creation
 // event row and their `created` outbox event: ONE SQL statement (data-modifying CTEs) for any number
 // of tasks, so the common intake path needs no interactive transaction and concurrent creates share
-// one round trip. Dependency edges are added by the caller inside its transaction.
+// one round trip (on the pg pool: db/hot-sql.ts). Dependency edges are added by the caller inside its
+// transaction.
 import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { subjects, type AgentType, type TaskType } from "@optio/contracts";
 import { canTransition, type TaskState } from "@optio/core";
+import { inTransaction } from "../db/hot-sql";
 import type { PrismaClient, Tx } from "../db/prisma";
 import { AppError } from "../errors";
-import type { Run, Task as TaskRow } from "../generated/prisma/client";
+import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
 import { actorName, actorUserId, type Actor } from "./task-machine";
 import { taskAndRunSelect, toTaskWithRun } from "./task-rows";
 
@@ -84,12 +87,23 @@ const triggerOf = (state: TaskState) =>
   state === "pending" ? "task_created" : state === "queued" ? "task_submitted" : "task_submitted_with_deps";
 
 /**
+ * Where the statement runs: a Prisma client or the caller's transaction, or the pg pool (intake's
+ * group commit: the statement prepared once per connection, its BEGIN and COMMIT in its one message).
+ */
+export type InsertTarget = PrismaClient | Tx | pg.Pool;
+
+const runOn = (target: InsertTarget, statement: Prisma.Sql) =>
+  target instanceof pg.Pool
+    ? inTransaction(target, (tx) => tx.commitWith(statement))
+    : target.$queryRaw<Record<string, unknown>[]>(statement);
+
+/**
  * Inserts many tasks, each with run #1, its history row and its `created` outbox event, in ONE SQL
  * statement (data-modifying CTEs over arrays, one round trip and one commit whatever the count):
  * the group commit of intake. The results are in the order of `inserts`. One row the database
  * refuses fails the statement: the caller retries the rows one by one (see IntakeBatcher).
  */
-export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskInsert[]): Promise<Created[]> {
+export async function insertTasks(db: InsertTarget, inserts: readonly TaskInsert[]): Promise<Created[]> {
   for (const { options } of inserts) {
     if (options.state !== "pending" && !canTransition("pending", options.state)) {
       throw new Error(`bad initial state ${options.state}`);
@@ -98,7 +112,9 @@ export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskI
   const column = <T>(pick: (insert: TaskInsert) => T): T[] => inserts.map(pick);
   const ids = column(() => randomUUID());
   const runIds = column(() => randomUUID());
-  const rows = await db.$queryRaw<Record<string, unknown>[]>`
+  const rows = await runOn(
+    db,
+    Prisma.sql`
     WITH input AS (
       SELECT * FROM unnest(
         ${ids}::uuid[], ${runIds}::uuid[], ${column(() => randomUUID())}::uuid[],
@@ -147,7 +163,8 @@ export async function insertTasks(db: PrismaClient | Tx, inserts: readonly TaskI
                                 'priority', task.priority, 'createdBy', task.created_by)
         FROM task JOIN input i ON i.id = task.id ORDER BY i.ord
     )
-    SELECT ${taskAndRunSelect("task", "run")} FROM task JOIN run ON run.task_id = task.id`;
+    SELECT ${taskAndRunSelect("task", "run")} FROM task JOIN run ON run.task_id = task.id`,
+  );
   const byId = new Map(rows.map((row) => [row.id as string, toTaskWithRun(row)]));
   return ids.map((id) => byId.get(id)!);
 }

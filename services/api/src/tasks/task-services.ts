@@ -1,7 +1,7 @@
 // Wires the task services once; services.ts (main and tests) calls createTaskServices.
 import type { NatsConnection } from "@nats-io/nats-core";
 import type { Logger } from "pino";
-import type { PrismaClient } from "../db/prisma";
+import { poolOf, type PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import type { RepoUrlPolicy } from "../repos/repo-url";
 import { CommentService } from "./comment.service";
@@ -48,7 +48,7 @@ export function createTaskServices(deps: {
       work,
       urlGuard: new RepoUrlGuard({ policy: urlPolicy }),
       intake: new IntakeBatcher({
-        prisma,
+        pool: poolOf(prisma),
         onCommitted: () => {
           outbox.committed();
           signals.wakeup();

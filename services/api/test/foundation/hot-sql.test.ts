@@ -51,6 +51,14 @@ describe("hot-sql transactions", () => {
     ).rejects.toThrow(/cannot bind a object/);
   });
 
+  it("refuses a NUL character in text as Postgres does (SQLSTATE 22021), writing nothing", async () => {
+    const write = inTransaction(pool, (tx) =>
+      tx.commitWith(Prisma.sql`INSERT INTO probe VALUES (${1}, ${"before\u0000after"})`),
+    );
+    await expect(write).rejects.toMatchObject({ code: "22021" });
+    expect(await notes()).toEqual([]);
+  });
+
   it("commits with the last statement, and commits a transaction left open by its work", async () => {
     await inTransaction(pool, async (tx) => {
       await tx.query(Prisma.sql`INSERT INTO probe VALUES (${1}, ${"first"})`);
