@@ -1,5 +1,7 @@
-// Postgres work per request, from the server's own counters: statements (pg_stat_statements: one
-// statement = one round trip, BEGIN and COMMIT included) and committed transactions (xact_commit).
+// Postgres work per request, from the server's own counters: statements (pg_stat_statements, BEGIN,
+// SET and COMMIT included) and committed transactions (xact_commit). A statement costs at most one
+// round trip: the hot path sends several in one message (db/hot-sql.ts), so the statement count is
+// an upper bound of the round trips.
 import pg from "pg";
 
 export type DbCounters = { statements: number; commits: number };
@@ -79,7 +81,7 @@ export class DbMeter {
 export function perTask(before: DbCounters, after: DbCounters, tasks: number): string {
   const per = (value: number) => (tasks > 0 ? (value / tasks).toFixed(2) : "n/a");
   const statements = after.statements - before.statements;
-  return `${Number.isNaN(statements) ? "n/a" : per(statements)} statements (round trips), ${per(
+  return `${Number.isNaN(statements) ? "n/a" : per(statements)} statements (≥ round trips), ${per(
     after.commits - before.commits,
   )} commits per created task`;
 }
