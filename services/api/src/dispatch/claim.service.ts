@@ -63,10 +63,9 @@ export class ClaimService {
     }
     const claimed = await this.claimFresh(request);
     const specs = await this.specs(claimed);
-    // The claim's state_changed events go out once the reply is on its way (setImmediate runs
-    // after the caller's respond): the runner's start is the latency users feel, and the
-    // publisher's batch would otherwise share the CPU with this claim's last steps.
-    if (claimed.length > 0) setImmediate(() => this.outbox.committed());
+    // The claim's state_changed events go out with the publisher's next batch, which waits a few
+    // ms for others: the runner's start is the latency users feel, not the event's.
+    if (claimed.length > 0) this.outbox.committed();
     return specs;
   }
 
