@@ -315,6 +315,27 @@ describe("repo cache", () => {
     expect(checkoutPackOf(mirror)).toEqual(packed);
   });
 
+  it("a mirror that cannot be fetched stays while another run holds it; the run goes without it", async () => {
+    git.createRepo("unfetchable");
+    const url = git.url("unfetchable");
+    const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const using = (await cache.prepare(url, "main"))!;
+    const mirror = path.join(cacheDir, using.name);
+    const origin = (...value: string[]) =>
+      execFileSync("git", ["--git-dir", mirror, "config", "remote.origin.url", ...value], {
+        encoding: "utf8",
+      }).trim();
+    const nowhere = "http://127.0.0.1:9/nowhere.git"; // the server out of reach: every fetch fails
+    origin(nowhere);
+
+    expect(await cache.prepare(url, "main")).toBeNull();
+    expect(origin()).toBe(nowhere); // the same mirror, not removed and cloned again
+    using.release();
+    (await cache.prepare(url, "main"))!.release(); // no run holds it: cloned afresh
+    expect(origin()).toBe(url);
+    await cache.settled();
+  });
+
   it("a run holds its mirror until its container is removed", async () => {
     git.createRepo("run-held");
     const earlier = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });

@@ -3,7 +3,8 @@
 // (deploy/images/agent/optio-clone: objects borrowed through alternates, the cache mounted read-only).
 // It never holds a credential: it fetches with none, so a repository that needs one is simply not
 // cached. A mirror that cannot be fetched (corrupted, deleted meanwhile) is removed and cloned
-// afresh; failing that, the run clones without it.
+// afresh; failing that, the run clones without it. It is not removed while other runs hold it (their
+// clones borrow its objects): this run then clones without it, and a later one repairs it.
 //
 // Checkout pack (checkout-pack.ts): beside the history, the objects of the run's branch tip,
 // uncompressed, so a run's checkout copies bytes instead of inflating them. It is rebuilt in the
@@ -126,6 +127,10 @@ export class RepoCache {
   private async update(repoUrl: string, name: string, branch: string): Promise<boolean> {
     const mirror = path.join(this.opts.dir, name);
     if (!(await this.fetch(mirror, name))) {
+      if (existsSync(mirror) && this.holders.get(name)! > 1) {
+        this.opts.logger.warn({ mirror: name }, "repo cache: other runs borrow the mirror; not cached");
+        return false;
+      }
       await this.rebuilds.get(name)?.done; // it reads the mirror about to be removed
       if (!(await this.clone(repoUrl, mirror, name))) return false;
     }
@@ -162,7 +167,7 @@ export class RepoCache {
       await this.git(["-C", mirror, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"]);
       return true;
     } catch (error) {
-      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: fetch failed; rebuilding the mirror");
+      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: fetch failed");
       return false;
     }
   }
