@@ -99,7 +99,7 @@ export class DockerDriver implements Driver {
   }
 
   async close(): Promise<void> {
-    await this.pool?.close();
+    await Promise.all([this.pool?.close(), this.cache?.close()]);
   }
 
   /** A pool container: created, attached (stdin too) and started; it waits for its spec. */
@@ -145,16 +145,21 @@ export class DockerDriver implements Driver {
     return { stdout, stderr };
   }
 
-  /** Brings the repo's mirror up to date, mounts it (alone) and names it to the entrypoint. */
-  private async withCache(plan: RunPlan): Promise<RunPlan> {
+  /**
+   * Brings the repo's mirror up to date, mounts it (alone) and names it to the entrypoint; the run
+   * holds the mirror until `release` (once its container is gone).
+   */
+  private async withCache(plan: RunPlan): Promise<{ plan: RunPlan; release: () => void }> {
     const { OPTIO_REPO_URL: repoUrl, OPTIO_REPO_BRANCH: branch } = plan.env;
-    if (!this.cache || !repoUrl || !branch) return plan;
-    const name = await this.cache.prepare(repoUrl, branch);
-    if (!name) return plan;
+    const hold = this.cache && repoUrl && branch ? await this.cache.prepare(repoUrl, branch) : null;
+    if (!hold) return { plan, release: () => {} };
     return {
-      ...plan,
-      repoMirror: name,
-      env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${name}` },
+      plan: {
+        ...plan,
+        repoMirror: hold.name,
+        env: { ...plan.env, OPTIO_REPO_REFERENCE: `${CACHE_MOUNT}/${hold.name}` },
+      },
+      release: hold.release,
     };
   }
 
@@ -176,12 +181,21 @@ export class DockerDriver implements Driver {
   }
 
   async start(planned: RunPlan): Promise<RunHandle> {
-    const plan = await this.withCache(planned);
+    const { plan, release } = await this.withCache(planned);
+    try {
+      return await this.startWith(plan, release);
+    } catch (error) {
+      release();
+      throw error;
+    }
+  }
+
+  private async startWith(plan: RunPlan, release: () => void): Promise<RunHandle> {
     const warm =
       this.pool && this.fitsPool(plan) ? this.pool.take(poolTarget(plan.image, plan.repoMirror)) : null;
     if (warm) {
       try {
-        return await warm.assign(plan);
+        return await warm.assign(plan, release);
       } catch (error) {
         this.opts.logger.warn({ err: error, unit: warm.id }, "warm container failed; starting a cold one");
         await warm.remove().catch(() => {});
@@ -189,7 +203,7 @@ export class DockerDriver implements Driver {
     }
     const container = await this.create(buildContainerSpec(plan, this.opts.config), plan.image);
     try {
-      return await (await this.startWaiting(container)).assign(plan);
+      return await (await this.startWaiting(container)).assign(plan, release);
     } catch (error) {
       await container.remove({ force: true }).catch(() => {});
       throw new DriverError("CONTAINER_FAILED", `could not start the container: ${(error as Error).message}`);
@@ -254,6 +268,8 @@ class DockerRunHandle implements RunHandle {
     private readonly container: Docker.Container,
     readonly stdout: PassThrough,
     readonly stderr: PassThrough,
+    /** Once the container is gone (the run's hold on its repository's mirror). */
+    private readonly onRemoved: () => void,
   ) {}
 
   get id(): string {
@@ -322,6 +338,7 @@ class DockerRunHandle implements RunHandle {
     await this.container.remove({ force: true }).catch((error: unknown) => {
       if (statusOf(error) !== 404) throw error;
     });
+    this.onRemoved();
   }
 }
 
@@ -338,8 +355,11 @@ class WaitingContainer implements WarmUnit {
     return this.container.id;
   }
 
-  /** Sends the run's files and plain environment (run.env); the entrypoint goes on from there. */
-  async assign(plan: RunPlan): Promise<RunHandle> {
+  /**
+   * Sends the run's files and plain environment (run.env); the entrypoint goes on from there.
+   * `onRemoved`: called once the run's container is removed.
+   */
+  async assign(plan: RunPlan, onRemoved: () => void): Promise<RunHandle> {
     const env = Object.entries(plan.env)
       .map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`)
       .join("");
@@ -348,7 +368,7 @@ class WaitingContainer implements WarmUnit {
     await new Promise<void>((resolve, reject) =>
       this.stdin.write(`${payload.length}\n${payload}`, (error) => (error ? reject(error) : resolve())),
     );
-    return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr);
+    return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr, onRemoved);
   }
 
   async remove(): Promise<void> {

@@ -34,6 +34,7 @@ let git: GitServer;
 let image: string;
 let cacheDir: string;
 let driver: DockerDriver;
+let driverConfig: ReturnType<typeof testConfig>;
 
 async function runToEnd(handle: RunHandle) {
   const stderr: string[] = [];
@@ -51,6 +52,7 @@ function start(
   repo: string,
   prompt = "cat .git/objects/info/alternates > alt.txt 2>/dev/null || echo none > alt.txt",
   branchName = `optio/${randomUUID().slice(0, 8)}-cache`,
+  using = driver,
 ) {
   const spec = runSpec({
     agentType: "shell",
@@ -60,12 +62,33 @@ function start(
     image,
   });
   const config = testConfig({ OPTIO_RUNNER_ID: RUNNER_ID });
-  return { spec, handle: driver.start(planRun(spec, { config, paths: driver.paths(), gitCredentials: {} })) };
+  return { spec, handle: using.start(planRun(spec, { config, paths: using.paths(), gitCredentials: {} })) };
 }
 
 const pushedFile = (repo: string, branch: string, file: string) =>
   git.git(repo, ["show", `${branch}:${file}`]).trim();
 const borrowed = (repo: string, branch: string) => pushedFile(repo, branch, "alt.txt");
+
+/** A mirror's checkout pack: the commit it holds and its pack file. */
+function checkoutPackOf(mirror: string) {
+  const [commit, pack] = readFileSync(path.join(mirror, "optio-checkout-pack"), "utf8").split(" ");
+  return { commit, pack: path.join(mirror, "objects", "pack", `pack-${pack}.pack`) };
+}
+
+/** Runs optio-clone on the host from a mirror; the clone's HEAD commit. */
+async function cloneFrom(mirror: string, repo: string, dest: string): Promise<string> {
+  await run(CLONE, [dest], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: path.dirname(dest),
+      OPTIO_REPO_URL: git.url(repo),
+      OPTIO_REPO_BRANCH: "main",
+      OPTIO_BRANCH_NAME: "optio/from-mirror",
+      OPTIO_REPO_REFERENCE: mirror,
+    },
+  });
+  return execFileSync("git", ["-C", dest, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+}
 
 /** Commits a file on the server's main (through its directory, not HTTP); the new commit. */
 function pushFile(repo: string, file: string, content: string): string {
@@ -91,15 +114,16 @@ beforeAll(async () => {
   git = await startGitServer(null);
   cacheDir = mkdtempSync(path.join(os.tmpdir(), "optio-repo-cache-"));
   chmodSync(cacheDir, 0o755); // the container's user reads it (read-only mount)
-  const config = testConfig({
+  driverConfig = testConfig({
     OPTIO_RUNNER_NETWORK: "host",
     OPTIO_RUNNER_ID: RUNNER_ID,
     OPTIO_RUNNER_REPO_CACHE: cacheDir,
   });
-  driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
+  driver = new DockerDriver({ config: driverConfig, logger: pino({ level: "silent" }) });
 }, IMAGE_BUILD_TIMEOUT_MS);
 afterAll(async () => {
   for (const unit of await driver.list()) await driver.remove(unit.id);
+  await driver.close();
   await git.close();
   rmSync(cacheDir, { recursive: true, force: true });
 });
@@ -194,11 +218,11 @@ describe("repo cache", () => {
     const compressible = "optio ".repeat(20_000);
     const tip = pushFile("packed", "big.txt", compressible);
     const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
-    const mirror = path.join(cacheDir, (await cache.prepare(git.url("packed"), "main"))!);
-    const checkoutPack = () => {
-      const [commit, pack] = readFileSync(path.join(mirror, "optio-checkout-pack"), "utf8").split(" ");
-      return { commit, pack: path.join(mirror, "objects", "pack", `pack-${pack}.pack`) };
-    };
+    const hold = (await cache.prepare(git.url("packed"), "main"))!;
+    hold.release();
+    await cache.settled();
+    const mirror = path.join(cacheDir, hold.name);
+    const checkoutPack = () => checkoutPackOf(mirror);
     const first = checkoutPack();
     expect(first.commit).toBe(tip);
     // verify-pack -v: "sha type size size-in-pack offset" per whole object (a delta adds two columns).
@@ -213,12 +237,132 @@ describe("repo cache", () => {
     expect(Number(big[3])).toBeGreaterThan(compressible.length); // stored as is, not deflated
 
     const moved = pushFile("packed", "big.txt", "changed");
-    await cache.prepare(git.url("packed"), "main");
+    (await cache.prepare(git.url("packed"), "main"))!.release();
+    await cache.settled();
     const second = checkoutPack();
     expect(second.commit).toBe(moved);
     const packs = readdirSync(path.dirname(first.pack));
     expect(packs).toContain(path.basename(second.pack));
     expect(packs).not.toContain(path.basename(first.pack));
+  });
+
+  it("prepare returns once the mirror is fetched; the checkout pack follows in the background, and a clone meanwhile is whole", async () => {
+    git.createRepo("background");
+    const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const first = (await cache.prepare(git.url("background"), "main"))!;
+    first.release();
+    await cache.settled();
+    const mirror = path.join(cacheDir, first.name);
+    const before = checkoutPackOf(mirror);
+
+    const moved = pushFile("background", "news.txt", "pushed meanwhile");
+    const hold = (await cache.prepare(git.url("background"), "main"))!;
+    expect(git.git("background", ["rev-parse", "main"]).trim()).toBe(moved);
+    expect(execFileSync("git", ["--git-dir", mirror, "rev-parse", "main"], { encoding: "utf8" }).trim()).toBe(
+      moved,
+    );
+    expect(checkoutPackOf(mirror)).toEqual(before); // not rebuilt yet: prepare did not wait for it
+    const work = mkdtempSync(path.join(os.tmpdir(), "optio-clone-"));
+    try {
+      // Made while the pack is rebuilt (or just after): the branch's tip, every file there.
+      expect(await cloneFrom(mirror, "background", path.join(work, "repo"))).toBe(moved);
+      expect(readFileSync(path.join(work, "repo", "news.txt"), "utf8")).toBe("pushed meanwhile");
+      execFileSync("git", ["-C", path.join(work, "repo"), "fsck", "--no-progress"], { stdio: "ignore" });
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+    await cache.settled();
+    expect(checkoutPackOf(mirror).commit).toBe(moved);
+    hold.release();
+  });
+
+  it("a replaced checkout pack stays while any run holds the mirror, and goes once none does", async () => {
+    git.createRepo("held");
+    const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const early = (await cache.prepare(git.url("held"), "main"))!;
+    await cache.settled();
+    const mirror = path.join(cacheDir, early.name);
+    const old = checkoutPackOf(mirror).pack;
+
+    pushFile("held", "news.txt", "pushed meanwhile");
+    const late = (await cache.prepare(git.url("held"), "main"))!;
+    await cache.settled();
+    const current = checkoutPackOf(mirror).pack;
+    expect(current).not.toBe(old);
+    expect(existsSync(old)).toBe(true);
+    early.release();
+    early.release(); // twice: counted once
+    expect(existsSync(old)).toBe(true); // the later run saw it on disk too
+    late.release();
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(current)).toBe(true);
+  });
+
+  it("close lets the rebuild under way finish and starts none after", async () => {
+    git.createRepo("closing");
+    const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const hold = (await cache.prepare(git.url("closing"), "main"))!;
+    hold.release();
+    await cache.close();
+    const mirror = path.join(cacheDir, hold.name);
+    const packed = checkoutPackOf(mirror);
+    expect(packed.commit).toBe(git.git("closing", ["rev-parse", "main"]).trim());
+    expect(existsSync(packed.pack)).toBe(true);
+
+    pushFile("closing", "news.txt", "pushed after close");
+    (await cache.prepare(git.url("closing"), "main"))!.release();
+    await cache.settled();
+    expect(checkoutPackOf(mirror)).toEqual(packed);
+  });
+
+  it("a mirror that cannot be fetched stays while another run holds it; the run goes without it", async () => {
+    git.createRepo("unfetchable");
+    const url = git.url("unfetchable");
+    const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const using = (await cache.prepare(url, "main"))!;
+    const mirror = path.join(cacheDir, using.name);
+    const origin = (...value: string[]) =>
+      execFileSync("git", ["--git-dir", mirror, "config", "remote.origin.url", ...value], {
+        encoding: "utf8",
+      }).trim();
+    const nowhere = "http://127.0.0.1:9/nowhere.git"; // the server out of reach: every fetch fails
+    origin(nowhere);
+
+    expect(await cache.prepare(url, "main")).toBeNull();
+    expect(origin()).toBe(nowhere); // the same mirror, not removed and cloned again
+    using.release();
+    (await cache.prepare(url, "main"))!.release(); // no run holds it: cloned afresh
+    expect(origin()).toBe(url);
+    await cache.settled();
+  });
+
+  it("a run holds its mirror until its container is removed", async () => {
+    git.createRepo("run-held");
+    const earlier = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
+    const { name, release } = (await earlier.prepare(git.url("run-held"), "main"))!;
+    release();
+    await earlier.close(); // what an earlier run left: the mirror and its checkout pack
+    const mirror = path.join(cacheDir, name);
+    const old = checkoutPackOf(mirror).pack;
+
+    // The run waits for the rebuild its own start began, then lists the mirror's packs.
+    const moved = pushFile("run-held", "news.txt", "pushed meanwhile");
+    const own = new DockerDriver({ config: driverConfig, logger: pino({ level: "silent" }) });
+    const record = `${CACHE_MOUNT}/${name}/optio-checkout-pack`;
+    const second = start(
+      "run-held",
+      [
+        `for i in $(seq 600); do grep -q ${moved} ${record} 2>/dev/null && break; sleep 0.1; done`,
+        `ls ${CACHE_MOUNT}/${name}/objects/pack > packs.txt`,
+      ].join("; "),
+      undefined,
+      own,
+    );
+    expect((await runToEnd(await second.handle)).exit.exitCode).toBe(0);
+    await own.close();
+    expect(pushedFile("run-held", second.spec.branchName, "packs.txt")).toContain(path.basename(old));
+    expect(checkoutPackOf(mirror).commit).toBe(moved);
+    expect(existsSync(old)).toBe(false);
   });
 
   it("optio-clone clones from the server when the mirror it is given is unusable", async () => {

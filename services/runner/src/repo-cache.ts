@@ -3,29 +3,48 @@
 // (deploy/images/agent/optio-clone: objects borrowed through alternates, the cache mounted read-only).
 // It never holds a credential: it fetches with none, so a repository that needs one is simply not
 // cached. A mirror that cannot be fetched (corrupted, deleted meanwhile) is removed and cloned
-// afresh; failing that, the run clones without it.
+// afresh; failing that, the run clones without it. It is not removed while other runs hold it (their
+// clones borrow its objects): this run then clones without it, and a later one repairs it.
 //
-// Checkout pack: beside the history (compressed, deltified, as the server sent it), the mirror holds
-// the objects of the run's branch tip once more, uncompressed and whole, in a pack of their own that
-// git searches first (the newest). A run's checkout then copies bytes instead of inflating them: the
-// larger part of a cached clone's time after the files' own writing. It is rebuilt when the branch
-// moved; the one it replaces is removed (its objects are all in the history too).
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+// Checkout pack (checkout-pack.ts): beside the history, the objects of the run's branch tip,
+// uncompressed, so a run's checkout copies bytes instead of inflating them. It is rebuilt in the
+// background after the fetch when the branch moved, off the run's path: a stale one only makes a
+// checkout slower. A replaced pack is removed only when no run holds the mirror (see MirrorHold).
+import { execFile, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
+import { type MirrorGit, refreshCheckoutPack, removeRetiredPacks } from "./checkout-pack";
 
 const run = promisify(execFile);
 /** Where the cache is mounted (read-only) in run containers. */
 export const CACHE_MOUNT = "/optio/cache";
-/** In a mirror: "<commit> <pack hash>" of its checkout pack. */
-const CHECKOUT_PACK_RECORD = "optio-checkout-pack";
+/**
+ * A run's claim on its repository's mirror, from prepare() until its container is gone: while any
+ * run holds a mirror, no replaced checkout pack of it is removed.
+ */
+export interface MirrorHold {
+  /** The mirror's name in the cache. */
+  readonly name: string;
+  /** Idempotent. */
+  release(): void;
+}
 
 export class RepoCache {
   /** One update at a time per mirror: two runs of a repository share one up-to-date mirror. */
   private readonly locks = new Map<string, Promise<unknown>>();
+  /**
+   * Runs holding each mirror. A replaced pack waits for a moment when this is zero: a clone made
+   * while it was on disk may read it for the rest of its run (alternates), and every run that
+   * started meanwhile saw it, so a per-pack count would wait just as long. Simpler than hiding
+   * packs from new runs, and a runner that restarts holds nothing (it removes leftover runs).
+   */
+  private readonly holders = new Map<string, number>();
+  /** The background rebuild of each mirror's checkout pack (one at a time), and the branch wanted next. */
+  private readonly rebuilds = new Map<string, { next: string | null; done: Promise<void> }>();
+  private closing = false;
   private readonly searchPath = process.env.PATH; // read once, at boot
 
   constructor(private readonly opts: { dir: string; logger: Logger; fetchTimeoutMs?: number }) {
@@ -38,27 +57,108 @@ export class RepoCache {
   }
 
   /**
-   * Brings the repository's mirror up to date and its checkout pack to `branch`'s tip; the mirror's
-   * name in the cache, or null when it has none.
+   * Brings the repository's mirror up to date, and holds it for the caller's run (release it once
+   * the run's container is gone); null when it has none. The checkout pack follows `branch`'s tip
+   * in the background.
    */
-  prepare(repoUrl: string, branch: string): Promise<string | null> {
+  async prepare(repoUrl: string, branch: string): Promise<MirrorHold | null> {
     const name = RepoCache.nameOf(repoUrl);
+    const release = this.hold(name); // before any await: nothing is removed from here on
+    try {
+      if (await this.serialized(name, () => this.update(repoUrl, name, branch))) return { name, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
+    release();
+    return null;
+  }
+
+  /** Resolves when no checkout pack is being rebuilt (the state between two runs, for tests). */
+  async settled(): Promise<void> {
+    while (this.rebuilds.size > 0) await Promise.all([...this.rebuilds.values()].map((r) => r.done));
+  }
+
+  /** At shutdown: lets the fetches and the rebuild under way finish (no git left behind); starts none. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.allSettled(this.locks.values());
+    await this.settled();
+  }
+
+  private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(name) ?? Promise.resolve();
-    const next = previous.catch(() => {}).then(() => this.update(repoUrl, name, branch));
+    const next = previous.catch(() => {}).then(work);
     this.locks.set(name, next);
-    void next.finally(() => {
-      if (this.locks.get(name) === next) this.locks.delete(name);
-    });
+    void next
+      .finally(() => {
+        if (this.locks.get(name) === next) this.locks.delete(name);
+      })
+      .catch(() => {});
     return next;
   }
 
-  private async update(repoUrl: string, name: string, branch: string): Promise<string | null> {
+  private hold(name: string): () => void {
+    this.holders.set(name, (this.holders.get(name) ?? 0) + 1);
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      const left = this.holders.get(name)! - 1;
+      if (left > 0) this.holders.set(name, left);
+      else {
+        this.holders.delete(name);
+        this.removeRetired(name);
+      }
+    };
+  }
+
+  /** Only when no run holds the mirror and no rebuild reads it. Synchronous: no hold starts meanwhile. */
+  private removeRetired(name: string): void {
+    if (this.holders.has(name) || this.rebuilds.has(name)) return;
     const mirror = path.join(this.opts.dir, name);
-    if (!(await this.fetch(mirror, name)) && !(await this.clone(repoUrl, mirror, name))) return null;
-    await this.packCheckout(mirror, branch).catch((error: unknown) =>
-      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: no checkout pack"),
-    );
-    return name;
+    try {
+      if (existsSync(mirror)) removeRetiredPacks(mirror);
+    } catch (error) {
+      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: could not remove old checkout packs");
+    }
+  }
+
+  private async update(repoUrl: string, name: string, branch: string): Promise<boolean> {
+    const mirror = path.join(this.opts.dir, name);
+    if (!(await this.fetch(mirror, name))) {
+      if (existsSync(mirror) && this.holders.get(name)! > 1) {
+        this.opts.logger.warn({ mirror: name }, "repo cache: other runs borrow the mirror; not cached");
+        return false;
+      }
+      await this.rebuilds.get(name)?.done; // it reads the mirror about to be removed
+      if (!(await this.clone(repoUrl, mirror, name))) return false;
+    }
+    this.rebuildCheckoutPack(name, branch); // within the update: a later update's clone waits for it
+    return true;
+  }
+
+  /** In the background, one at a time per mirror; a request meanwhile runs next (the latest branch). */
+  private rebuildCheckoutPack(name: string, branch: string): void {
+    if (this.closing) return;
+    const running = this.rebuilds.get(name);
+    if (running) {
+      running.next = branch;
+      return;
+    }
+    const rebuild = { next: branch as string | null, done: Promise.resolve() };
+    this.rebuilds.set(name, rebuild);
+    rebuild.done = (async () => {
+      const mirror = path.join(this.opts.dir, name);
+      for (let wanted = rebuild.next; wanted !== null && !this.closing; wanted = rebuild.next) {
+        rebuild.next = null;
+        await refreshCheckoutPack(this.mirrorGit, mirror, wanted).catch((error: unknown) =>
+          this.opts.logger.warn({ err: error, mirror: name }, "repo cache: no checkout pack"),
+        );
+      }
+      this.rebuilds.delete(name);
+      this.removeRetired(name);
+    })();
   }
 
   private async fetch(mirror: string, name: string): Promise<boolean> {
@@ -67,7 +167,7 @@ export class RepoCache {
       await this.git(["-C", mirror, "fetch", "--prune", "--quiet", "--no-write-fetch-head", "origin"]);
       return true;
     } catch (error) {
-      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: fetch failed; rebuilding the mirror");
+      this.opts.logger.warn({ err: error, mirror: name }, "repo cache: fetch failed");
       return false;
     }
   }
@@ -88,41 +188,10 @@ export class RepoCache {
     }
   }
 
-  private async packCheckout(mirror: string, branch: string): Promise<void> {
-    const record = path.join(mirror, CHECKOUT_PACK_RECORD);
-    const [packedCommit, oldPack] = existsSync(record) ? readFileSync(record, "utf8").split(" ") : [];
-    const tip = (
-      await this.git(["-C", mirror, "rev-parse", "--verify", `refs/heads/${branch}^{commit}`])
-    ).stdout.trim();
-    if (tip === packedCommit) return;
-    const pack = await this.writeTreePack(mirror, tip);
-    writeFileSync(record, `${tip} ${pack}`);
-    if (oldPack && oldPack !== pack)
-      for (const ext of ["idx", "pack", "rev"])
-        rmSync(path.join(mirror, "objects", "pack", `pack-${oldPack}.${ext}`), { force: true });
-  }
-
-  /** Packs the commit's tree uncompressed and without deltas; the new pack's hash. */
-  private async writeTreePack(mirror: string, commit: string): Promise<string> {
-    const env = this.env();
-    const objects = spawn("git", ["-C", mirror, "rev-list", "--objects", "--no-walk", commit], {
-      env,
-      stdio: ["ignore", "pipe", "ignore"],
-    });
-    const packer = spawn(
-      "git",
-      [
-        ...["-C", mirror, "-c", "pack.compression=0", "pack-objects", "--quiet"],
-        ...["--window=0", "--no-reuse-object", path.join(mirror, "objects", "pack", "pack")],
-      ],
-      { env, stdio: ["pipe", "pipe", "ignore"] },
-    );
-    objects.stdout.pipe(packer.stdin);
-    let hash = "";
-    packer.stdout.on("data", (chunk: Buffer) => (hash += chunk.toString()));
-    await Promise.all([exited(objects, "rev-list"), exited(packer, "pack-objects")]);
-    return hash.trim();
-  }
+  private readonly mirrorGit: MirrorGit = {
+    output: async (args) => (await this.git(args)).stdout,
+    spawn: (args) => spawn("git", args, { env: this.env(), stdio: ["pipe", "pipe", "ignore"] }),
+  };
 
   private git(args: string[]) {
     return run("git", ["-c", "credential.helper=", "-c", "core.askPass=", ...args], {
@@ -147,13 +216,4 @@ export class RepoCache {
       GIT_CONFIG_VALUE_1: "false",
     };
   }
-}
-
-function exited(child: ChildProcess, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code) =>
-      code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}`)),
-    );
-  });
 }
