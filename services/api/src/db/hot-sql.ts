@@ -113,6 +113,7 @@ export async function inTransaction<T>(
 
   const run = async <R extends Record<string, unknown>>(statement: Prisma.Sql, commit: boolean) => {
     if (state === "committed") throw new Error("hot-sql: this transaction has already committed");
+    const args = statement.values.map(literal).join(", "); // may refuse a value: before anything is sent
     const parts = state === "idle" ? [...begin] : [];
     state = "open";
     const name = nameOf(statement.text);
@@ -120,7 +121,6 @@ export async function inTransaction<T>(
     if (!prepared) preparedOn.set(client, (prepared = new Set()));
     if (!prepared.has(name)) parts.push(`PREPARE ${name} AS ${statement.text}`);
     const at = parts.length;
-    const args = statement.values.map(literal).join(", ");
     parts.push(args ? `EXECUTE ${name}(${args})` : `EXECUTE ${name}`);
     if (commit) parts.push("COMMIT");
     // One simple-protocol message: Postgres runs its statements in order, each with a fresh snapshot.
