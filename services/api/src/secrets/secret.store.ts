@@ -108,7 +108,8 @@ export class SecretStore implements SecretReader {
       resolve: async (name, asked) => {
         if (asked !== repoId) throw new Error("a scoped secret reader answers only for its own repo");
         const row =
-          stored.find((r) => r.name === name && r.scope !== GLOBAL_SCOPE) ??
+          // Scopes matched exactly, not trusted from the caller's read: a row of another repo is never used.
+          stored.find((r) => r.name === name && repoId !== null && r.scope === repoId) ??
           stored.find((r) => r.name === name && r.scope === GLOBAL_SCOPE);
         return row ? this.read(row) : null;
       },
