@@ -11,7 +11,7 @@
 #   agent-cmd       the agent's argv, NUL-separated
 #   prompt          the prompt; the agent's stdin when agent-stdin contains "prompt"
 #   agent-stdin     "prompt" or "none"
-#   agent.env       secret env for the agent only: lines "NAME BASE64VALUE"
+#   agent.env       secret env for the agent only: NUL-terminated NAME=value entries
 #   git-credential  line 1 username, line 2 secret (optional)
 # The git credential reaches git only through the credential helper, via variables set on the clone
 # (optio-clone) and push commands alone: never in a URL, an argument, a log line, or the agent's
@@ -20,23 +20,33 @@
 #   ::optio-result::{"exitCode":N,"branch":"...","pushed":bool,"commits":N,"headSha":"..."|null,"error":{...}|null}
 # Spec on stdin (OPTIO_SPEC_FROM_STDIN=1: every Docker run; a warm-pool container is started ahead
 #   of time): the container starts without the run's environment or files and blocks here until
-#   the runner writes one line with a byte count, then that many bytes of base64 tar (the run
-#   directory's files, plus run.env: the plain environment as lines "NAME BASE64VALUE"). Nothing
-#   of a run (repo, secret) exists in it before that.
+#   the runner writes one line with a byte count, then that many bytes of tar (the run directory's
+#   files, plus run.env: the plain environment, in agent.env's format). Nothing of a run (repo,
+#   secret) exists in it before that.
+# Up to the first log line this script starts as few processes as it can: each costs ~7 ms in a
+# small VM, and they are the wait before a run shows any sign of life.
 set -uo pipefail
+
+# Exports an env file's NUL-terminated NAME=value entries (names checked by the runner): no subshell
+# or decoder per variable, and no quoting to get wrong.
+export_env_file() {
+  local entry
+  while IFS= read -r -d '' entry; do export "$entry"; done < "$1"
+}
 
 if [ "${OPTIO_SPEC_FROM_STDIN:-}" = 1 ]; then
   IFS= read -r SPEC_BYTES || exit 2
-  head -c "$SPEC_BYTES" | base64 -d | tar -x -C "${OPTIO_RUN_DIR:-/run/optio}" --strip-components=1 || exit 2
-  while IFS=' ' read -r name value; do
-    [ -n "$name" ] && export "$name=$(printf '%s' "$value" | base64 -d)"
-  done < "${OPTIO_RUN_DIR:-/run/optio}/run.env"
+  head -c "$SPEC_BYTES" | tar -x -C "${OPTIO_RUN_DIR:-/run/optio}" --strip-components=1 || exit 2
+  export_env_file "${OPTIO_RUN_DIR:-/run/optio}/run.env"
 fi
 
 RUN_DIR=${OPTIO_RUN_DIR:-/run/optio}
 WORKSPACE=${OPTIO_WORKSPACE:-/workspace}
 REPO="$WORKSPACE/repo"
-LIB="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+SELF=${BASH_SOURCE[0]}
+[[ $SELF == */* ]] || SELF=./$SELF
+LIB=${SELF%/*}
+[[ $LIB == /* ]] || LIB=$PWD/$LIB # absolute: git runs the credential helper by this path
 HELPER="$LIB/git-credential-optio"
 BRANCH="$OPTIO_BRANCH_NAME"
 export GIT_TERMINAL_PROMPT=0
@@ -69,10 +79,18 @@ with_credential() {
   fi
 }
 
-git config --global user.name "${OPTIO_GIT_AUTHOR_NAME:-Optio Agent}"
-git config --global user.email "${OPTIO_GIT_AUTHOR_EMAIL:-optio-agent@users.noreply.local}"
-git config --global init.defaultBranch main
-git config --global advice.detachedHead false
+# The global git config in one write instead of four `git config` processes. A value is quoted for
+# git's config format: backslash, double quote and newline escaped.
+git_quoted() {
+  local value=${1//\\/\\\\}
+  value=${value//\"/\\\"}
+  GIT_QUOTED="\"${value//$'\n'/\\n}\""
+}
+git_quoted "${OPTIO_GIT_AUTHOR_NAME:-Optio Agent}"
+AUTHOR_NAME=$GIT_QUOTED
+git_quoted "${OPTIO_GIT_AUTHOR_EMAIL:-optio-agent@users.noreply.local}"
+printf '[user]\n\tname = %s\n\temail = %s\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n' \
+  "$AUTHOR_NAME" "$GIT_QUOTED" >> "$HOME/.gitconfig"
 
 log "cloning branch $OPTIO_REPO_BRANCH"
 if ! with_credential "$LIB/optio-clone" "$REPO"; then
@@ -99,11 +117,7 @@ trap on_stop TERM INT
 
 log "starting agent: ${AGENT_ARGV[0]}"
 (
-  if [ -f "$RUN_DIR/agent.env" ]; then
-    while IFS=' ' read -r name value; do
-      [ -n "$name" ] && export "$name=$(printf '%s' "$value" | base64 -d)"
-    done < "$RUN_DIR/agent.env"
-  fi
+  [ -f "$RUN_DIR/agent.env" ] && export_env_file "$RUN_DIR/agent.env"
   exec setsid "${AGENT_ARGV[@]}" < "$STDIN"
 ) &
 AGENT_PID=$!

@@ -1,6 +1,7 @@
 // Against the real Docker engine, the test agent image and a git server on 127.0.0.1.
 // Test containers use host networking (ENVIRONMENT.md network rule).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import pino from "pino";
 import { DockerDriver } from "./docker.driver";
 import type { RunHandle } from "./driver";
@@ -95,6 +96,32 @@ describe("DockerDriver", () => {
     await handle.dispose();
     expect((await driver.list()).map((u) => u.runId)).not.toContain(spec.runId);
     console.log(`docker driver: container run with clone+agent+push took ${elapsed} ms`);
+  });
+
+  it("hands the agent its environment and secrets byte for byte, running nothing in them", async () => {
+    git.createRepo("env");
+    const hostile = (label: string) =>
+      `${label} 'single' "double" \\ $(touch /tmp/ran) \`touch /tmp/ran\`\n =x= `;
+    const title = hostile("title");
+    const secret = hostile(testSecret("sk-"));
+    const spec = runSpec({
+      title,
+      prompt:
+        'printf %s "$OPTIO_TASK_TITLE" | sha256sum; printf %s "$AGENT_SECRET" | sha256sum; test -e /tmp/ran || echo nothing ran',
+      secretEnv: { AGENT_SECRET: secret },
+      repoUrl: git.url("env"),
+      image,
+      gitCredential: { source: "inline", username: auth.username, secret: auth.password },
+    });
+    const { stdout } = await collect(
+      await driver.start(planRun(spec, { config, paths, gitCredentials: {} })),
+    );
+    const sha256 = (value: string) => createHash("sha256").update(value).digest("hex");
+    expect(stdout.slice(0, 3).map((line) => line.split(" ")[0])).toEqual([
+      sha256(title),
+      sha256(secret),
+      "nothing",
+    ]);
   });
 
   it("fails the clone without the credential, and never leaks it", async () => {

@@ -19,7 +19,7 @@ import {
   type RunningUnit,
   type RunPaths,
 } from "./driver";
-import { LABELS, type RunFile, type RunPlan } from "./run-plan";
+import { envFile, LABELS, type RunFile, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
 import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
@@ -360,13 +360,12 @@ class WaitingContainer implements WarmUnit {
    * `onRemoved`: called once the run's container is removed.
    */
   async assign(plan: RunPlan, onRemoved: () => void): Promise<RunHandle> {
-    const env = Object.entries(plan.env)
-      .map(([name, value]) => `${name} ${Buffer.from(value).toString("base64")}\n`)
-      .join("");
-    const files: RunFile[] = [...plan.files, { name: "run.env", content: Buffer.from(env), mode: 0o400 }];
-    const payload = tarFiles("optio", files, ...this.owner).toString("base64");
+    const files: RunFile[] = [...plan.files, { name: "run.env", content: envFile(plan.env), mode: 0o400 }];
+    const archive = tarFiles("optio", files, ...this.owner);
+    // Raw bytes: the attached stdin is no terminal, so nothing on the way rewrites them.
+    const payload = Buffer.concat([Buffer.from(`${archive.length}\n`), archive]);
     await new Promise<void>((resolve, reject) =>
-      this.stdin.write(`${payload.length}\n${payload}`, (error) => (error ? reject(error) : resolve())),
+      this.stdin.write(payload, (error) => (error ? reject(error) : resolve())),
     );
     return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr, onRemoved);
   }

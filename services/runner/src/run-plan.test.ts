@@ -1,4 +1,4 @@
-import { planRun } from "./run-plan";
+import { envFile, planRun, PlanError } from "./run-plan";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 
 const anthropicKey = testSecret("sk-ant-");
@@ -72,12 +72,28 @@ describe("planRun", () => {
     const files = Object.fromEntries(plan.files.map((f) => [f.name, f]));
     expect(files["git-credential"]!.content.toString()).toBe("x-access-token\nghp_token123\n");
     expect(files["git-credential"]!.mode).toBe(0o400);
-    expect(files["agent.env"]!.content.toString()).toBe(
-      `ANTHROPIC_API_KEY ${Buffer.from(anthropicKey).toString("base64")}\n`,
-    );
+    expect(files["agent.env"]!.content.toString()).toBe(`ANTHROPIC_API_KEY=${anthropicKey}\0`);
     expect(plan.secrets.sort()).toEqual(["ghp_token123", anthropicKey]);
     expect(plan.image).toBe("custom:1");
     expect(plan.limits).toEqual({ memoryMb: 64, cpus: 0.5, pids: 32 });
+  });
+
+  it("refuses a value with a NUL, which would split its entry, without quoting the value", () => {
+    const plan = (over: Parameters<typeof runSpec>[0]) => () =>
+      planRun(runSpec(over), { config, paths, gitCredentials: {} });
+    expect(plan({ secretEnv: { API_KEY: `${testSecret("sk-")}\0PATH=/tmp` } })).toThrow(
+      new PlanError("environment variable API_KEY contains a NUL byte"),
+    );
+    expect(plan({ title: "a\0b" })).toThrow(
+      new PlanError("environment variable OPTIO_TASK_TITLE contains a NUL byte"),
+    );
+  });
+
+  it("writes env files as NUL-terminated NAME=value entries, values byte for byte", () => {
+    const value = `a 'quoted' "value"\n$(not run) \\ =x=`;
+    expect(envFile({ ONE: value, TWO: "" }).toString()).toBe(`ONE=${value}\0TWO=\0`);
+    for (const name of ["BAD NAME", "1ST", "A=B", ""])
+      expect(() => envFile({ [name]: "x" })).toThrow(PlanError);
   });
 
   it("resolves runner-held git credentials by name and rejects unknown names", () => {
