@@ -24,10 +24,11 @@ class Unit implements WarmUnit {
   }
 }
 
-function poolOf(size: number) {
+function poolOf(size: number, refillDelayMs = 0) {
   const creates: Array<{ target: string; made: Deferred<Unit> }> = [];
   const pool = new WarmPool<Unit>({
     size,
+    refillDelayMs,
     target: "image-a",
     create: (target) => {
       const made = deferred<Unit>();
@@ -53,6 +54,30 @@ describe("WarmPool", () => {
     expect(pool.take("image-a")).toBeNull(); // the refill is still being created
     expect(creates).toHaveLength(2);
     expect(pool.stats()).toEqual({ size: 1, ready: 0, used: 1 });
+  });
+
+  it("with a refill delay, replaces a taken unit only once the delay has passed", async () => {
+    const { pool, creates } = poolOf(2, 30);
+    pool.refill();
+    creates.forEach((c, i) => c.made.resolve(new Unit(`u${i}`)));
+    await flush();
+
+    expect(pool.take("image-a")?.id).toBe("u0");
+    expect(pool.take("image-a")?.id).toBe("u1");
+    expect(creates).toHaveLength(2); // the run that took the unit starts alone
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(creates).toHaveLength(4); // one timer for both takes, filling both places
+  });
+
+  it("close() cancels a refill waiting for its delay", async () => {
+    const { pool, creates } = poolOf(1, 30);
+    pool.refill();
+    creates[0]!.made.resolve(new Unit("u0"));
+    await flush();
+    expect(pool.take("image-a")?.id).toBe("u0");
+    await pool.close();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(creates).toHaveLength(1);
   });
 
   it("close() returns only after a unit still being created when it was called is removed", async () => {

@@ -18,6 +18,11 @@ export interface WarmPoolOptions<U extends WarmUnit> {
   logger: Logger;
   /** After a failed create, wait this long before trying again (an image missing, an engine down). */
   retryMs?: number;
+  /**
+   * After a take, wait this long before creating its replacement, so the run just handed a unit
+   * does not start beside a container being created (0: at once).
+   */
+  refillDelayMs?: number;
 }
 
 export class WarmPool<U extends WarmUnit> {
@@ -27,6 +32,7 @@ export class WarmPool<U extends WarmUnit> {
   private used = 0;
   private closed = false;
   private backoffUntil = 0;
+  private refillTimer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly opts: WarmPoolOptions<U>) {
@@ -47,13 +53,22 @@ export class WarmPool<U extends WarmUnit> {
       this.opts.logger.info({ from: this.target, to: target }, "warm pool: target changed, draining");
       this.target = target;
       this.removeAll(this.ready.splice(0));
-      this.refill();
+      this.refillAfterTake();
       return null;
     }
     const unit = this.ready.shift() ?? null;
     if (unit) this.used++;
-    this.refill();
+    this.refillAfterTake();
     return unit;
+  }
+
+  private refillAfterTake(): void {
+    const delay = this.opts.refillDelayMs ?? 0;
+    if (delay === 0) return this.refill();
+    this.refillTimer ??= setTimeout(() => {
+      this.refillTimer = undefined;
+      this.refill();
+    }, delay);
   }
 
   /** Starts creating units until `size` are ready or on their way (non-blocking). */
@@ -87,6 +102,7 @@ export class WarmPool<U extends WarmUnit> {
   /** Stops refilling and removes every unit, including those still being created. */
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.refillTimer);
     await Promise.allSettled([...this.pending]);
     await this.removeAll(this.ready.splice(0));
   }
