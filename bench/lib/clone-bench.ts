@@ -2,7 +2,8 @@
 // 7.2 KB of text that compresses to 5.4 KB; 10,000 files ≈ 53 MB of .git, the size printed is the
 // plain clone's) served over the git server's HTTP. Both clones are a run's first step, the
 // entrypoint's own optio-clone: without the repo cache (a plain clone from the server), and on the
-// repository's second run with it (the runner's mirror fetch, then optio-clone from the mirror).
+// repository's later runs with it (the runner's mirror fetch, then optio-clone from the mirror).
+// Medians of `rounds` of each.
 import { execFile, execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -28,7 +29,9 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-export async function cloneBench(server: GitServer, files: number) {
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+export async function cloneBench(server: GitServer, files: number, rounds: number) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), "optio-clone-bench-"));
   try {
     server.createRepo("big");
@@ -72,17 +75,30 @@ export async function cloneBench(server: GitServer, files: number) {
           },
         }),
       );
-    const plainMs = await runClone("plain");
+    // `rounds` of each, alternated so both see the same machine; a single clone swings by ±30 %.
+    const plain: number[] = [];
+    const fetch: number[] = [];
+    const cachedClone: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      plain.push(await runClone(`plain-${round}`));
+      const started = performance.now();
+      const later = await cache.prepare(server.url("big"), "main"); // a later run: the mirror brought up to date
+      fetch.push(performance.now() - started);
+      cachedClone.push(await runClone(`cached-${round}`, path.join(tmp, "cache", later!.name)));
+      later!.release();
+    }
     const sizeMb = Number(
-      execFileSync("du", ["-sm", path.join(tmp, "plain", ".git")], { encoding: "utf8" }).split("\t")[0],
+      execFileSync("du", ["-sm", path.join(tmp, "plain-0", ".git")], { encoding: "utf8" }).split("\t")[0],
     );
-    const started = performance.now();
-    const second = await cache.prepare(server.url("big"), "main"); // the second run: the mirror brought up to date
-    const fetchMs = performance.now() - started;
-    const cachedCloneMs = await runClone("cached", path.join(tmp, "cache", second!.name));
-    second!.release();
     await cache.close();
-    return { files, sizeMb, plainMs, fetchMs, cachedCloneMs };
+    return {
+      files,
+      sizeMb,
+      rounds,
+      plainMs: median(plain),
+      fetchMs: median(fetch),
+      cachedCloneMs: median(cachedClone),
+    };
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }
