@@ -103,7 +103,9 @@ log "working on $BRANCH from ${BASE:0:12}"
 
 mapfile -d '' -t AGENT_ARGV < "$RUN_DIR/agent-cmd"
 STDIN=/dev/null
-[ "$(cat "$RUN_DIR/agent-stdin" 2>/dev/null)" = "prompt" ] && STDIN="$RUN_DIR/prompt"
+AGENT_STDIN=""
+[ -f "$RUN_DIR/agent-stdin" ] && IFS= read -r AGENT_STDIN < "$RUN_DIR/agent-stdin" # no newline: read fails, yet sets it
+[ "$AGENT_STDIN" = "prompt" ] && STDIN="$RUN_DIR/prompt"
 
 # The agent runs in its own process group so a stop signal reaches every process it started.
 TERMINATED=0
