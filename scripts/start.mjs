@@ -78,8 +78,14 @@ async function main() {
     OPTIO_RUNNER_NETWORK: env.OPTIO_RUNNER_NETWORK ?? "host",
   };
   const children = [
-    // Only the API holds the key; runners receive secrets in claim replies.
-    { name: "api", file: "services/api/src/main.ts", env: { OPTIO_SECRET_KEY: ensureSecretKey(dataDir) } },
+    {
+      name: "api",
+      file: "services/api/src/main.ts",
+      // The memory settings the API has in its image (see the script).
+      launcher: "services/api/run-node.sh",
+      // Only the API holds the key; runners receive secrets in claim replies.
+      env: { OPTIO_SECRET_KEY: ensureSecretKey(dataDir) },
+    },
     ...Array.from({ length: settings.runners }, (_, i) => ({
       name: `runner-${i + 1}`,
       file: "services/runner/src/main.ts",
@@ -93,8 +99,13 @@ async function main() {
     throw new Error("OPTIO_RUNNER_ID names one runner: set OPTIO_RUNNERS=1");
   let api;
   for (const spec of children) {
-    // One node process per service (tsx as a loader, not its CLI wrapper): signals reach it directly.
-    const child = startProcess(process.execPath, ["--import", "tsx", spec.file], {
+    // One node process per service (tsx as a loader, not its CLI wrapper; a launcher execs node):
+    // signals reach it directly.
+    const node = ["--import", "tsx", spec.file];
+    const [command, args] = spec.launcher
+      ? ["sh", [spec.launcher, process.execPath, ...node]]
+      : [process.execPath, node];
+    const child = startProcess(command, args, {
       cwd: repoRoot,
       env: { ...common, ...spec.env },
       detached: true, // Ctrl-C reaches us only; we stop the services in order

@@ -77,16 +77,22 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
 
 export type Server = { url: string; child: ChildProcess; stop: () => Promise<void> };
 
-/** Starts an entry point (TypeScript under tsx, or built JavaScript) and waits until `readyUrl` answers. */
+/**
+ * Starts an entry point (TypeScript under tsx, or built JavaScript) and waits until `readyUrl`
+ * answers. `launcher`: a script that execs the node binary it is given first (the process keeps
+ * its pid, so its CPU and RSS are still node's).
+ */
 export async function startServer(
   entry: string,
   env: Record<string, string>,
   readyPath: string,
-  nodeArgs: string[] = [],
+  { nodeArgs = [], launcher }: { nodeArgs?: string[]; launcher?: string } = {},
 ): Promise<Server> {
   const port = await freePort();
   const loader = entry.endsWith(".ts") ? ["--import", "tsx"] : ["--enable-source-maps"];
-  const child = spawn(process.execPath, [...nodeArgs, ...loader, path.join(repoRoot, entry)], {
+  const command = launcher ? "sh" : process.execPath;
+  const prefix = launcher ? [path.join(repoRoot, launcher), process.execPath] : [];
+  const child = spawn(command, [...prefix, ...nodeArgs, ...loader, path.join(repoRoot, entry)], {
     cwd: repoRoot,
     env: { ...process.env, ...env, OPTIO_API_PORT: String(port), PORT: String(port) },
     stdio: ["ignore", "inherit", "inherit"],
@@ -206,7 +212,8 @@ function apiEntry(): Promise<string> {
 }
 
 /**
- * The API process with quiet logs; `env` adds or overrides settings. With BENCH_PROFILE=<dir> it
+ * The API process with quiet logs; `env` adds or overrides settings. It runs through
+ * services/api/run-node.sh, with the memory settings it has in production. With BENCH_PROFILE=<dir> it
  * runs under `node --cpu-prof` and writes its profile there when it stops (see lib/profile.ts).
  */
 export async function startApi(stack: Stack, env: Record<string, string> = {}): Promise<Server> {
@@ -224,9 +231,12 @@ export async function startApi(stack: Stack, env: Record<string, string> = {}): 
       ...env,
     },
     "/api/health",
-    [
-      ...(process.env.BENCH_API_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-      ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : []),
-    ],
+    {
+      launcher: "services/api/run-node.sh",
+      nodeArgs: [
+        ...(process.env.BENCH_API_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
+        ...(profileDir ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(profileDir)}`] : []),
+      ],
+    },
   );
 }
