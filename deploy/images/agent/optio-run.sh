@@ -79,18 +79,18 @@ with_credential() {
   fi
 }
 
-# The global git config in one write instead of four `git config` processes. A value is quoted for
-# git's config format: backslash, double quote and newline escaped.
+# The global git config in one write instead of four `git config` processes.
+# git_quoted VAR VALUE: VAR set to VALUE quoted for git's config format (backslash, double quote and
+# newline escaped), by builtins only.
 git_quoted() {
-  local value=${1//\\/\\\\}
+  local value=${2//\\/\\\\}
   value=${value//\"/\\\"}
-  GIT_QUOTED="\"${value//$'\n'/\\n}\""
+  printf -v "$1" '"%s"' "${value//$'\n'/\\n}"
 }
-git_quoted "${OPTIO_GIT_AUTHOR_NAME:-Optio Agent}"
-AUTHOR_NAME=$GIT_QUOTED
-git_quoted "${OPTIO_GIT_AUTHOR_EMAIL:-optio-agent@users.noreply.local}"
+git_quoted AUTHOR_NAME "${OPTIO_GIT_AUTHOR_NAME:-Optio Agent}"
+git_quoted AUTHOR_EMAIL "${OPTIO_GIT_AUTHOR_EMAIL:-optio-agent@users.noreply.local}"
 printf '[user]\n\tname = %s\n\temail = %s\n[init]\n\tdefaultBranch = main\n[advice]\n\tdetachedHead = false\n' \
-  "$AUTHOR_NAME" "$GIT_QUOTED" >> "$HOME/.gitconfig"
+  "$AUTHOR_NAME" "$AUTHOR_EMAIL" >> "$HOME/.gitconfig"
 
 log "cloning branch $OPTIO_REPO_BRANCH"
 if ! with_credential "$LIB/optio-clone" "$REPO"; then

@@ -57,17 +57,22 @@ export class PlanError extends Error {}
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/**
- * An environment as optio-run.sh reads it: NUL-terminated NAME=value entries, which bash's
- * `read -d ''` takes apart with no process per variable (a fork costs ~7 ms in a small VM). A NUL in
- * a value would split it into a second entry, so it is refused; errors never quote a value.
- */
-export function envFile(entries: Record<string, string>): Buffer {
+/** Refuses what envFile could not write exactly: a bad name, or a NUL (it would split its entry). */
+function checkEnv(entries: Record<string, string>): void {
   for (const [name, value] of Object.entries(entries)) {
     if (!ENV_NAME.test(name))
       throw new PlanError(`invalid environment variable name: ${JSON.stringify(name)}`);
     if (value.includes("\0")) throw new PlanError(`environment variable ${name} contains a NUL byte`);
   }
+}
+
+/**
+ * An environment as optio-run.sh reads it: NUL-terminated NAME=value entries, which bash's
+ * `read -d ''` takes apart with no process per variable (a fork costs ~7 ms in a small VM). Errors
+ * never quote a value.
+ */
+export function envFile(entries: Record<string, string>): Buffer {
+  checkEnv(entries);
   return Buffer.from(
     Object.entries(entries)
       .map(([name, value]) => `${name}=${value}\0`)
@@ -127,7 +132,7 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     file("agent-stdin", command.stdin),
     file("prompt", spec.prompt),
   ];
-  envFile(env); // refused here, before any driver work, rather than when a container takes its spec
+  checkEnv(env); // refused here, before any driver work, not when a container takes its spec
   const secretEntries = Object.entries(spec.secretEnv);
   if (secretEntries.length > 0) files.push(file("agent.env", envFile(spec.secretEnv)));
   if (credential) files.push(file("git-credential", `${credential.username}\n${credential.secret}\n`));
