@@ -1,10 +1,9 @@
 // Where a claim's time goes: the NATS round trip alone (a trivial responder on the same server),
 // the API's whole claim (request → reply), and the claim's phases run in this process against the
-// same database with the API's own code: its two round trips (BEGIN with pick+lock, the claim
-// statement with COMMIT) and run-spec building.
-import { inTransaction } from "../../services/api/src/db/hot-sql";
+// same database with the API's own code: its transaction (BEGIN, pick+lock, claim, COMMIT in one
+// round trip) and run-spec building.
 import { createPrisma, poolOf } from "../../services/api/src/db/prisma";
-import { claimLocked, pickAndLock } from "../../services/api/src/dispatch/claim.store";
+import { claimFromQueue } from "../../services/api/src/dispatch/claim.store";
 import { buildRunSpec } from "../../services/api/src/dispatch/run-spec";
 import type { connectNats } from "../../services/api/src/nats/connection";
 
@@ -48,32 +47,23 @@ const PHASE_WARMUP = 5;
 
 export async function claimPhases(databaseUrl: string, runnerId: string, count: number) {
   const prisma = createPrisma(databaseUrl);
-  const phases = {
-    "begin+pick": [] as number[],
-    "claim+commit": [] as number[],
-    spec: [] as number[],
-  };
+  const phases = { transaction: [] as number[], spec: [] as number[] };
+  const filter = { agentTypes: ["codex"], labels: [], limit: 1, skipped: [] };
   try {
     // The first claims pay for the client's connection and query compiler: not what a claim costs.
     for (let i = -PHASE_WARMUP; i < count; i++) {
       const started = performance.now();
-      let picked = 0;
-      const rows = await inTransaction(poolOf(prisma), async (tx) => {
-        const candidates = await pickAndLock(tx, {
-          agentTypes: ["codex"],
-          labels: [],
-          limit: 1,
-          skipped: [],
-        });
-        picked = performance.now();
-        return claimLocked(tx, candidates, { runnerId, claimId: null, leaseMs: 60_000 });
+      const { claimed } = await claimFromQueue(poolOf(prisma), filter, {
+        runnerId,
+        claimId: null,
+        leaseMs: 60_000,
       });
       const committed = performance.now();
-      for (const row of rows) buildRunSpec(row, row.runs[0]!, row.repo, { image: "x", timeoutSeconds: 60 });
+      for (const row of claimed)
+        buildRunSpec(row, row.runs[0]!, row.repo, { image: "x", timeoutSeconds: 60 });
       const specced = performance.now();
       if (i < 0) continue;
-      phases["begin+pick"].push(picked - started);
-      phases["claim+commit"].push(committed - picked);
+      phases.transaction.push(committed - started);
       phases.spec.push(specced - committed);
     }
   } finally {

@@ -86,6 +86,8 @@ export interface HotTx {
   query<R extends Record<string, unknown>>(statement: Prisma.Sql): Promise<R[]>;
   /** Runs the transaction's last statement and commits in the same round trip. */
   commitWith<R extends Record<string, unknown>>(statement: Prisma.Sql): Promise<R[]>;
+  /** Runs the transaction's last statements in order and commits, all in one round trip; each one's rows. */
+  commitWithAll(statements: readonly Prisma.Sql[]): Promise<Record<string, unknown>[][]>;
 }
 
 /**
@@ -111,28 +113,42 @@ export async function inTransaction<T>(
   // Where the transaction is: nothing sent yet, BEGIN sent, or committed by commitWith().
   let state = "idle" as "idle" | "open" | "committed";
 
-  const run = async <R extends Record<string, unknown>>(statement: Prisma.Sql, commit: boolean) => {
+  /** Sends the statements as one simple-protocol message; each one's rows, in order. */
+  const run = async (statements: readonly Prisma.Sql[], commit: boolean) => {
     if (state === "committed") throw new Error("hot-sql: this transaction has already committed");
-    const args = statement.values.map(literal).join(", "); // may refuse a value: before anything is sent
+    // Values are turned into literals first: one may be refused before anything is sent.
+    const calls = statements.map((statement) => {
+      const args = statement.values.map(literal).join(", ");
+      return { name: nameOf(statement.text), text: statement.text, args };
+    });
     const parts = state === "idle" ? [...begin] : [];
     state = "open";
-    const name = nameOf(statement.text);
     let prepared = preparedOn.get(client);
     if (!prepared) preparedOn.set(client, (prepared = new Set()));
-    if (!prepared.has(name)) parts.push(`PREPARE ${name} AS ${statement.text}`);
-    const at = parts.length;
-    parts.push(args ? `EXECUTE ${name}(${args})` : `EXECUTE ${name}`);
+    const preparing = new Set<string>();
+    const at: number[] = []; // where each statement's EXECUTE is among the message's results
+    for (const call of calls) {
+      if (!prepared.has(call.name) && !preparing.has(call.name)) {
+        parts.push(`PREPARE ${call.name} AS ${call.text}`);
+        preparing.add(call.name);
+      }
+      at.push(parts.length);
+      parts.push(call.args ? `EXECUTE ${call.name}(${call.args})` : `EXECUTE ${call.name}`);
+    }
     if (commit) parts.push("COMMIT");
-    // One simple-protocol message: Postgres runs its statements in order, each with a fresh snapshot.
-    const results = (await client.query<R>({ text: parts.join(";\n"), types: PRISMA_SHAPED })) as unknown;
-    prepared.add(name);
+    // One message: Postgres runs its statements in order, each with a fresh snapshot.
+    const results = (await client.query({ text: parts.join(";\n"), types: PRISMA_SHAPED })) as unknown;
+    for (const name of preparing) prepared.add(name);
     if (commit) state = "committed";
-    return (Array.isArray(results) ? (results as pg.QueryResult<R>[])[at]! : (results as pg.QueryResult<R>))
-      .rows;
+    const all = Array.isArray(results) ? (results as pg.QueryResult[]) : [results as pg.QueryResult];
+    return at.map((index) => all[index]!.rows as Record<string, unknown>[]);
   };
   const tx: HotTx = {
-    query: (statement) => run(statement, false),
-    commitWith: (statement) => run(statement, true),
+    query: async <R extends Record<string, unknown>>(statement: Prisma.Sql) =>
+      (await run([statement], false))[0] as R[],
+    commitWith: async <R extends Record<string, unknown>>(statement: Prisma.Sql) =>
+      (await run([statement], true))[0] as R[],
+    commitWithAll: (statements) => run(statements, true),
   };
 
   try {

@@ -2,11 +2,10 @@
 // to the runner's free slots, locked with SKIP LOCKED so API replicas and runners never start the
 // same run twice. The SQL is in claim.store.ts; this decides how many and retries lost races.
 import type { AgentType, ClaimRequest, RunSpec } from "@optio/contracts";
-import { inTransaction } from "../db/hot-sql";
 import { poolOf, type PrismaClient } from "../db/prisma";
 import type { Outbox } from "../events/outbox";
 import type { RunSecrets } from "../secrets/run-secrets";
-import { claimLocked, pickAndLock, type ClaimedTask } from "./claim.store";
+import { claimFromQueue, type ClaimedTask } from "./claim.store";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
 
 /** A claimed task, fresh (its secrets read with it) or replayed (secrets to read). */
@@ -70,22 +69,20 @@ export class ClaimService {
   }
 
   /**
-   * Picks, locks and claims in one transaction; when every candidate's repo filled up meanwhile
-   * (a concurrent claim took the slot), tries again without them, in a new transaction.
+   * Picks, locks and claims (claimFromQueue); when every candidate's repo filled up meanwhile (a
+   * concurrent claim took the slot), tries again without them.
    */
   private async claimFresh(request: ClaimRequest): Promise<ClaimedTask[]> {
     const skipped: string[] = [];
-    const filter = {
-      agentTypes: request.agentTypes,
-      labels: request.labels,
-      limit: request.batch ? request.freeSlots : 1,
-    };
     const lease = { runnerId: request.runnerId, claimId: request.claimId ?? null, leaseMs: this.leaseMs };
     for (let tries = 0; tries < MAX_TRIES; tries++) {
-      const { candidates, claimed } = await inTransaction(poolOf(this.prisma), async (tx) => {
-        const candidates = await pickAndLock(tx, { ...filter, skipped });
-        return { candidates, claimed: await claimLocked(tx, candidates, lease) };
-      });
+      const filter = {
+        agentTypes: request.agentTypes,
+        labels: request.labels,
+        limit: request.batch ? request.freeSlots : 1,
+        skipped,
+      };
+      const { candidates, claimed } = await claimFromQueue(poolOf(this.prisma), filter, lease);
       if (candidates.length === 0 || claimed.length > 0) return claimed;
       skipped.push(...candidates.map((c) => c.id)); // their repos filled up meanwhile
     }

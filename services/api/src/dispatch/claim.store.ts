@@ -1,14 +1,16 @@
 // The claim's SQL, the hot path of dispatch: two statements in one transaction on the pg pool
-// (db/hot-sql.ts), two round trips: BEGIN rides with the first, COMMIT with the second.
-//  1. pickAndLock: the best eligible queued tasks for this runner (agent type, labels, repo slots),
+// (db/hot-sql.ts), sent in one round trip with its BEGIN and COMMIT:
+//  1. pick: the best eligible queued tasks for this runner (agent type, labels, repo slots),
 //     row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
-//     repos' claim locks taken in a fixed order.
-//  2. claimLocked: under those repo locks (a fresh snapshot sees every claim committed before), the
+//     repos' claim locks taken in a fixed order. The candidates are kept in a transaction-local
+//     setting (CANDIDATES) for the second statement, which Postgres runs with no round trip between.
+//  2. claim: under those repo locks (a fresh snapshot sees every claim committed before), the
 //     repo slots re-checked, then tasks → provisioning, runs leased, history rows and outbox events
 //     written: the same rows TaskMachine.transition writes for queued → provisioning, whose only
 //     reaction (subtask rules) has no consequence for that state.
 import { subjects } from "@optio/contracts";
-import type { HotTx } from "../db/hot-sql";
+import type pg from "pg";
+import { inTransaction, type HotTx } from "../db/hot-sql";
 import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/client";
 import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
 import type { StoredSecret } from "../secrets/secret-reader";
@@ -20,6 +22,10 @@ export const DEFAULT_MAX_CONCURRENT = 2;
 const HEAD = 64;
 /** Advisory-lock namespace (first key of the two-key form) of the per-repo claim locks. */
 const REPO_CLAIM_LOCK = 7011;
+/** The transaction-local setting that hands the picked candidates (JSON) to the claim statement. */
+const CANDIDATES = "optio.claim_candidates";
+/** A claimed task's event subject, around its id (subjects.entityEvent, built in SQL). */
+const [SUBJECT_BEFORE_ID, SUBJECT_AFTER_ID] = subjects.entityEvent("task", "\n", "state_changed").split("\n");
 
 export type Candidate = { id: string; repo_url: string };
 
@@ -40,15 +46,34 @@ export type Lease = { runnerId: string; claimId: string | null; leaseMs: number 
 export type ClaimedTask = TaskRow & { runs: Run[]; repo: RepoRunSettings | null; secrets: StoredSecret[] };
 
 /**
- * Two bounded plans: the head of the queue (cheap, the common case), then, when busy repos fill
- * the whole head (a big backlog on one repo), each queued repo's best task through an index: the
- * cost depends on the number of repos with work, never on how many tasks wait behind a busy one.
- * Returns the locked candidates in queue order (repo locks held until the transaction ends).
+ * Where pick looks: the head of the queue (cheap, the common case), or, when busy repos fill the
+ * whole head (a big backlog on one repo), each queued repo's best task through an index: the cost
+ * depends on the number of repos with work, never on how many tasks wait behind a busy one.
  */
-export async function pickAndLock(tx: HotTx, filter: ClaimFilter): Promise<Candidate[]> {
-  const fromHead = await lockAndSerialise(tx, headCandidates(filter), filter.limit);
-  if (fromHead.length > 0) return fromHead;
-  return lockAndSerialise(tx, perRepoCandidates(filter), filter.limit);
+type QueuePlan = "head" | "repos";
+
+/**
+ * Picks, locks and claims in one transaction of one round trip, from the queue's head or, when busy
+ * repos fill it, in a second one repo by repo: the candidates picked (in queue order) and the tasks
+ * claimed of them, each with its leased run. Fewer claimed than picked: their repos filled up
+ * meanwhile (a concurrent claim took the slot).
+ */
+export async function claimFromQueue(
+  pool: pg.Pool,
+  filter: ClaimFilter,
+  lease: Lease,
+): Promise<{ candidates: Candidate[]; claimed: ClaimedTask[] }> {
+  const fromHead = await inTransaction(pool, (tx) => claimNext(tx, filter, lease, "head"));
+  if (fromHead.candidates.length > 0) return fromHead;
+  return inTransaction(pool, (tx) => claimNext(tx, filter, lease, "repos"));
+}
+
+async function claimNext(tx: HotTx, filter: ClaimFilter, lease: Lease, plan: QueuePlan) {
+  const [picked, rows] = await tx.commitWithAll([pickStatement(filter, plan), claimStatement(lease)]);
+  return {
+    candidates: JSON.parse(picked![0]!.candidates as string) as Candidate[],
+    claimed: rows!.map(toClaimedTask),
+  };
 }
 
 /**
@@ -126,14 +151,16 @@ function perRepoCandidates(filter: ClaimFilter): Prisma.Sql {
 /**
  * Locks up to `limit` of the ranked candidates that fit their repo's free slots (SKIP LOCKED: one
  * held by a concurrent claim is passed over), then takes the claim lock of each of their repos in
- * repo order (so two claims never wait on each other in a cycle).
+ * repo order (so two claims never wait on each other in a cycle). One row: `candidates`, the locked
+ * ones in queue order as JSON, also kept in CANDIDATES for the claim statement.
  */
-async function lockAndSerialise(tx: HotTx, ranked: Prisma.Sql, limit: number): Promise<Candidate[]> {
-  return tx.query<Candidate>(Prisma.sql`
+function pickStatement(filter: ClaimFilter, plan: QueuePlan): Prisma.Sql {
+  const ranked = plan === "head" ? headCandidates(filter) : perRepoCandidates(filter);
+  return Prisma.sql`
     WITH ranked AS (${ranked}),
     chosen AS (
       SELECT id, priority, position, created_at FROM ranked WHERE rank <= free
-       ORDER BY priority, position, created_at LIMIT ${limit}),
+       ORDER BY priority, position, created_at LIMIT ${filter.limit}),
     locked AS (
       SELECT t.id, t.repo_url FROM tasks t
        WHERE t.id IN (SELECT id FROM chosen) AND t.state = 'queued'
@@ -141,36 +168,32 @@ async function lockAndSerialise(tx: HotTx, ranked: Prisma.Sql, limit: number): P
     repo_locks AS (
       SELECT s.repo_url, pg_advisory_xact_lock(${REPO_CLAIM_LOCK}, hashtext(s.repo_url)) AS taken
         FROM (SELECT DISTINCT repo_url FROM locked ORDER BY repo_url) s)
-    SELECT l.id, l.repo_url FROM locked l
+    SELECT set_config(${CANDIDATES},
+             COALESCE(json_agg(json_build_object('id', l.id, 'repo_url', l.repo_url)
+                               ORDER BY c.priority, c.position, c.created_at), '[]')::text,
+             true) AS candidates
+      FROM locked l
       JOIN repo_locks k ON k.repo_url = l.repo_url
-      JOIN chosen c ON c.id = l.id
-     ORDER BY c.priority, c.position, c.created_at`);
+      JOIN chosen c ON c.id = l.id`;
 }
 
 /**
- * Claims the locked candidates that still fit their repo's slots (in order), in one statement, and
- * commits. Returns each claimed task with its leased run, in queue order.
+ * Claims the picked candidates (CANDIDATES) that still fit their repo's slots, in queue order, in
+ * one statement: each claimed task with its leased run, in queue order.
  */
-export async function claimLocked(
-  tx: HotTx,
-  candidates: readonly Candidate[],
-  lease: Lease,
-): Promise<ClaimedTask[]> {
-  if (candidates.length === 0) return [];
-  const ids = candidates.map((c) => c.id);
-  const repos = candidates.map((c) => c.repo_url);
-  const subjectsOf = ids.map((id) => subjects.entityEvent("task", id, "state_changed"));
+function claimStatement(lease: Lease): Prisma.Sql {
   const actor = `runner:${lease.runnerId}`;
   const message = `Claimed by runner ${lease.runnerId}`;
-  const rows = await tx.commitWith(Prisma.sql`
+  return Prisma.sql`
     WITH picked AS (
-      SELECT p.id, p.repo_url, p.subject, p.ord,
+      SELECT p.id, p.repo_url, ${SUBJECT_BEFORE_ID}::text || p.id::text || ${SUBJECT_AFTER_ID}::text AS subject, p.ord,
              row_number() OVER (PARTITION BY p.repo_url ORDER BY p.ord) AS rank
-        FROM unnest(${ids}::uuid[], ${repos}::text[], ${subjectsOf}::text[])
-             WITH ORDINALITY AS p(id, repo_url, subject, ord)),
+        FROM ROWS FROM (json_to_recordset(NULLIF(current_setting(${CANDIDATES}, true), '')::json)
+                          AS (id uuid, repo_url text))
+             WITH ORDINALITY AS p(id, repo_url, ord)),
     active AS (
       SELECT repo_url, count(*)::int AS n FROM tasks
-       WHERE state IN ('provisioning', 'running') AND repo_url = ANY(${repos}::text[])
+       WHERE state IN ('provisioning', 'running') AND repo_url IN (SELECT repo_url FROM picked)
        GROUP BY repo_url),
     chosen AS (
       SELECT p.id, p.subject, p.ord FROM picked p
@@ -220,8 +243,11 @@ export async function claimLocked(
                                                        'encrypted', s.encrypted)), '[]')
               FROM secrets s WHERE s.scope IN (${GLOBAL_SCOPE}, rp.id::text)) AS secrets
       FROM moved m JOIN run ON run.task_id = m.id LEFT JOIN repos rp ON rp.repo_url = m.repo_url
-     ORDER BY m.ord`);
-  return rows.map((row) => ({
+     ORDER BY m.ord`;
+}
+
+function toClaimedTask(row: Record<string, unknown>): ClaimedTask {
+  return {
     ...toTaskWithRun(row),
     repo: row["repo.id"]
       ? {
@@ -231,5 +257,5 @@ export async function claimLocked(
         }
       : null,
     secrets: row.secrets as StoredSecret[],
-  }));
+  };
 }

@@ -95,6 +95,36 @@ describe("hot-sql transactions", () => {
     expect(await notes()).toEqual([]);
   });
 
+  it("runs several statements and the COMMIT in one message, each seeing what the one before did", async () => {
+    const insert = (id: number) =>
+      Prisma.sql`INSERT INTO probe VALUES (${id}, current_setting('probe.note'))`;
+    const results = await inTransaction(pool, (tx) =>
+      tx.commitWithAll([
+        Prisma.sql`SELECT set_config('probe.note', ${"handed on"}, true) AS note`,
+        insert(1),
+        insert(2), // the same statement twice: prepared once in the message
+        Prisma.sql`SELECT count(*)::int AS rows FROM probe`,
+      ]),
+    );
+    expect(results).toEqual([[{ note: "handed on" }], [], [], [{ rows: 2 }]]);
+    expect(await notes()).toEqual([
+      { id: 1, note: "handed on" },
+      { id: 2, note: "handed on" },
+    ]);
+  });
+
+  it("writes none of a message's statements when a later one fails", async () => {
+    await expect(
+      inTransaction(pool, (tx) =>
+        tx.commitWithAll([
+          Prisma.sql`INSERT INTO probe VALUES (${1}, ${"kept?"})`,
+          Prisma.sql`INSERT INTO probe VALUES (${1}, ${"duplicate key"})`,
+        ]),
+      ),
+    ).rejects.toThrow(/duplicate key/);
+    expect(await notes()).toEqual([]);
+  });
+
   it("prepares a statement once per connection and runs it with its BEGIN in one message", async () => {
     const prepared = Prisma.sql`
       SELECT count(*)::int AS prepared, current_setting('jit') AS jit,
