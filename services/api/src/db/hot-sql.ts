@@ -94,7 +94,10 @@ export interface HotTx {
  * Runs `work` in one transaction on a pooled connection; a transaction `work` did not end with
  * commitWith() is committed after it. JIT is off for it: the planner's cost estimates of the
  * claim's statements cross jit_above_cost, and compiling them costs far more (tens of ms) than
- * running them. waitForFlush: false commits without waiting for the WAL flush, for a transaction
+ * running them. Its statements run their generic plan: Postgres's plan cache otherwise re-plans the
+ * claim's pick on every call (its generic plan's estimate looks dearer), and planning it costs
+ * twice as much as running it (0.55 against 0.27 ms), and the generic plan runs as fast (measured
+ * on 10k and 100k queued tasks). waitForFlush: false commits without waiting for the WAL flush, for a transaction
  * whose loss in a crash is harmless (see OutboxPublisher).
  */
 export async function inTransaction<T>(
@@ -108,7 +111,7 @@ export async function inTransaction<T>(
   // a listener that event would crash the process. The query in flight fails on its own.
   const onError = (error: Error) => (failed = error);
   client.on("error", onError);
-  const begin = ["BEGIN", "SET LOCAL jit = off"];
+  const begin = ["BEGIN", "SET LOCAL jit = off", "SET LOCAL plan_cache_mode = force_generic_plan"];
   if (options.waitForFlush === false) begin.push("SET LOCAL synchronous_commit = off");
   // Where the transaction is: nothing sent yet, BEGIN sent, or committed by commitWith().
   let state = "idle" as "idle" | "open" | "committed";

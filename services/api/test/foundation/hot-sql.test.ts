@@ -127,7 +127,7 @@ describe("hot-sql transactions", () => {
 
   it("prepares a statement once per connection and runs it with its BEGIN in one message", async () => {
     const prepared = Prisma.sql`
-      SELECT count(*)::int AS prepared, current_setting('jit') AS jit,
+      SELECT count(*)::int AS prepared, current_setting('jit') AS jit, current_setting('plan_cache_mode') AS plans,
              (SELECT count(*)::int FROM pg_prepared_statements WHERE statement LIKE '%probe_marker%') AS mine
         FROM pg_prepared_statements WHERE name LIKE 'hot_%' AND ${"probe_marker"} <> ''`;
     // pg_prepared_statements shows the whole message a statement was prepared in: "mine" counts
@@ -136,7 +136,7 @@ describe("hot-sql transactions", () => {
     try {
       const first = await inTransaction(single, (tx) => tx.query(prepared));
       const second = await inTransaction(single, (tx) => tx.query(prepared));
-      expect(first).toEqual([{ prepared: 1, jit: "off", mine: 1 }]);
+      expect(first).toEqual([{ prepared: 1, jit: "off", plans: "force_generic_plan", mine: 1 }]);
       expect(second).toEqual(first); // the same one statement, not prepared again
     } finally {
       await single.end();
