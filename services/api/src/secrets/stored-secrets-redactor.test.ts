@@ -33,4 +33,28 @@ describe("StoredSecretsRedactor", () => {
     expect((await early).redact("new-value-456")).toBe("new-value-456");
     expect((await late).redact("new-value-456")).toBe("[REDACTED]");
   });
+
+  it("hands a failed load to its callers only, and loads again on the next call", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      let reachable = false;
+      const redactors = new StoredSecretsRedactor({
+        secrets: {
+          values: async () => {
+            if (!reachable) throw new Error("timeout exceeded when trying to connect");
+            return ["stored-value-789"];
+          },
+        },
+      });
+      await expect(redactors.get()).rejects.toThrow("timeout exceeded");
+      await new Promise((resolve) => setTimeout(resolve, 10)); // unhandled rejections are reported by now
+      expect(unhandled).toEqual([]);
+      reachable = true;
+      expect((await redactors.get()).redact("stored-value-789")).toBe("[REDACTED]");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
 });

@@ -33,9 +33,13 @@ export class StoredSecretsRedactor {
     if (this.loading?.generation !== this.generation) {
       const loading = { generation: this.generation, promise: this.load(this.generation) };
       this.loading = loading;
-      void loading.promise.finally(() => {
-        if (this.loading === loading) this.loading = null;
-      });
+      // A failed load (Postgres unreachable) is its callers' to handle; this chain only forgets it,
+      // and must not turn it into an unhandled rejection, which would end the process.
+      loading.promise
+        .finally(() => {
+          if (this.loading === loading) this.loading = null;
+        })
+        .catch(() => {});
     }
     return this.loading.promise;
   }

@@ -103,7 +103,10 @@ it("bulk/cancel-active while two runners claim at full speed leaves nothing acti
 });
 
 it("a cancel between run_started and the agent's first line stops the run before it prints", async () => {
-  const id = await createTask(newRepo(), "sleep 20; echo late-line");
+  // A minute before its line: seeing `running` can lag the agent's start by seconds on a loaded
+  // machine (reports wait their turn in the stream), and a cancel that did not stop the run still
+  // shows, as a container left running.
+  const id = await createTask(newRepo(), "sleep 60; echo late-line");
   await eventually(
     "running",
     () => stack.ctx.prisma.task.findUniqueOrThrow({ where: { id } }),
