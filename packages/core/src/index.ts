@@ -10,3 +10,4 @@ export * from "./pr-settings";
 export * from "./pr-prompts";
 export * from "./pr-reconciler";
 export * from "./run-exit";
+export * from "./metrics-server";

@@ -6,7 +6,7 @@ import { connectNats, ensureEventsStream } from "./nats/connection";
 import { createServices } from "./services";
 import { VERSION } from "./version";
 import { ApiMetrics } from "./metrics/api-metrics";
-import { startMetricsServer } from "./metrics/metrics.server";
+import { startMetricsServer } from "@optio/core";
 
 /** Starts the API process: config, clients, app, background workers; stops gracefully. */
 async function main(): Promise<void> {

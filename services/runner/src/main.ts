@@ -1,5 +1,6 @@
 // The runner process: load config once, connect to NATS and the engine, run, shut down gracefully.
 import pino from "pino";
+import { startMetricsServer } from "@optio/core";
 import { jetstream } from "@nats-io/jetstream";
 import { loadConfig, type RunnerConfig } from "./config";
 import { DockerDriver } from "./docker.driver";
@@ -56,10 +57,15 @@ async function main(): Promise<void> {
   });
   metrics.attach(runner);
   await runner.start();
-  const metricsServer = await metrics.serve(
-    config.OPTIO_RUNNER_METRICS_PORT,
-    config.OPTIO_RUNNER_METRICS_HOST,
-  );
+  const metricsServer =
+    config.OPTIO_RUNNER_METRICS_PORT > 0
+      ? await startMetricsServer({
+          registry: metrics.registry,
+          port: config.OPTIO_RUNNER_METRICS_PORT,
+          host: config.OPTIO_RUNNER_METRICS_HOST,
+          logger,
+        })
+      : undefined;
 
   // After a reconnect: heartbeat at once (leases), and look for work.
   void (async () => {

@@ -1,6 +1,5 @@
-// The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT: slots busy and total,
+// The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT (startMetricsServer): slots busy and total,
 // container start latency, runs by outcome, run reports not yet stored in JetStream.
-import http from "node:http";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunObserver } from "./run-execution";
 
@@ -17,7 +16,7 @@ export class RunnerMetrics implements RunObserver {
     const { registry } = this;
     const read = () => this.source;
     registry.setDefaultLabels({ runner: options.runnerId });
-    collectDefaultMetrics({ register: registry, prefix: "optio_runner_process_" });
+    collectDefaultMetrics({ register: registry, prefix: "optio_runner_" });
     new Gauge({
       name: "optio_runner_slots_total",
       help: "Runs this runner executes at once",
@@ -63,20 +62,5 @@ export class RunnerMetrics implements RunObserver {
 
   runEnded(reason: string): void {
     this.runs.inc({ outcome: reason });
-  }
-
-  /** GET /metrics on its own port (0: off). */
-  async serve(port: number, host = "127.0.0.1"): Promise<http.Server | undefined> {
-    if (port === 0) return undefined;
-    const server = http.createServer((request, response) => {
-      if (request.method !== "GET" || request.url?.split("?")[0] !== "/metrics")
-        return void response.writeHead(404).end();
-      void this.registry.metrics().then(
-        (text) => response.writeHead(200, { "content-type": this.registry.contentType }).end(text),
-        () => response.writeHead(500).end(),
-      );
-    });
-    await new Promise<void>((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
-    return server;
   }
 }

@@ -3,7 +3,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ApiMetrics } from "../../src/metrics/api-metrics";
-import { startMetricsServer } from "../../src/metrics/metrics.server";
+import { startMetricsServer } from "@optio/core";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { apiFor, createTask, driveTo, REPO_URL, type Api } from "../tasks/task-fixtures";
 import { createLogger } from "../../src/logger";

@@ -1,13 +1,18 @@
-// GET /metrics on its own port, apart from the API's, so scrapes never pass the public listener.
+// GET /metrics on its own port, apart from a service's public listener, so scrapes never pass it:
+// the API's and the runners' Prometheus endpoint. Typed by shape (a prom-client Registry, a pino
+// Logger fit), so this package needs neither.
 import http from "node:http";
-import type { Registry } from "prom-client";
-import type { Logger } from "pino";
+
+export interface MetricsSource {
+  metrics(): Promise<string>;
+  readonly contentType: string;
+}
 
 export async function startMetricsServer(options: {
-  registry: Registry;
+  registry: MetricsSource;
   port: number;
   host: string;
-  logger: Logger;
+  logger: { error(details: object, message: string): void };
 }): Promise<http.Server> {
   const { registry, logger } = options;
   const server = http.createServer((request, response) => {
