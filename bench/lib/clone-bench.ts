@@ -76,11 +76,15 @@ export async function cloneBench(server: GitServer, files: number, rounds: numbe
         }),
       );
     // `rounds` of each, alternated so both see the same machine; a single clone swings by ±30 %.
+    // Each starts on a settled disk (sync): a clone writes 70-130 MB, and ext4 made the next one's
+    // 10,000 file creations wait for that writeback (a 290 ms checkout took 1.0-2.2 s right after).
     const plain: number[] = [];
     const fetch: number[] = [];
     const cachedClone: number[] = [];
     for (let round = 0; round < rounds; round++) {
+      await run("sync", []);
       plain.push(await runClone(`plain-${round}`));
+      await run("sync", []);
       const started = performance.now();
       const later = await cache.prepare(server.url("big"), "main"); // a later run: the mirror brought up to date
       fetch.push(performance.now() - started);

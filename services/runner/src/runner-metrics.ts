@@ -1,5 +1,5 @@
-// The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT (startMetricsServer): slots busy and total,
-// container start latency, runs by outcome, run reports not yet stored in JetStream.
+// The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT (startMetricsServer): slots
+// busy and total, container start latency, runs by outcome, run reports not yet stored in JetStream.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunObserver } from "./run-execution";
 
