@@ -1,28 +1,18 @@
 // The repo cache against the real Docker engine, the test agent image and a git server on 127.0.0.1.
 import { randomUUID } from "node:crypto";
 import { execFile, execFileSync } from "node:child_process";
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import pino from "pino";
 import { DockerDriver } from "./docker.driver";
-import type { RunHandle } from "./driver";
-import { forEachLine } from "./lines";
 import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { planRun } from "./run-plan";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
+import { runToEnd } from "./testing/run-to-end";
 
 jest.setTimeout(180_000);
 
@@ -35,17 +25,6 @@ let image: string;
 let cacheDir: string;
 let driver: DockerDriver;
 let driverConfig: ReturnType<typeof testConfig>;
-
-async function runToEnd(handle: RunHandle) {
-  const stderr: string[] = [];
-  await Promise.all([
-    forEachLine(handle.stdout, () => {}),
-    forEachLine(handle.stderr, (l) => stderr.push(l)),
-  ]);
-  const exit = await handle.wait();
-  await handle.dispose();
-  return { exit, stderr: stderr.join("\n") };
-}
 
 /** By default a shell run that records which objects store its clone borrowed (pushed as alt.txt). */
 function start(
@@ -90,25 +69,6 @@ async function cloneFrom(mirror: string, repo: string, dest: string): Promise<st
   return execFileSync("git", ["-C", dest, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
 }
 
-/** Commits a file on the server's main (through its directory, not HTTP); the new commit. */
-function pushFile(repo: string, file: string, content: string): string {
-  const work = mkdtempSync(path.join(os.tmpdir(), "optio-push-"));
-  const local = (...args: string[]) =>
-    execFileSync("git", ["-C", work, "-c", "user.name=t", "-c", "user.email=t@test", ...args], {
-      encoding: "utf8",
-    }).trim();
-  try {
-    execFileSync("git", ["clone", "--quiet", git.dir(repo), work]);
-    writeFileSync(path.join(work, file), content);
-    local("add", file);
-    local("commit", "--quiet", "-m", `${file} changed`);
-    local("push", "--quiet", "origin", "HEAD:main");
-    return local("rev-parse", "HEAD");
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-}
-
 beforeAll(async () => {
   image = testAgentImage();
   git = await startGitServer(null);
@@ -118,6 +78,9 @@ beforeAll(async () => {
     OPTIO_RUNNER_NETWORK: "host",
     OPTIO_RUNNER_ID: RUNNER_ID,
     OPTIO_RUNNER_REPO_CACHE: cacheDir,
+    // The cache alone (a snapshot's build would hold mirrors these tests remove): see
+    // workspace-snapshots.docker.test.ts.
+    OPTIO_RUNNER_WORKSPACE_SNAPSHOTS: "false",
   });
   driver = new DockerDriver({ config: driverConfig, logger: pino({ level: "silent" }) });
 }, IMAGE_BUILD_TIMEOUT_MS);
@@ -176,7 +139,7 @@ describe("repo cache", () => {
     git.createRepo("moving");
     expect((await runToEnd(await start("moving").handle)).exit.exitCode).toBe(0);
     // A commit lands on the server after the mirror was made: the mirror is behind when run 2 comes.
-    const moved = pushFile("moving", "news.txt", "pushed meanwhile");
+    const moved = git.commitFile("moving", "news.txt", "pushed meanwhile");
     const run = start(
       "moving",
       [
@@ -216,7 +179,7 @@ describe("repo cache", () => {
   it("keeps the branch tip's objects in a checkout pack, stored whole and uncompressed, replaced when the branch moves", async () => {
     git.createRepo("packed");
     const compressible = "optio ".repeat(20_000);
-    const tip = pushFile("packed", "big.txt", compressible);
+    const tip = git.commitFile("packed", "big.txt", compressible);
     const cache = new RepoCache({ dir: cacheDir, logger: pino({ level: "silent" }) });
     const hold = (await cache.prepare(git.url("packed"), "main"))!;
     hold.release();
@@ -236,7 +199,7 @@ describe("repo cache", () => {
     const big = objects.find(([, , size]) => Number(size) === compressible.length)!;
     expect(Number(big[3])).toBeGreaterThan(compressible.length); // stored as is, not deflated
 
-    const moved = pushFile("packed", "big.txt", "changed");
+    const moved = git.commitFile("packed", "big.txt", "changed");
     (await cache.prepare(git.url("packed"), "main"))!.release();
     await cache.settled();
     const second = checkoutPack();
@@ -255,7 +218,7 @@ describe("repo cache", () => {
     const mirror = path.join(cacheDir, first.name);
     const before = checkoutPackOf(mirror);
 
-    const moved = pushFile("background", "news.txt", "pushed meanwhile");
+    const moved = git.commitFile("background", "news.txt", "pushed meanwhile");
     const hold = (await cache.prepare(git.url("background"), "main"))!;
     expect(git.git("background", ["rev-parse", "main"]).trim()).toBe(moved);
     expect(execFileSync("git", ["--git-dir", mirror, "rev-parse", "main"], { encoding: "utf8" }).trim()).toBe(
@@ -284,7 +247,7 @@ describe("repo cache", () => {
     const mirror = path.join(cacheDir, early.name);
     const old = checkoutPackOf(mirror).pack;
 
-    pushFile("held", "news.txt", "pushed meanwhile");
+    git.commitFile("held", "news.txt", "pushed meanwhile");
     const late = (await cache.prepare(git.url("held"), "main"))!;
     await cache.settled();
     const current = checkoutPackOf(mirror).pack;
@@ -309,7 +272,7 @@ describe("repo cache", () => {
     expect(packed.commit).toBe(git.git("closing", ["rev-parse", "main"]).trim());
     expect(existsSync(packed.pack)).toBe(true);
 
-    pushFile("closing", "news.txt", "pushed after close");
+    git.commitFile("closing", "news.txt", "pushed after close");
     (await cache.prepare(git.url("closing"), "main"))!.release();
     await cache.settled();
     expect(checkoutPackOf(mirror)).toEqual(packed);
@@ -346,7 +309,7 @@ describe("repo cache", () => {
     const old = checkoutPackOf(mirror).pack;
 
     // The run waits for the rebuild its own start began, then lists the mirror's packs.
-    const moved = pushFile("run-held", "news.txt", "pushed meanwhile");
+    const moved = git.commitFile("run-held", "news.txt", "pushed meanwhile");
     const own = new DockerDriver({ config: driverConfig, logger: pino({ level: "silent" }) });
     const record = `${CACHE_MOUNT}/${name}/optio-checkout-pack`;
     const second = start(

@@ -74,6 +74,26 @@ export class RepoCache {
     return null;
   }
 
+  /**
+   * Holds a mirror for work other than a run (a workspace snapshot's build reads it): nothing of it
+   * is removed until `release`.
+   */
+  holdMirror(name: string): MirrorHold {
+    return { name, release: this.hold(name) };
+  }
+
+  /** The commit at the tip of `branch` in a mirror, or null (no such mirror or branch). */
+  async tip(name: string, branch: string): Promise<string | null> {
+    const mirror = path.join(this.opts.dir, name);
+    if (!existsSync(mirror)) return null;
+    try {
+      const ref = `refs/heads/${branch}^{commit}`;
+      return (await this.git(["-C", mirror, "rev-parse", "--verify", "--quiet", ref])).stdout.trim() || null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Resolves when no checkout pack is being rebuilt (the state between two runs, for tests). */
   async settled(): Promise<void> {
     while (this.rebuilds.size > 0) await Promise.all([...this.rebuilds.values()].map((r) => r.done));

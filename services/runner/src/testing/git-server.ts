@@ -14,6 +14,16 @@ export interface GitServer {
   dir(name: string): string;
   /** Creates a bare repository with one commit on `branch` (README.md). */
   createRepo(name: string, branch?: string): void;
+  /**
+   * Commits `file` with `content` on a branch through the repository's directory (not HTTP); the
+   * new commit. `orphan`: the commit starts a new history that replaces the branch's (a force-push).
+   */
+  commitFile(
+    name: string,
+    file: string,
+    content: string,
+    opts?: { branch?: string; orphan?: boolean },
+  ): string;
   /** `git` against a bare repository, e.g. ["log", "--format=%s", "optio/x"]. */
   git(name: string, args: string[]): string;
   /** Authorization headers seen (decoded "user:password"), in order. */
@@ -92,6 +102,23 @@ export async function startGitServer(
       git(seed, ["commit", "--quiet", "-m", "initial commit"]);
       git(seed, ["push", "--quiet", bare, `HEAD:refs/heads/${branch}`]);
       rmSync(seed, { recursive: true, force: true });
+    },
+    commitFile(name, file, content, { branch = "main", orphan = false } = {}) {
+      const work = mkdtempSync(path.join(os.tmpdir(), "optio-push-"));
+      try {
+        execFileSync("git", ["clone", "--quiet", "--branch", branch, path.join(root, `${name}.git`), work]);
+        if (orphan) {
+          git(work, ["checkout", "--quiet", "--orphan", "optio-orphan"]);
+          git(work, ["rm", "-rf", "--quiet", "."]);
+        }
+        writeFileSync(path.join(work, file), content);
+        git(work, ["add", file]);
+        git(work, ["commit", "--quiet", "-m", `${file} changed`]);
+        git(work, ["push", "--quiet", "--force", "origin", `HEAD:refs/heads/${branch}`]);
+        return git(work, ["rev-parse", "HEAD"]).trim();
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
     },
     git: (name, args) =>
       execFileSync("git", [`--git-dir=${path.join(root, `${name}.git`)}`, ...args], { encoding: "utf8" }),
