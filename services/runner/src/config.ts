@@ -37,6 +37,14 @@ export const RunnerConfig = z.object({
    * objects from (mounted read-only). Unset: no cache.
    */
   OPTIO_RUNNER_REPO_CACHE: z.string().startsWith("/", "must be an absolute path").optional(),
+  /**
+   * Docker driver with the repo cache: a cold run starts from its repository's workspace snapshot,
+   * an image holding the checkout, made in the background (`false`: every run checks out its files).
+   */
+  OPTIO_RUNNER_WORKSPACE_SNAPSHOTS: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true"),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local", "kubernetes"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

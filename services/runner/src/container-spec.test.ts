@@ -1,4 +1,4 @@
-import { buildContainerSpec } from "./container-spec";
+import { buildContainerSpec, buildSnapshotBuildSpec } from "./container-spec";
 import { planRun } from "./run-plan";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 
@@ -73,5 +73,45 @@ describe("buildContainerSpec", () => {
     expect(buildContainerSpec({ ...plan, repoMirror: "abc123" }, config).HostConfig.Binds).toEqual([
       "/var/cache/optio/abc123:/optio/cache/abc123:ro",
     ]);
+  });
+});
+
+describe("buildSnapshotBuildSpec", () => {
+  it("builds with a run's limits and hardening and its mirror read-only, but no network, stdin or secret", () => {
+    const config = testConfig({ OPTIO_RUNNER_NETWORK: "host", OPTIO_RUNNER_REPO_CACHE: "/var/cache/optio" });
+    const limits = { memoryMb: 512, cpus: 1, pids: 64 };
+    const c = buildSnapshotBuildSpec(
+      {
+        image: "sha256:base",
+        repoMirror: "abc.git",
+        name: "optio-snapshot-x",
+        labels: { "optio.runner": "r1" },
+      },
+      limits,
+      "echo build",
+      ["/optio/cache/abc.git", "main"],
+      config,
+    );
+    expect(c).toMatchObject({
+      name: "optio-snapshot-x",
+      Image: "sha256:base",
+      User: "1000:1000",
+      Entrypoint: ["/bin/sh", "-c", "echo build", "optio-snapshot", "/optio/cache/abc.git", "main"],
+      Labels: { "optio.runner": "r1" },
+      OpenStdin: false,
+      AttachStdin: false,
+    });
+    expect(c.HostConfig).toMatchObject({
+      Memory: 512 * 1024 * 1024,
+      PidsLimit: 64,
+      CapDrop: ["ALL"],
+      CapAdd: [],
+      SecurityOpt: ["no-new-privileges"],
+      Privileged: false,
+      NetworkMode: "none", // though runs use the host's: the mirror is all it reads
+      Binds: ["/var/cache/optio/abc.git:/optio/cache/abc.git:ro"],
+      CpuShares: 2,
+    });
+    expect(c.Env).toEqual(["OPTIO_SPEC_FROM_STDIN=1"]); // nothing of any run
   });
 });

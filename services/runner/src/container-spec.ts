@@ -123,3 +123,38 @@ export function buildPoolContainerSpec(
   );
   return { ...spec, name: pool.name };
 }
+
+/** The create body of a workspace snapshot's build (see docker-snapshots.ts). */
+export type SnapshotBuildSpec = Omit<
+  ContainerCreateSpec,
+  "OpenStdin" | "StdinOnce" | "AttachStdin" | "HostConfig"
+> & {
+  Entrypoint: string[];
+  OpenStdin: false;
+  StdinOnce: false;
+  AttachStdin: false;
+  HostConfig: ContainerCreateSpec["HostConfig"] & { CpuShares: number };
+};
+
+/**
+ * A snapshot's build: the run's image, user, limits and hardening, and its repository's mirror
+ * read-only, but no network (the mirror is all it reads), no stdin (no run will come), and the
+ * lowest CPU weight (it is background work beside runs). `script` runs with `args`.
+ */
+export function buildSnapshotBuildSpec(
+  build: { image: string; repoMirror: string; name: string; labels: Record<string, string> },
+  limits: RunPlan["limits"],
+  script: string,
+  args: string[],
+  config: RunnerConfig,
+): SnapshotBuildSpec {
+  const pool = buildPoolContainerSpec({ ...build, limits }, config);
+  return {
+    ...pool,
+    Entrypoint: ["/bin/sh", "-c", script, "optio-snapshot", ...args],
+    OpenStdin: false,
+    StdinOnce: false,
+    AttachStdin: false,
+    HostConfig: { ...pool.HostConfig, NetworkMode: "none", CpuShares: 2 },
+  };
+}

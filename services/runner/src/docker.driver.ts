@@ -1,9 +1,10 @@
-// The docker driver: one container per run through dockerode. The ONLY file importing dockerode.
-// Every container is started waiting for its run's spec on stdin. With OPTIO_RUNNER_WARM_POOL, a
-// run of the default limits takes one started ahead of time (warm-pool.ts keeps them); any other
-// run starts a cold one and hands it its spec at once. Pool
-// containers are made for one image and one repo mirror (a mount cannot be added later), so the
-// pool follows the repository the runner last served.
+// The docker driver: one container per run through dockerode (which only it, docker-engine.ts and
+// docker-snapshots.ts import). Every container is started waiting for its run's spec on stdin. With
+// OPTIO_RUNNER_WARM_POOL, a run of the default limits takes one started ahead of time (warm-pool.ts
+// keeps them); any other run starts a cold one and hands it its spec at once. Pool containers are
+// made for one image and one repo mirror (a mount cannot be added later), so the pool follows the
+// repository the runner last served. With the repo cache, a cold run is created from its
+// repository's workspace snapshot when there is one (workspace-snapshots.ts).
 import { randomUUID } from "node:crypto";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
@@ -23,6 +24,9 @@ import { envFile, LABELS, type RunFile, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
 import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
+import { connectDocker } from "./docker-engine";
+import { DockerSnapshots } from "./docker-snapshots";
+import { WorkspaceSnapshots, type SnapshotTarget } from "./workspace-snapshots";
 
 const RUN_DIR = "/run/optio";
 /** How often a running container's state is read besides the engine's wait. */
@@ -49,29 +53,30 @@ interface EngineError {
 }
 const statusOf = (error: unknown) => (error as EngineError)?.statusCode;
 
-/** dockerode options from DOCKER_HOST (unix:// or tcp://) or the socket path. */
-export function dockerOptions(config: Pick<RunnerConfig, "DOCKER_HOST" | "DOCKER_SOCKET">): Docker.Options {
-  const host = config.DOCKER_HOST;
-  if (host?.startsWith("unix://")) return { socketPath: host.slice("unix://".length) };
-  if (host?.startsWith("tcp://")) {
-    const url = new URL(host.replace(/^tcp:/, "http:"));
-    return { host: url.hostname, port: Number(url.port || 2375), protocol: "http" };
-  }
-  return { socketPath: config.DOCKER_SOCKET };
-}
-
 export class DockerDriver implements Driver {
   readonly name = "docker" as const;
   readonly isolated = true;
   private readonly docker: Docker;
   private readonly pool: WarmPool<WaitingContainer> | undefined;
   private readonly cache: RepoCache | undefined;
+  private readonly snapshots: WorkspaceSnapshots | undefined;
 
   constructor(private readonly opts: { config: RunnerConfig; logger: Logger }) {
-    this.docker = new Docker(dockerOptions(opts.config));
+    this.docker = connectDocker(opts.config);
     const { config } = opts;
     if (config.OPTIO_RUNNER_REPO_CACHE)
       this.cache = new RepoCache({ dir: config.OPTIO_RUNNER_REPO_CACHE, logger: opts.logger });
+    if (this.cache && config.OPTIO_RUNNER_WORKSPACE_SNAPSHOTS)
+      this.snapshots = new WorkspaceSnapshots({
+        engine: new DockerSnapshots({
+          docker: this.docker,
+          config,
+          dest: `${this.paths().workspace}/repo`,
+          limits: this.defaultLimits,
+        }),
+        mirrors: this.cache,
+        logger: opts.logger,
+      });
     if (config.OPTIO_RUNNER_WARM_POOL > 0)
       this.pool = new WarmPool({
         size: config.OPTIO_RUNNER_WARM_POOL,
@@ -104,7 +109,13 @@ export class DockerDriver implements Driver {
     return this.pool?.stats();
   }
 
+  /** Resolves when no workspace snapshot is being made (for tests and benchmarks). */
+  snapshotsSettled(): Promise<void> {
+    return this.snapshots?.settled() ?? Promise.resolve();
+  }
+
   async close(): Promise<void> {
+    await this.snapshots?.close(); // before the cache: a build holds its mirror
     await Promise.all([this.pool?.close(), this.cache?.close()]);
   }
 
@@ -187,13 +198,34 @@ export class DockerDriver implements Driver {
   }
 
   async start(planned: RunPlan): Promise<RunHandle> {
-    const { plan, release } = await this.withCache(planned);
+    const { plan, release: releaseMirror } = await this.withCache(planned);
+    // Once the run's container is gone: a new snapshot for the repository's next runs if its branch
+    // moved, made then so that its build does not compete with this run's start.
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      releaseMirror();
+      const target = snapshotTarget(plan);
+      if (target) this.snapshots?.refresh(target);
+    };
     try {
       return await this.startWith(plan, release);
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /** The run as created from its repository's workspace snapshot, or null when it has none. */
+  private async fromSnapshot(plan: RunPlan): Promise<RunPlan | null> {
+    const target = snapshotTarget(plan);
+    if (!this.snapshots || !target) return null;
+    const image = await this.snapshots.imageFor(target).catch((error: unknown) => {
+      this.opts.logger.warn({ err: error }, "workspace snapshots unavailable");
+      return null;
+    });
+    return image ? { ...plan, image, env: { ...plan.env, OPTIO_WORKSPACE_SNAPSHOT: "1" } } : null;
   }
 
   private async startWith(plan: RunPlan, release: () => void): Promise<RunHandle> {
@@ -207,13 +239,30 @@ export class DockerDriver implements Driver {
         await warm.remove().catch(() => {});
       }
     }
-    const container = await this.create(buildContainerSpec(plan, this.opts.config), plan.image);
+    const { container, plan: created } = await this.createCold(plan);
     try {
-      return await (await this.startWaiting(container)).assign(plan, release);
+      return await (await this.startWaiting(container)).assign(created, release);
     } catch (error) {
       await container.remove({ force: true }).catch(() => {});
       throw new DriverError("CONTAINER_FAILED", `could not start the container: ${(error as Error).message}`);
     }
+  }
+
+  /**
+   * From the repository's snapshot if it has one (and it is still there), else from the run's image;
+   * the plan as the container was made for (the entrypoint learns of the snapshot from its env).
+   */
+  private async createCold(plan: RunPlan): Promise<{ container: Docker.Container; plan: RunPlan }> {
+    const snapshotted = await this.fromSnapshot(plan);
+    if (snapshotted) {
+      try {
+        const spec = buildContainerSpec(snapshotted, this.opts.config);
+        return { container: await this.docker.createContainer(spec), plan: snapshotted };
+      } catch (error) {
+        this.opts.logger.warn({ err: error }, "workspace snapshot unusable; creating from the run's image");
+      }
+    }
+    return { container: await this.create(buildContainerSpec(plan, this.opts.config), plan.image), plan };
   }
 
   private async create(
@@ -264,6 +313,12 @@ export class DockerDriver implements Driver {
         if (statusOf(error) !== 404) throw error;
       });
   }
+}
+
+/** A run's snapshot target: its image, and the branch it starts from in its mirror (if it has one). */
+function snapshotTarget(plan: RunPlan): SnapshotTarget | null {
+  const branch = plan.env.OPTIO_REPO_BRANCH;
+  return plan.repoMirror && branch ? { mirror: plan.repoMirror, branch, image: plan.image } : null;
 }
 
 class DockerRunHandle implements RunHandle {

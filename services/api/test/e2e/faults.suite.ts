@@ -3,7 +3,7 @@
 // warm pool and the repo cache on (faults.pool-cache.test.ts).
 import { execFileSync } from "node:child_process";
 import { createTestContext, type TestContext } from "../helpers/test-context";
-import { containersLabelled, eventually, startE2eStack, type E2eStack, type RunnerProcess } from "./stack";
+import { eventually, removeRunnerLeftovers, startE2eStack, type E2eStack, type RunnerProcess } from "./stack";
 
 export interface FaultSuiteOptions {
   /**
@@ -36,8 +36,7 @@ export function faultSuite(options: FaultSuiteOptions): void {
   afterAll(async () => {
     if (api !== stack.ctx) await api.close();
     await stack.close();
-    for (const runner of [A, B])
-      for (const id of containersLabelled(`optio.runner=${runner}`)) execFileSync("docker", ["rm", "-f", id]);
+    for (const runner of [A, B]) removeRunnerLeftovers(runner);
   });
 
   const auth = () => ({ authorization: `Bearer ${stack.token}` });

@@ -116,3 +116,16 @@ export function containersLabelled(label: string): string[] {
     .split("\n")
     .filter(Boolean);
 }
+
+/** Removes a runner's containers and its workspace snapshot images. */
+export function removeRunnerLeftovers(runnerId: string): void {
+  for (const id of containersLabelled(`optio.runner=${runnerId}`)) execFileSync("docker", ["rm", "-f", id]);
+  const images = execFileSync(
+    "docker",
+    ["images", "-q", "--no-trunc", "--filter", `label=optio.workspace.runner=${runnerId}`],
+    { encoding: "utf8" },
+  )
+    .split("\n")
+    .filter(Boolean);
+  if (images.length > 0) execFileSync("docker", ["rmi", "-f", ...images]);
+}

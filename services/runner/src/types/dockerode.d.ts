@@ -29,6 +29,21 @@ declare module "dockerode" {
       kill(options?: { signal?: string }): Promise<unknown>;
       remove(options?: { force?: boolean; v?: boolean }): Promise<unknown>;
       putArchive(archive: Buffer | Readable, options: { path: string }): Promise<unknown>;
+      /** POST /commit: `_query` its query string, `_body` the image's config (docker-modem's split). */
+      commit(options: { _query: Record<string, string>; _body: object }): Promise<{ Id: string }>;
+    }
+    interface ImageInspect {
+      Id: string;
+      Config: { Entrypoint: string[] | null; Cmd: string[] | null };
+    }
+    interface ImageSummary {
+      Id: string;
+      Created: number;
+      Labels: Record<string, string> | null;
+    }
+    interface Image {
+      inspect(): Promise<ImageInspect>;
+      remove(options?: { force?: boolean }): Promise<unknown>;
     }
     interface Options {
       socketPath?: string;
@@ -50,7 +65,8 @@ declare module "dockerode" {
     createContainer(options: object): Promise<Docker.Container>;
     getContainer(id: string): Docker.Container;
     listContainers(options?: { all?: boolean; filters?: string }): Promise<Docker.ContainerSummary[]>;
-    getImage(name: string): { inspect(): Promise<{ Id: string }> };
+    getImage(name: string): Docker.Image;
+    listImages(options?: { filters?: string }): Promise<Docker.ImageSummary[]>;
     pull(ref: string): Promise<NodeJS.ReadableStream>;
     ping(): Promise<unknown>;
     version(): Promise<{ Version: string; ApiVersion: string }>;

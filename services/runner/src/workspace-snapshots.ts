@@ -1,0 +1,151 @@
+// Workspace snapshots, engine-free: which snapshot image serves a run, and when to make a new one.
+//
+// A snapshot is a repository's checkout kept as an image layer: the run's image plus /workspace/repo,
+// a clone of the runner's mirror (objects borrowed from it, HEAD detached at a commit of the branch).
+// A cold run of the repository is created from it, so its 10,000 files are in place with no
+// per-file cost (Docker's overlay), where a clone writes them all (~290 ms of system calls in a
+// small VM, most of a cached clone). optio-clone brings the snapshot up to the mirror's tip: a fetch
+// from the mirror and a checkout of what changed since; an unusable snapshot falls back to a clone.
+//
+// One per (mirror, branch, image): made in the background after a run of it when the branch moved,
+// one build at a time per target (a request meanwhile runs next); the image it replaces is removed,
+// or, while a container still uses it, at the next build or restart. The engine side (building in a
+// container of the run's own image, user, limits and hardening, without network, secret or
+// credential) is docker-snapshots.ts. Warm-pool containers do not use snapshots: a pool container
+// holds no repository until it is assigned.
+import type { Logger } from "pino";
+import type { MirrorHold } from "./repo-cache";
+
+/** What a snapshot is made for: a run of this image on this branch of this mirror. */
+export interface SnapshotTarget {
+  mirror: string;
+  branch: string;
+  image: string;
+}
+
+/** A snapshot image as the engine reports it. */
+export interface SnapshotImage {
+  /** The image's ID. */
+  id: string;
+  /** snapshotKey of its target. */
+  key: string;
+  /** The commit checked out in it. */
+  commit: string;
+  /** The ID of the image it was made from. */
+  base: string;
+}
+
+export interface SnapshotEngine {
+  /** The ID of an image the engine has, or null. */
+  imageId(image: string): Promise<string | null>;
+  /** Makes the snapshot of `target` at `commit` on the base image `base` (an ID). */
+  build(target: SnapshotTarget, key: string, commit: string, base: string): Promise<SnapshotImage>;
+  /** The snapshot images of this runner, newest first. */
+  list(): Promise<SnapshotImage[]>;
+  /** Removes a snapshot image; false when a container still uses it. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** The mirror access a build needs (RepoCache's). */
+export interface SnapshotMirrors {
+  holdMirror(name: string): MirrorHold;
+  tip(name: string, branch: string): Promise<string | null>;
+}
+
+export const snapshotKey = (target: SnapshotTarget): string =>
+  JSON.stringify([target.mirror, target.branch, target.image]);
+
+export class WorkspaceSnapshots {
+  /** The snapshot serving each target. */
+  private readonly current = new Map<string, SnapshotImage>();
+  /** Replaced images a container still used; removal is tried again after each build. */
+  private readonly replaced = new Set<string>();
+  /** The build under way for each target, and whether another was asked for meanwhile. */
+  private readonly builds = new Map<string, { again: boolean; done: Promise<void> }>();
+  private loaded: Promise<void> | undefined;
+  private closing = false;
+
+  constructor(private readonly opts: { engine: SnapshotEngine; mirrors: SnapshotMirrors; logger: Logger }) {}
+
+  /** The snapshot image to create a run of `target` from, or null (none yet, or of another base). */
+  async imageFor(target: SnapshotTarget): Promise<string | null> {
+    await this.load();
+    const snapshot = this.current.get(snapshotKey(target));
+    if (!snapshot) return null;
+    // The image's name may point at a new build since: its snapshot is then of the old one.
+    return (await this.opts.engine.imageId(target.image)) === snapshot.base ? snapshot.id : null;
+  }
+
+  /** After a run of `target` (its mirror just fetched): a new snapshot in the background if the branch moved. */
+  refresh(target: SnapshotTarget): void {
+    if (this.closing) return;
+    const key = snapshotKey(target);
+    const running = this.builds.get(key);
+    if (running) {
+      running.again = true;
+      return;
+    }
+    const build = { again: true, done: Promise.resolve() };
+    this.builds.set(key, build);
+    build.done = (async () => {
+      while (build.again && !this.closing) {
+        build.again = false;
+        await this.update(target, key).catch((error: unknown) =>
+          this.opts.logger.warn({ err: error, mirror: target.mirror }, "workspace snapshot: not made"),
+        );
+      }
+      this.builds.delete(key);
+    })();
+  }
+
+  /** Resolves when no snapshot is being made (for tests and benchmarks). */
+  async settled(): Promise<void> {
+    while (this.builds.size > 0) await Promise.all([...this.builds.values()].map((b) => b.done));
+  }
+
+  /** At shutdown: lets the builds under way finish; starts none. */
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.settled();
+  }
+
+  /** Once: adopts the newest snapshot of each target left by an earlier process; removes the rest. */
+  private load(): Promise<void> {
+    this.loaded ??= (async () => {
+      for (const image of await this.opts.engine.list()) {
+        if (!this.current.has(image.key)) this.current.set(image.key, image);
+        else this.replaced.add(image.id);
+      }
+      await this.removeReplaced();
+    })().catch((error: unknown) => {
+      this.loaded = undefined; // tried again with the next run
+      throw error;
+    });
+    return this.loaded;
+  }
+
+  private async update(target: SnapshotTarget, key: string): Promise<void> {
+    await this.load();
+    const hold = this.opts.mirrors.holdMirror(target.mirror); // the build's clone reads it
+    try {
+      const [commit, base] = await Promise.all([
+        this.opts.mirrors.tip(target.mirror, target.branch),
+        this.opts.engine.imageId(target.image),
+      ]);
+      if (!commit || !base) return;
+      const previous = this.current.get(key);
+      if (previous?.commit === commit && previous.base === base) return;
+      const made = await this.opts.engine.build(target, key, commit, base);
+      this.current.set(key, made);
+      if (previous) this.replaced.add(previous.id);
+    } finally {
+      hold.release();
+    }
+    await this.removeReplaced();
+  }
+
+  private async removeReplaced(): Promise<void> {
+    for (const id of this.replaced)
+      if (await this.opts.engine.remove(id).catch(() => false)) this.replaced.delete(id);
+  }
+}
