@@ -3,8 +3,8 @@
 // OPTIO_RUNNER_WARM_POOL, a run of the default limits takes one started ahead of time (warm-pool.ts
 // keeps them); any other run starts a cold one and hands it its spec at once. Pool containers are
 // made for one image and one repo mirror (a mount cannot be added later), so the pool follows the
-// repository the runner last served. With the repo cache, a cold run is created from its
-// repository's workspace snapshot when there is one (workspace-snapshots.ts).
+// repository the runner last served. With the repo cache, a run whose repository has a workspace
+// snapshot (workspace-snapshots.ts) is made from it, and so are the pool's containers for it.
 import { randomUUID } from "node:crypto";
 import { PassThrough, type Duplex } from "node:stream";
 import Docker from "dockerode";
@@ -229,17 +229,21 @@ export class DockerDriver implements Driver {
   }
 
   private async startWith(plan: RunPlan, release: () => void): Promise<RunHandle> {
+    // Warm or cold, a run of a repository with a workspace snapshot is made from it.
+    const snapshotted = (await this.fromSnapshot(plan)) ?? plan;
     const warm =
-      this.pool && this.fitsPool(plan) ? this.pool.take(poolTarget(plan.image, plan.repoMirror)) : null;
+      this.pool && this.fitsPool(plan)
+        ? this.pool.take(poolTarget(snapshotted.image, snapshotted.repoMirror))
+        : null;
     if (warm) {
       try {
-        return await warm.assign(plan, release);
+        return await warm.assign(snapshotted, release);
       } catch (error) {
         this.opts.logger.warn({ err: error, unit: warm.id }, "warm container failed; starting a cold one");
         await warm.remove().catch(() => {});
       }
     }
-    const { container, plan: created } = await this.createCold(plan);
+    const { container, plan: created } = await this.createCold(snapshotted, plan);
     try {
       return await (await this.startWaiting(container)).assign(created, release);
     } catch (error) {
@@ -249,12 +253,14 @@ export class DockerDriver implements Driver {
   }
 
   /**
-   * From the repository's snapshot if it has one (and it is still there), else from the run's image;
-   * the plan as the container was made for (the entrypoint learns of the snapshot from its env).
+   * From the snapshot if the run has one (and it is still there), else from the run's image; the
+   * plan the container was made for (the entrypoint learns of the snapshot from its env).
    */
-  private async createCold(plan: RunPlan): Promise<{ container: Docker.Container; plan: RunPlan }> {
-    const snapshotted = await this.fromSnapshot(plan);
-    if (snapshotted) {
+  private async createCold(
+    snapshotted: RunPlan,
+    plan: RunPlan,
+  ): Promise<{ container: Docker.Container; plan: RunPlan }> {
+    if (snapshotted !== plan) {
       try {
         const spec = buildContainerSpec(snapshotted, this.opts.config);
         return { container: await this.docker.createContainer(spec), plan: snapshotted };

@@ -7,6 +7,7 @@ import { planRun } from "./run-plan";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
+import { until } from "./testing/until";
 
 jest.setTimeout(120_000);
 
@@ -29,14 +30,6 @@ const poolContainers = () =>
   )
     .split("\n")
     .filter(Boolean);
-
-async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 beforeAll(async () => {
   image = testAgentImage();

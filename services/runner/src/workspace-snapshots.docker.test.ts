@@ -14,6 +14,7 @@ import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { runToEnd } from "./testing/run-to-end";
+import { until } from "./testing/until";
 
 jest.setTimeout(180_000);
 
@@ -36,7 +37,7 @@ function snapshotImages() {
 }
 
 /** Runs `prompt` (a shell agent) in the repository to the end; its exit, stderr and container image. */
-async function runInRepo(repo: string, prompt: string) {
+async function runInRepo(repo: string, prompt: string, using = driver) {
   const spec = runSpec({
     agentType: "shell",
     prompt,
@@ -45,12 +46,12 @@ async function runInRepo(repo: string, prompt: string) {
     image,
   });
   const config = testConfig({ OPTIO_RUNNER_ID: RUNNER_ID });
-  const handle: RunHandle = await driver.start(
-    planRun(spec, { config, paths: driver.paths(), gitCredentials: {} }),
+  const handle: RunHandle = await using.start(
+    planRun(spec, { config, paths: using.paths(), gitCredentials: {} }),
   );
   const createdFrom = docker("inspect", "--format", "{{.Image}}", handle.id);
   const { exit, stderr } = await runToEnd(handle);
-  await driver.snapshotsSettled(); // the snapshot made after it, if any
+  await using.snapshotsSettled(); // the snapshot made after it, if any
   const pushed = (file: string) => git.git(repo, ["show", `${spec.branchName}:${file}`]).trim();
   return { exitCode: exit.exitCode, stderr, createdFrom, pushed };
 }
@@ -147,5 +148,44 @@ describe("workspace snapshots", () => {
     expect(run.pushed("head.txt")).toBe(rewritten);
     expect(run.pushed("files.txt")).toBe("fresh.txt");
     expect(snapshotImages().map(({ commit }) => commit)).toContain(rewritten);
+  });
+
+  it("with a warm pool, the pool's containers for the repository are made from its snapshot", async () => {
+    const pooled = new DockerDriver({
+      config: testConfig({
+        OPTIO_RUNNER_NETWORK: "host",
+        OPTIO_RUNNER_ID: RUNNER_ID,
+        OPTIO_RUNNER_REPO_CACHE: cacheDir,
+        OPTIO_RUNNER_WARM_POOL: "1",
+      }),
+      logger: pino({ level: "silent" }),
+    });
+    try {
+      git.createRepo("pooled");
+      expect((await runInRepo("pooled", "true", pooled)).exitCode).toBe(0);
+      const head = git.git("pooled", ["rev-parse", "main"]).trim();
+      const [snapshot] = snapshotImages().filter(({ commit }) => commit === head);
+      expect(snapshot).toBeDefined();
+      // This run re-targets the pool to the snapshot (it starts cold, from the snapshot).
+      const retargeting = await runInRepo("pooled", "true", pooled);
+      expect(retargeting.createdFrom).toBe(snapshot!.id);
+      await until(() => pooled.poolStats()?.ready === 1);
+      const used = pooled.poolStats()!.used;
+
+      const warm = await runInRepo(
+        "pooled",
+        `${DESCRIBE_CLONE}; git ls-tree --name-only HEAD > files.txt`,
+        pooled,
+      );
+      expect(warm.exitCode).toBe(0);
+      expect(pooled.poolStats()!.used).toBe(used + 1); // it took the pool's container
+      expect(warm.createdFrom).toBe(snapshot!.id);
+      expect(warm.pushed("head.txt")).toBe(head);
+      expect(warm.pushed("status.txt")).toBe("");
+      expect(warm.pushed("files.txt")).toBe("README.md");
+    } finally {
+      for (const unit of await pooled.list()) await pooled.remove(unit.id);
+      await pooled.close();
+    }
   });
 });

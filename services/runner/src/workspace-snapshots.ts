@@ -11,8 +11,9 @@
 // one build at a time per target (a request meanwhile runs next); the image it replaces is removed,
 // or, while a container still uses it, at the next build or restart. The engine side (building in a
 // container of the run's own image, user, limits and hardening, without network, secret or
-// credential) is docker-snapshots.ts. Warm-pool containers do not use snapshots: a pool container
-// holds no repository until it is assigned.
+// credential) is docker-snapshots.ts. The warm pool's containers for a repository with a snapshot
+// are made from it too: before their run they hold its checkout, which is no more than the mirror
+// already mounted in them (no secret, no credential, nothing of any run); each serves one run.
 import type { Logger } from "pino";
 import type { MirrorHold } from "./repo-cache";
 
