@@ -100,6 +100,8 @@ export async function cloneBench(server: GitServer, image: string, files: number
       }),
       mirrors: cache,
       logger: silent,
+      minAgeMs: config.OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S * 1000,
+      max: config.OPTIO_RUNNER_WORKSPACE_SNAPSHOTS_MAX,
     });
     const target = { mirror: first!.name, branch: "main", image };
     const snapshotBuildMs = await timed(async () => {

@@ -45,6 +45,13 @@ export const RunnerConfig = z.object({
     .enum(["true", "false"])
     .default("true")
     .transform((value) => value === "true"),
+  /** Workspace snapshots kept at most (per runner); beyond, the least recently used are removed. */
+  OPTIO_RUNNER_WORKSPACE_SNAPSHOTS_MAX: int(1, 10_000, 32),
+  /**
+   * A moved branch gets a new workspace snapshot only once the current one is this old (runs
+   * meanwhile check out the difference): bounds the background builds of a busy repository.
+   */
+  OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S: int(0, 86_400, 300),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local", "kubernetes"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

@@ -89,7 +89,7 @@ export class DockerSnapshots implements SnapshotEngine {
           Labels: { [LABEL.runner]: runner, [LABEL.key]: key, [LABEL.commit]: commit, [LABEL.base]: base },
         },
       });
-      return { id, key, commit, base };
+      return { id, key, commit, base, created: Date.now() };
     } catch (error) {
       await this.remove(cloned).catch(() => {}); // else the snapshot's parent, removed with it
       throw error;
@@ -145,6 +145,7 @@ export class DockerSnapshots implements SnapshotEngine {
         key: image.Labels?.[LABEL.key] ?? "",
         commit: image.Labels?.[LABEL.commit] ?? "",
         base: image.Labels?.[LABEL.base] ?? "",
+        created: image.Created * 1000,
       }));
   }
 

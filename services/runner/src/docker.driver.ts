@@ -76,6 +76,8 @@ export class DockerDriver implements Driver {
         }),
         mirrors: this.cache,
         logger: opts.logger,
+        minAgeMs: config.OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S * 1000,
+        max: config.OPTIO_RUNNER_WORKSPACE_SNAPSHOTS_MAX,
       });
     if (config.OPTIO_RUNNER_WARM_POOL > 0)
       this.pool = new WarmPool({

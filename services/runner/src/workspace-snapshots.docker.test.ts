@@ -84,6 +84,7 @@ beforeAll(async () => {
       OPTIO_RUNNER_NETWORK: "host",
       OPTIO_RUNNER_ID: RUNNER_ID,
       OPTIO_RUNNER_REPO_CACHE: cacheDir,
+      OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S: "0", // a new snapshot whenever the branch moved
     }),
     logger: pino({ level: "silent" }),
   });
@@ -156,6 +157,7 @@ describe("workspace snapshots", () => {
         OPTIO_RUNNER_NETWORK: "host",
         OPTIO_RUNNER_ID: RUNNER_ID,
         OPTIO_RUNNER_REPO_CACHE: cacheDir,
+        OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S: "0", // a new snapshot whenever the branch moved
         OPTIO_RUNNER_WARM_POOL: "1",
       }),
       logger: pino({ level: "silent" }),

@@ -22,13 +22,17 @@ const flush = async () => {
 };
 
 /** An engine whose images are a list, and whose builds wait for the test. */
-function setup(existing: SnapshotImage[] = []) {
+function setup(existing: SnapshotImage[] = [], { minAgeMs = 0, max = 10 } = {}) {
   const state = {
     images: [...existing],
     bases: new Map([["agent:1", "sha256:base1"]]),
     inUse: new Set<string>(),
     builds: [] as Array<{ commit: string; base: string; done: ReturnType<typeof deferred<void>> }>,
-    tips: new Map([["m1.git main", "c1"]]),
+    tips: new Map([
+      ["m1.git main", "c1"],
+      ["m2.git main", "c1"],
+      ["m3.git main", "c1"],
+    ]),
     held: 0,
   };
   let made = 0;
@@ -38,7 +42,7 @@ function setup(existing: SnapshotImage[] = []) {
       const done = deferred<void>();
       state.builds.push({ commit, base, done });
       await done.promise;
-      const image = { id: `sha256:snap${++made}`, key, commit, base };
+      const image = { id: `sha256:snap${++made}`, key, commit, base, created: Date.now() };
       state.images.unshift(image);
       return image;
     },
@@ -59,13 +63,15 @@ function setup(existing: SnapshotImage[] = []) {
       tip: async (name, branch) => state.tips.get(`${name} ${branch}`) ?? null,
     },
     logger: pino({ level: "silent" }),
+    minAgeMs,
+    max,
   });
   return { snapshots, state };
 }
 
 /** A refresh whose build the engine completes. */
-async function makeOne(snapshots: WorkspaceSnapshots, state: ReturnType<typeof setup>["state"]) {
-  snapshots.refresh(target);
+async function makeOne(snapshots: WorkspaceSnapshots, state: ReturnType<typeof setup>["state"], of = target) {
+  snapshots.refresh(of);
   await flush();
   state.builds.at(-1)!.done.resolve();
   await snapshots.settled();
@@ -137,8 +143,8 @@ describe("WorkspaceSnapshots", () => {
   it("adopts the newest snapshot of a target an earlier process left, and removes the older ones", async () => {
     const key = snapshotKey(target);
     const { snapshots, state } = setup([
-      { id: "sha256:new", key, commit: "c1", base: "sha256:base1" },
-      { id: "sha256:old", key, commit: "c0", base: "sha256:base1" },
+      { id: "sha256:new", key, commit: "c1", base: "sha256:base1", created: 2 },
+      { id: "sha256:old", key, commit: "c0", base: "sha256:base1", created: 1 },
     ]);
     expect(await snapshots.imageFor(target)).toBe("sha256:new");
     expect(state.images.map((i) => i.id)).toEqual(["sha256:new"]);
@@ -165,5 +171,42 @@ describe("WorkspaceSnapshots", () => {
     snapshots.refresh(target);
     await flush();
     expect(state.builds).toHaveLength(0);
+  });
+
+  it("gives a moved branch a new snapshot only once the current one is old enough; a new base at once", async () => {
+    const clock = jest.spyOn(Date, "now").mockReturnValue(1_000);
+    try {
+      const { snapshots, state } = setup([], { minAgeMs: 60_000 });
+      await makeOne(snapshots, state);
+      state.tips.set("m1.git main", "c2");
+      clock.mockReturnValue(60_000); // 59 s old
+      snapshots.refresh(target);
+      await snapshots.settled();
+      expect(state.builds).toHaveLength(1);
+      expect(await snapshots.imageFor(target)).toBe("sha256:snap1"); // runs check out the difference
+
+      clock.mockReturnValue(61_000);
+      await makeOne(snapshots, state);
+      expect(state.builds.map((b) => b.commit)).toEqual(["c1", "c2"]);
+
+      state.bases.set("agent:1", "sha256:base2"); // young, but of an image no run uses any more
+      await makeOne(snapshots, state);
+      expect(state.builds.map((b) => b.base)[2]).toBe("sha256:base2");
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it("keeps at most `max` snapshots: the least recently used goes", async () => {
+    const { snapshots, state } = setup([], { max: 2 });
+    const [a, b, c] = ["m1.git", "m2.git", "m3.git"].map((mirror) => ({ ...target, mirror }));
+    await makeOne(snapshots, state, a);
+    await makeOne(snapshots, state, b);
+    expect(await snapshots.imageFor(a!)).toBe("sha256:snap1"); // a is used: b is now the least recent
+    await makeOne(snapshots, state, c);
+    expect(await snapshots.imageFor(b!)).toBeNull();
+    expect(await snapshots.imageFor(a!)).toBe("sha256:snap1");
+    expect(await snapshots.imageFor(c!)).toBe("sha256:snap3");
+    expect(state.images.map((i) => i.id).sort()).toEqual(["sha256:snap1", "sha256:snap3"]);
   });
 });

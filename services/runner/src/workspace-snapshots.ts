@@ -7,9 +7,11 @@
 // small VM, most of a cached clone). optio-clone brings the snapshot up to the mirror's tip: a fetch
 // from the mirror and a checkout of what changed since; an unusable snapshot falls back to a clone.
 //
-// One per (mirror, branch, image): made in the background after a run of it when the branch moved,
-// one build at a time per target (a request meanwhile runs next); the image it replaces is removed,
-// or, while a container still uses it, at the next build or restart. The engine side (building in a
+// One per (mirror, branch, image): made in the background after a run of it when the branch moved
+// and the current one is at least `minAgeMs` old (runs meanwhile check out the difference), one
+// build at a time per target (a request meanwhile runs next). At most `max` are kept: beyond, the
+// least recently used go. A replaced or evicted image is removed, or, while a container still uses
+// it, at the next build or restart. The engine side (building in a
 // container of the run's own image, user, limits and hardening, without network, secret or
 // credential) is docker-snapshots.ts. The warm pool's containers for a repository with a snapshot
 // are made from it too: before their run they hold its checkout, which is no more than the mirror
@@ -34,6 +36,8 @@ export interface SnapshotImage {
   commit: string;
   /** The ID of the image it was made from. */
   base: string;
+  /** When it was made (ms since the epoch). */
+  created: number;
 }
 
 export interface SnapshotEngine {
@@ -61,20 +65,35 @@ export class WorkspaceSnapshots {
   private readonly current = new Map<string, SnapshotImage>();
   /** Replaced images a container still used; removal is tried again after each build. */
   private readonly replaced = new Set<string>();
+  /** When each target's snapshot last served a run (ms since the epoch). */
+  private readonly lastUsed = new Map<string, number>();
   /** The build under way for each target, and whether another was asked for meanwhile. */
   private readonly builds = new Map<string, { again: boolean; done: Promise<void> }>();
   private loaded: Promise<void> | undefined;
   private closing = false;
 
-  constructor(private readonly opts: { engine: SnapshotEngine; mirrors: SnapshotMirrors; logger: Logger }) {}
+  constructor(
+    private readonly opts: {
+      engine: SnapshotEngine;
+      mirrors: SnapshotMirrors;
+      logger: Logger;
+      /** A moved branch gets a new snapshot only once the current one is this old. */
+      minAgeMs: number;
+      /** Snapshots kept at most. */
+      max: number;
+    },
+  ) {}
 
   /** The snapshot image to create a run of `target` from, or null (none yet, or of another base). */
   async imageFor(target: SnapshotTarget): Promise<string | null> {
     await this.load();
-    const snapshot = this.current.get(snapshotKey(target));
+    const key = snapshotKey(target);
+    const snapshot = this.current.get(key);
     if (!snapshot) return null;
     // The image's name may point at a new build since: its snapshot is then of the old one.
-    return (await this.opts.engine.imageId(target.image)) === snapshot.base ? snapshot.id : null;
+    if ((await this.opts.engine.imageId(target.image)) !== snapshot.base) return null;
+    this.lastUsed.set(key, Date.now());
+    return snapshot.id;
   }
 
   /** After a run of `target` (its mirror just fetched): a new snapshot in the background if the branch moved. */
@@ -117,6 +136,7 @@ export class WorkspaceSnapshots {
         if (!this.current.has(image.key)) this.current.set(image.key, image);
         else this.replaced.add(image.id);
       }
+      this.evictBeyondMax(); // the limit may have been lowered since
       await this.removeReplaced();
     })().catch((error: unknown) => {
       this.loaded = undefined; // tried again with the next run
@@ -135,14 +155,30 @@ export class WorkspaceSnapshots {
       ]);
       if (!commit || !base) return;
       const previous = this.current.get(key);
-      if (previous?.commit === commit && previous.base === base) return;
+      const young = previous && Date.now() - previous.created < this.opts.minAgeMs;
+      if (previous?.base === base && (previous.commit === commit || young)) return;
       const made = await this.opts.engine.build(target, key, commit, base);
       this.current.set(key, made);
       if (previous) this.replaced.add(previous.id);
+      else this.evictBeyondMax(key);
     } finally {
       hold.release();
     }
     await this.removeReplaced();
+  }
+
+  /** Beyond `max`, the least recently used snapshots go (the never used, oldest first); not `kept`. */
+  private evictBeyondMax(kept?: string): void {
+    const lastUse = (key: string) => this.lastUsed.get(key) ?? 0;
+    const candidates = [...this.current.keys()]
+      .filter((key) => key !== kept)
+      .sort((a, b) => lastUse(a) - lastUse(b) || this.current.get(a)!.created - this.current.get(b)!.created);
+    for (const key of candidates) {
+      if (this.current.size <= this.opts.max) break;
+      this.replaced.add(this.current.get(key)!.id);
+      this.current.delete(key);
+      this.lastUsed.delete(key);
+    }
   }
 
   private async removeReplaced(): Promise<void> {
