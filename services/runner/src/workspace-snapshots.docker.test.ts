@@ -65,6 +65,7 @@ const DESCRIBE_CLONE = [
   "git rev-parse --abbrev-ref HEAD > branch.txt",
   "git rev-parse main > main.txt",
   "git config branch.main.merge > upstream.txt",
+  "git tag --list > tags.txt",
   "cat news.txt > news.txt.seen 2>/dev/null || echo none > news.txt.seen",
 ].join("; ");
 
@@ -109,6 +110,7 @@ describe("workspace snapshots", () => {
 
     // The branch moves after the snapshot was made: the run's checkout brings it forward.
     const moved = git.commitFile("snap", "news.txt", "after the snapshot");
+    git.git("snap", ["tag", "v2", moved]);
     const second = await runInRepo("snap", DESCRIBE_CLONE);
     expect(second.exitCode).toBe(0);
     expect(second.createdFrom).toBe(snapshot!.id);
@@ -121,6 +123,7 @@ describe("workspace snapshots", () => {
     expect(second.pushed("head.txt")).toBe(moved);
     expect(second.pushed("main.txt")).toBe(moved);
     expect(second.pushed("news.txt.seen")).toBe("after the snapshot");
+    expect([first.pushed("tags.txt"), second.pushed("tags.txt")]).toEqual(["", "v2"]); // as a clone's
     expect(second.stderr).not.toContain("snapshot unusable");
 
     // Made anew after the run that saw the branch move; the replaced image is gone.
