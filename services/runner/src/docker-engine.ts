@@ -18,3 +18,7 @@ function dockerOptions(config: EngineConfig): Docker.Options {
 export function connectDocker(config: EngineConfig): Docker {
   return new Docker(dockerOptions(config));
 }
+
+/** The HTTP status of an engine error (dockerode sets statusCode), if any. */
+export const statusOf = (error: unknown): number | undefined =>
+  (error as { statusCode?: number } | undefined)?.statusCode;

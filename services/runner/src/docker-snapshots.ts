@@ -6,6 +6,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type Docker from "dockerode";
 import type { RunnerConfig } from "./config";
 import { buildSnapshotBuildSpec } from "./container-spec";
+import { statusOf } from "./docker-engine";
 import { CACHE_MOUNT } from "./repo-cache";
 import { LABELS, type RunPlan } from "./run-plan";
 import type { SnapshotEngine, SnapshotImage, SnapshotTarget } from "./workspace-snapshots";
@@ -41,11 +42,6 @@ git -C "$1" update-index -q --refresh`;
 
 /** A build that takes longer is stopped (and tried again after a later run). */
 const BUILD_TIMEOUT_MS = 10 * 60_000;
-
-interface EngineError {
-  statusCode?: number;
-}
-const statusOf = (error: unknown) => (error as EngineError)?.statusCode;
 
 export class DockerSnapshots implements SnapshotEngine {
   constructor(

@@ -24,7 +24,7 @@ import { envFile, LABELS, type RunFile, type RunPlan } from "./run-plan";
 import { tarFiles } from "./tar";
 import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
-import { connectDocker } from "./docker-engine";
+import { connectDocker, statusOf } from "./docker-engine";
 import { DockerSnapshots } from "./docker-snapshots";
 import { WorkspaceSnapshots, type SnapshotTarget } from "./workspace-snapshots";
 
@@ -46,12 +46,6 @@ interface PoolTarget {
 }
 const poolTarget = (image: string, repoMirror?: string): string => JSON.stringify({ image, repoMirror });
 const parsePoolTarget = (target: string): PoolTarget => JSON.parse(target) as PoolTarget;
-
-interface EngineError {
-  statusCode?: number;
-  message?: string;
-}
-const statusOf = (error: unknown) => (error as EngineError)?.statusCode;
 
 export class DockerDriver implements Driver {
   readonly name = "docker" as const;

@@ -17,6 +17,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import type { Logger } from "pino";
 import { type MirrorGit, refreshCheckoutPack, removeRetiredPacks } from "./checkout-pack";
+import { KeyedBackground } from "./keyed-background";
 
 const run = promisify(execFile);
 /** Where the cache is mounted (read-only) in run containers. */
@@ -42,9 +43,14 @@ export class RepoCache {
    * packs from new runs, and a runner that restarts holds nothing (it removes leftover runs).
    */
   private readonly holders = new Map<string, number>();
-  /** The background rebuild of each mirror's checkout pack (one at a time), and the branch wanted next. */
-  private readonly rebuilds = new Map<string, { next: string | null; done: Promise<void> }>();
-  private closing = false;
+  /** The background rebuild of each mirror's checkout pack (one at a time; the latest branch next). */
+  private readonly rebuilds = new KeyedBackground<string>({
+    work: (name, branch) =>
+      refreshCheckoutPack(this.mirrorGit, path.join(this.opts.dir, name), branch).catch((error: unknown) =>
+        this.opts.logger.warn({ err: error, mirror: name }, "repo cache: no checkout pack"),
+      ),
+    idle: (name) => this.removeRetired(name),
+  });
   private readonly searchPath = process.env.PATH; // read once, at boot
 
   constructor(private readonly opts: { dir: string; logger: Logger; fetchTimeoutMs?: number }) {
@@ -95,15 +101,15 @@ export class RepoCache {
   }
 
   /** Resolves when no checkout pack is being rebuilt (the state between two runs, for tests). */
-  async settled(): Promise<void> {
-    while (this.rebuilds.size > 0) await Promise.all([...this.rebuilds.values()].map((r) => r.done));
+  settled(): Promise<void> {
+    return this.rebuilds.settled();
   }
 
   /** At shutdown: lets the fetches and the rebuild under way finish (no git left behind); starts none. */
   async close(): Promise<void> {
-    this.closing = true;
+    const rebuilt = this.rebuilds.close(); // from here on, no rebuild starts
     await Promise.allSettled(this.locks.values());
-    await this.settled();
+    await rebuilt;
   }
 
   private serialized<T>(name: string, work: () => Promise<T>): Promise<T> {
@@ -151,34 +157,11 @@ export class RepoCache {
         this.opts.logger.warn({ mirror: name }, "repo cache: other runs borrow the mirror; not cached");
         return false;
       }
-      await this.rebuilds.get(name)?.done; // it reads the mirror about to be removed
+      await this.rebuilds.ended(name); // it reads the mirror about to be removed
       if (!(await this.clone(repoUrl, mirror, name))) return false;
     }
-    this.rebuildCheckoutPack(name, branch); // within the update: a later update's clone waits for it
+    this.rebuilds.request(name, branch); // within the update: a later update's clone waits for it
     return true;
-  }
-
-  /** In the background, one at a time per mirror; a request meanwhile runs next (the latest branch). */
-  private rebuildCheckoutPack(name: string, branch: string): void {
-    if (this.closing) return;
-    const running = this.rebuilds.get(name);
-    if (running) {
-      running.next = branch;
-      return;
-    }
-    const rebuild = { next: branch as string | null, done: Promise.resolve() };
-    this.rebuilds.set(name, rebuild);
-    rebuild.done = (async () => {
-      const mirror = path.join(this.opts.dir, name);
-      for (let wanted = rebuild.next; wanted !== null && !this.closing; wanted = rebuild.next) {
-        rebuild.next = null;
-        await refreshCheckoutPack(this.mirrorGit, mirror, wanted).catch((error: unknown) =>
-          this.opts.logger.warn({ err: error, mirror: name }, "repo cache: no checkout pack"),
-        );
-      }
-      this.rebuilds.delete(name);
-      this.removeRetired(name);
-    })();
   }
 
   private async fetch(mirror: string, name: string): Promise<boolean> {

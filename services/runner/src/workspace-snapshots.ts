@@ -18,6 +18,7 @@
 // run they hold its checkout, which is no more than the mirror already mounted in them (no secret,
 // no credential, nothing of any run); each serves one run.
 import type { Logger } from "pino";
+import { KeyedBackground } from "./keyed-background";
 import type { MirrorHold } from "./repo-cache";
 
 /** What a snapshot is made for: a run of this image on this branch of this mirror. */
@@ -68,10 +69,14 @@ export class WorkspaceSnapshots {
   private readonly replaced = new Set<string>();
   /** When each target's snapshot last served a run (ms since the epoch). */
   private readonly lastUsed = new Map<string, number>();
-  /** The build under way for each target, and whether another was asked for meanwhile. */
-  private readonly builds = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** The build under way for each target (one at a time; a request meanwhile runs once more after). */
+  private readonly builds = new KeyedBackground<SnapshotTarget>({
+    work: (key, target) =>
+      this.update(target, key).catch((error: unknown) =>
+        this.opts.logger.warn({ err: error, mirror: target.mirror }, "workspace snapshot: not made"),
+      ),
+  });
   private loaded: Promise<void> | undefined;
-  private closing = false;
 
   constructor(
     private readonly opts: {
@@ -99,35 +104,17 @@ export class WorkspaceSnapshots {
 
   /** After a run of `target` (its mirror just fetched): a new snapshot in the background if the branch moved. */
   refresh(target: SnapshotTarget): void {
-    if (this.closing) return;
-    const key = snapshotKey(target);
-    const running = this.builds.get(key);
-    if (running) {
-      running.again = true;
-      return;
-    }
-    const build = { again: true, done: Promise.resolve() };
-    this.builds.set(key, build);
-    build.done = (async () => {
-      while (build.again && !this.closing) {
-        build.again = false;
-        await this.update(target, key).catch((error: unknown) =>
-          this.opts.logger.warn({ err: error, mirror: target.mirror }, "workspace snapshot: not made"),
-        );
-      }
-      this.builds.delete(key);
-    })();
+    this.builds.request(snapshotKey(target), target);
   }
 
   /** Resolves when no snapshot is being made (for tests and benchmarks). */
-  async settled(): Promise<void> {
-    while (this.builds.size > 0) await Promise.all([...this.builds.values()].map((b) => b.done));
+  settled(): Promise<void> {
+    return this.builds.settled();
   }
 
   /** At shutdown: lets the builds under way finish; starts none. */
-  async close(): Promise<void> {
-    this.closing = true;
-    await this.settled();
+  close(): Promise<void> {
+    return this.builds.close();
   }
 
   /** Once: adopts the newest snapshot of each target left by an earlier process; removes the rest. */
