@@ -26,7 +26,7 @@ describe("claude adapter", () => {
     expect(claudeAdapter.command(input)).toEqual({
       argv: ["claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
       stdin: "prompt",
-      env: { CI: "1", DISABLE_AUTOUPDATER: "1" },
+      env: { CI: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
     });
     const full = claudeAdapter.command({ ...input, maxTurns: 30, model: "opus", resumeSessionId: "abc" });
     expect(full.argv.slice(6)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
@@ -102,7 +102,7 @@ describe("codex adapter", () => {
       "codex",
       "exec",
       "--json",
-      "--full-auto",
+      "--dangerously-bypass-approvals-and-sandbox",
       "--skip-git-repo-check",
       "--model",
       "gpt-5-codex",
@@ -113,6 +113,24 @@ describe("codex adapter", () => {
       "t1",
       "-",
     ]);
+  });
+
+  it("reaches a gateway through a model provider of its own, its options before `resume`", () => {
+    const argv = codexAdapter.command({
+      ...input,
+      modelBaseUrl: "http://gateway.internal:4000/v1",
+      resumeSessionId: "t1",
+    }).argv;
+    expect(argv.slice(5, 9)).toEqual([
+      "-c",
+      'model_providers.optio={name="optio",base_url="http://gateway.internal:4000/v1",env_key="OPENAI_API_KEY",wire_api="responses"}',
+      "-c",
+      'model_provider="optio"',
+    ]);
+    expect(argv.slice(9)).toEqual(["resume", "t1", "-"]);
+    // Never left for the CLI to misread: a quote in the URL stays inside its TOML string.
+    const quoted = codexAdapter.command({ ...input, modelBaseUrl: 'http://x/"a\\' }).argv[6];
+    expect(quoted).toContain('base_url="http://x/\\"a\\\\"');
   });
 
   it("parses items and turn usage", () => {
@@ -151,6 +169,15 @@ describe("codex adapter", () => {
     const { events, summary } = parseFixture(codexAdapter, "codex-failed.jsonl");
     expect(events.filter((e) => e.type === "error")).toHaveLength(2);
     expect(summary.isError).toBe(true);
+  });
+
+  it("takes an error a later turn completes after for a retry, not the run's failure", () => {
+    const parser = codexAdapter.createParser();
+    parser.line(JSON.stringify({ type: "thread.started", thread_id: "t1" }));
+    parser.line(JSON.stringify({ type: "error", message: "Reconnecting... 1/5 (stream disconnected)" }));
+    expect(parser.summary().isError).toBe(true);
+    parser.line(JSON.stringify({ type: "turn.completed", usage: { input_tokens: 5, output_tokens: 2 } }));
+    expect(parser.summary().isError).toBe(false);
   });
 });
 

@@ -19,7 +19,9 @@ function command(input: AgentInput) {
   if (input.maxTurns) argv.push("--max-turns", String(input.maxTurns));
   if (input.model) argv.push("--model", input.model);
   if (input.resumeSessionId) argv.push("--resume", input.resumeSessionId);
-  return { argv, stdin: "prompt" as const, env: { CI: "1", DISABLE_AUTOUPDATER: "1" } };
+  // No telemetry, error reports or update checks: a run reaches its model endpoint and nothing else.
+  const env = { CI: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" };
+  return { argv, stdin: "prompt" as const, env };
 }
 
 /** A tool_result's content is a string or a list of content blocks. */
@@ -120,4 +122,12 @@ function createParser(): AgentParser {
   };
 }
 
-export const claudeAdapter: AgentAdapter = { type: "claude", command, createParser };
+export const claudeAdapter: AgentAdapter = {
+  type: "claude",
+  // Claude Code reads ANTHROPIC_BASE_URL from its environment: nothing to add to its argv.
+  endpointVariable: "ANTHROPIC_BASE_URL",
+  // Sessions are files under projects/<the working directory, slugged>/<session id>.jsonl.
+  sessionPaths: [".claude/projects"],
+  command,
+  createParser,
+};

@@ -7,9 +7,33 @@ import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
 import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
 import { parseReviewVerdict } from "./review-verdict";
 
+/** Codex's name for the provider a gateway URL becomes (it ignores OPENAI_BASE_URL). */
+export const CODEX_GATEWAY_PROVIDER = "optio";
+
+/** A TOML basic string: the URL is checked when stored, and escaped here all the same. */
+const tomlString = (value: string) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+
 function command(input: AgentInput) {
-  const argv = ["codex", "exec", "--json", "--full-auto", "--skip-git-repo-check"];
+  // The container is the sandbox: Codex's own (Landlock/seccomp) and its approval prompts are off.
+  const argv = [
+    "codex",
+    "exec",
+    "--json",
+    "--dangerously-bypass-approvals-and-sandbox",
+    "--skip-git-repo-check",
+  ];
   if (input.model) argv.push("--model", input.model);
+  if (input.modelBaseUrl) {
+    const provider = CODEX_GATEWAY_PROVIDER;
+    argv.push(
+      "-c",
+      `model_providers.${provider}={name=${tomlString(provider)},base_url=${tomlString(input.modelBaseUrl)},` +
+        `env_key="OPENAI_API_KEY",wire_api="responses"}`,
+      "-c",
+      `model_provider=${tomlString(provider)}`,
+    );
+  }
+  // exec's options stay before the subcommand: `resume` takes them from there.
   if (input.resumeSessionId) argv.push("resume", input.resumeSessionId);
   argv.push("-"); // read the prompt from stdin
   return { argv, stdin: "prompt" as const, env: { CI: "1" } };
@@ -72,6 +96,9 @@ function itemEvents(item: Record<string, unknown>): AgentEvent[] {
 
 function createParser(): AgentParser {
   const summary = emptySummary();
+  // Codex reports its retries as `error` events ("Reconnecting... 2/5") and goes on: an error is
+  // the run's only if no turn completes after it.
+  let unresolvedError = false;
   return {
     line(line) {
       const msg = parseJsonObject(line);
@@ -97,20 +124,31 @@ function createParser(): AgentParser {
           const output = num(usage?.output_tokens) ?? 0;
           summary.inputTokens = (summary.inputTokens ?? 0) + input;
           summary.outputTokens = (summary.outputTokens ?? 0) + output;
+          unresolvedError = false;
           return [{ type: "usage", inputTokens: input, outputTokens: output, costUsd: null }];
         }
         case "turn.failed":
           summary.isError = true;
           return [{ type: "error", message: str(obj(msg.error)?.message) ?? "codex turn failed" }];
         case "error":
-          summary.isError = true;
+          unresolvedError = true;
           return [{ type: "error", message: str(msg.message) ?? "codex error" }];
         default:
           return []; // turn.started, item.started, item.updated
       }
     },
-    summary: () => ({ ...summary, review: parseReviewVerdict(summary.resultText) }),
+    summary: () => ({
+      ...summary,
+      isError: summary.isError || unresolvedError,
+      review: parseReviewVerdict(summary.resultText),
+    }),
   };
 }
 
-export const codexAdapter: AgentAdapter = { type: "codex", command, createParser };
+export const codexAdapter: AgentAdapter = {
+  type: "codex",
+  endpointVariable: "OPENAI_BASE_URL",
+  sessionPaths: [".codex/sessions"],
+  command,
+  createParser,
+};

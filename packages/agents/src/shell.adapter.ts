@@ -18,4 +18,10 @@ function createParser(): AgentParser {
   };
 }
 
-export const shellAdapter: AgentAdapter = { type: "shell", command, createParser };
+export const shellAdapter: AgentAdapter = {
+  type: "shell",
+  endpointVariable: null,
+  sessionPaths: [],
+  command,
+  createParser,
+};

@@ -8,6 +8,8 @@ export interface AgentInput {
   model?: string | null;
   maxTurns?: number | null;
   resumeSessionId?: string | null;
+  /** A model gateway's base URL (the adapter's `endpointVariable`), when the run has one. */
+  modelBaseUrl?: string | null;
 }
 
 /** How to start the agent: argv, where stdin comes from, and extra (non-secret) environment. */
@@ -50,6 +52,13 @@ export interface AgentParser {
 
 export interface AgentAdapter {
   type: AgentType;
+  /** The run variable naming the agent's model endpoint (given to `command` as `modelBaseUrl`). */
+  endpointVariable: string | null;
+  /**
+   * Where the CLI keeps its sessions, relative to its home: kept after a run and restored into the
+   * next run of the same task, so a resume finds the session in a new container.
+   */
+  sessionPaths: readonly string[];
   command(input: AgentInput): AgentCommand;
   createParser(): AgentParser;
 }

@@ -21,12 +21,28 @@ export const SecretValue = z
 export const SecretScope = z.union([z.literal("global"), z.uuid()]);
 export type SecretScope = z.infer<typeof SecretScope>;
 
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .max(2000)
+  .refine((url) => !/["\\\s]/.test(url), "must not contain quotes, backslashes or spaces");
+const flag = z.enum(["0", "1"], { error: 'must be "0" or "1"' });
+const cloudName = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "must be a cloud region or project id");
+
 /**
- * Stored with the secrets but not secret: a GitHub App's numeric id, too short to redact (the
- * redactors ignore values under 8 characters, and nothing else reveals it).
+ * Stored with the secrets, checked by their own rule instead of SecretValue's: values that are not
+ * secret or too short to redact (the redactors ignore values under 8 characters, and nothing else
+ * reveals them). A GitHub App's numeric id, and the agents' model endpoint settings: a gateway's
+ * base URL, and Claude Code's Bedrock and Vertex switches with their region and project.
  */
 export const IDENTIFIER_SECRETS: Record<string, z.ZodType<string>> = {
   GITHUB_APP_ID: z.string().regex(/^\d{1,20}$/, "must be the GitHub App's numeric id"),
+  ANTHROPIC_BASE_URL: httpUrl,
+  OPENAI_BASE_URL: httpUrl,
+  CLAUDE_CODE_USE_BEDROCK: flag,
+  CLAUDE_CODE_USE_VERTEX: flag,
+  AWS_REGION: cloudName,
+  CLOUD_ML_REGION: cloudName,
+  ANTHROPIC_VERTEX_PROJECT_ID: cloudName,
 };
 
 export const SetSecretBody = z

@@ -1,4 +1,5 @@
-import { envFile, planRun, PlanError } from "./run-plan";
+import { envFile, planRun, PlanError, SESSION_IN_FILE } from "./run-plan";
+import { firstTarFile, tarFiles } from "./tar";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 
 const anthropicKey = testSecret("sk-ant-");
@@ -78,6 +79,47 @@ describe("planRun", () => {
     expect(plan.limits).toEqual({ memoryMb: 64, cpus: 0.5, pids: 32 });
   });
 
+  it("points codex at the run's model gateway as a provider, and claude through its environment", () => {
+    const openaiKey = testSecret("sk-");
+    const codex = planRun(
+      runSpec({
+        agentType: "codex",
+        secretEnv: { OPENAI_API_KEY: openaiKey, OPENAI_BASE_URL: "http://llm-gateway:4000/v1" },
+      }),
+      { config, paths, gitCredentials: {} },
+    );
+    const argv = codex.files
+      .find((f) => f.name === "agent-cmd")!
+      .content.toString()
+      .split("\0");
+    expect(argv).toContain('model_provider="optio"');
+    expect(argv.join(" ")).toContain('base_url="http://llm-gateway:4000/v1",env_key="OPENAI_API_KEY"');
+    expect(argv.join(" ")).not.toContain(openaiKey);
+    const claude = planRun(
+      runSpec({ agentType: "claude", secretEnv: { ANTHROPIC_BASE_URL: "http://llm-gateway:4000" } }),
+      { config, paths, gitCredentials: {} },
+    );
+    expect(claude.files.find((f) => f.name === "agent-cmd")!.content.toString()).not.toContain("gateway");
+    expect(claude.files.find((f) => f.name === "agent.env")!.content.toString()).toBe(
+      "ANTHROPIC_BASE_URL=http://llm-gateway:4000\0",
+    );
+  });
+
+  it("names the agent's session paths, and hands the task's kept sessions to the run", () => {
+    const archive = Buffer.from("gzip bytes");
+    const claude = planRun(runSpec({ agentType: "claude" }), {
+      config,
+      paths,
+      gitCredentials: {},
+      sessionArchive: archive,
+    });
+    expect(claude.env.OPTIO_AGENT_SESSION_PATHS).toBe(".claude/projects");
+    expect(claude.files.find((f) => f.name === SESSION_IN_FILE)!.content).toEqual(archive);
+    const shell = planRun(runSpec({ agentType: "shell" }), { config, paths, gitCredentials: {} });
+    expect(shell.env.OPTIO_AGENT_SESSION_PATHS).toBeUndefined();
+    expect(shell.files.map((f) => f.name)).not.toContain(SESSION_IN_FILE);
+  });
+
   it("refuses a value with a NUL, which would split its entry, without quoting the value", () => {
     const plan = (over: Parameters<typeof runSpec>[0]) => () =>
       planRun(runSpec(over), { config, paths, gitCredentials: {} });
@@ -119,5 +161,14 @@ describe("planRun", () => {
     expect(files["agent-cmd"]).toBe("bash\0/tmp/x/run/prompt\0");
     expect(files["agent-stdin"]).toBe("none");
     expect(plan.env.OPTIO_RUN_DIR).toBe("/tmp/x/run");
+  });
+});
+
+describe("firstTarFile", () => {
+  it("reads back the file of a one-file archive, past the directory entry", () => {
+    const content = Buffer.alloc(1500, 7);
+    const archive = tarFiles("optio", [{ name: "agent-session.out.tgz", content, mode: 0o600 }], 1000, 1000);
+    expect(firstTarFile(archive)).toEqual(content);
+    expect(firstTarFile(tarFiles("optio", [], 1000, 1000))).toBeNull();
   });
 });

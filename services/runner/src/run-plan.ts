@@ -4,6 +4,10 @@ import { getAdapter } from "@optio/agents";
 import type { RunnerConfig } from "./config";
 import type { RunPaths } from "./driver";
 
+/** Run-directory files of the agent's sessions: restored before it starts, packed after it exits. */
+export const SESSION_IN_FILE = "agent-session.tgz";
+export const SESSION_OUT_FILE = "agent-session.out.tgz";
+
 export interface RunFile {
   /** File name inside the run directory. */
   name: string;
@@ -43,6 +47,8 @@ export interface PlanOptions {
   paths: RunPaths;
   /** Named credentials the runner holds (OPTIO_RUNNER_GIT_CREDENTIALS), for `runner` git credentials. */
   gitCredentials: Record<string, GitCredentialValue>;
+  /** The task's kept agent sessions (agent-sessions.ts), restored into the run's home before the agent starts. */
+  sessionArchive?: Buffer | null;
 }
 
 export const LABELS = {
@@ -110,6 +116,7 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     model: spec.model,
     maxTurns: spec.maxTurns,
     resumeSessionId: spec.resumeSessionId,
+    modelBaseUrl: adapter.endpointVariable ? spec.secretEnv[adapter.endpointVariable] : null,
   });
   const credential = resolveGitCredential(spec, options);
 
@@ -125,6 +132,8 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     OPTIO_REPO_BRANCH: spec.repoBranch,
     OPTIO_BRANCH_NAME: spec.branchName,
     OPTIO_AGENT_TYPE: spec.agentType,
+    // Where the agent keeps its sessions: the entrypoint packs them after the agent exits.
+    ...(adapter.sessionPaths.length > 0 && { OPTIO_AGENT_SESSION_PATHS: adapter.sessionPaths.join(":") }),
   };
 
   const files = [
@@ -136,6 +145,7 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
   const secretEntries = Object.entries(spec.secretEnv);
   if (secretEntries.length > 0) files.push(file("agent.env", envFile(spec.secretEnv)));
   if (credential) files.push(file("git-credential", `${credential.username}\n${credential.secret}\n`));
+  if (options.sessionArchive) files.push(file(SESSION_IN_FILE, options.sessionArchive));
 
   const secrets = [...secretEntries.map(([, value]) => value), ...(credential ? [credential.secret] : [])];
 

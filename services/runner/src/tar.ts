@@ -1,4 +1,5 @@
-// A minimal ustar writer: enough to hand a few small files to Docker's putArchive (no dependency).
+// A minimal ustar writer and reader: enough to hand a few small files to Docker's putArchive and to
+// read one back from its getArchive (no dependency).
 import type { RunFile } from "./run-plan";
 
 const BLOCK = 512;
@@ -33,4 +34,18 @@ export function tarFiles(dir: string, files: RunFile[], uid: number, gid: number
   }
   parts.push(Buffer.alloc(BLOCK * 2, 0));
   return Buffer.concat(parts);
+}
+
+/** The content of the first regular file in a tar archive (getArchive of one file), or null. */
+export function firstTarFile(archive: Buffer): Buffer | null {
+  for (let offset = 0; offset + BLOCK <= archive.length;) {
+    const h = archive.subarray(offset, offset + BLOCK);
+    if (h.every((byte) => byte === 0)) return null; // the end-of-archive blocks
+    const size = parseInt(h.toString("ascii", 124, 136).replace(/\0.*$/, "").trim() || "0", 8);
+    const type = String.fromCharCode(h[156]!);
+    const start = offset + BLOCK;
+    if (type === "0" || type === "\0") return archive.subarray(start, start + size);
+    offset = start + Math.ceil(size / BLOCK) * BLOCK; // a directory, or pax/GNU extended headers
+  }
+  return null;
 }

@@ -3,10 +3,29 @@
 import type { AgentType, GitCredential } from "@optio/contracts";
 import type { SecretReader, StoredSecret } from "./secret-reader";
 
-/** The secret names each agent type receives as environment variables of the same name. */
+/**
+ * The secret names each agent type receives as environment variables of the same name: its keys,
+ * and where it reaches its model (a gateway's base URL; Claude Code's Bedrock and Vertex providers
+ * with the variables they read). One agent's names never reach another agent's runs.
+ */
 export const AGENT_SECRET_NAMES = {
-  claude: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
-  codex: ["OPENAI_API_KEY"],
+  claude: [
+    "ANTHROPIC_API_KEY",
+    "CLAUDE_CODE_OAUTH_TOKEN",
+    "ANTHROPIC_AUTH_TOKEN",
+    "ANTHROPIC_BASE_URL",
+    "CLAUDE_CODE_USE_BEDROCK",
+    "AWS_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_BEARER_TOKEN_BEDROCK",
+    "CLAUDE_CODE_USE_VERTEX",
+    "CLOUD_ML_REGION",
+    "ANTHROPIC_VERTEX_PROJECT_ID",
+  ],
+  // Codex ignores OPENAI_BASE_URL in its environment; the adapter makes it a model provider.
+  codex: ["OPENAI_API_KEY", "OPENAI_BASE_URL"],
   shell: [],
 } as const satisfies Record<AgentType, readonly string[]>;
 

@@ -178,6 +178,11 @@ describe("roles and bad input", () => {
         },
         "body.scope",
       ],
+      // Model endpoint settings have rules of their own: a URL Codex's TOML and Claude Code can take.
+      [{ name: "OPENAI_BASE_URL", value: "ftp://gateway.test/v1" }, "body.value"],
+      [{ name: "ANTHROPIC_BASE_URL", value: 'http://gateway.test/"}' }, "body.value"],
+      [{ name: "CLAUDE_CODE_USE_BEDROCK", value: "yes" }, "body.value"],
+      [{ name: "AWS_REGION", value: "EU WEST" }, "body.value"],
     ];
     for (const [body, path] of cases) {
       const res = await call("post", "/api/secrets", body);

@@ -95,6 +95,42 @@ describe("claim replies", () => {
     });
   });
 
+  it("give each agent its own model endpoint, the repo's over the global one, and no other agent's", async () => {
+    await drainQueue(runner);
+    const repo = await world.ctx.prisma.repo.findUniqueOrThrow({ where: { repoUrl: CONNECTED } });
+    await store("ANTHROPIC_BASE_URL", "http://claude-gateway.test:4000");
+    await store("ANTHROPIC_BASE_URL", "http://repo-gateway.test:4000", repo.id);
+    await store("OPENAI_BASE_URL", "http://codex-gateway.test:4000/v1");
+    await store("CLAUDE_CODE_USE_BEDROCK", "1");
+    await store("AWS_REGION", "eu-west-1");
+    try {
+      await createTask({ agentType: "claude" });
+      const claude = (await runner.claim()) as RunSpec;
+      expect(claude.secretEnv).toMatchObject({
+        ANTHROPIC_BASE_URL: "http://claude-gateway.test:4000",
+        CLAUDE_CODE_USE_BEDROCK: "1",
+        AWS_REGION: "eu-west-1",
+      });
+      expect(claude.secretEnv.OPENAI_BASE_URL).toBeUndefined();
+      await createTask({ agentType: "claude", repoUrl: CONNECTED });
+      const scoped = (await runner.claim()) as RunSpec;
+      expect(scoped.secretEnv.ANTHROPIC_BASE_URL).toBe("http://repo-gateway.test:4000");
+      await createTask({ agentType: "codex" });
+      const codex = (await runner.claim()) as RunSpec;
+      expect(codex.secretEnv).toEqual({
+        OPENAI_API_KEY: values.OPENAI_API_KEY,
+        OPENAI_BASE_URL: "http://codex-gateway.test:4000/v1",
+      });
+    } finally {
+      for (const name of ["ANTHROPIC_BASE_URL", "OPENAI_BASE_URL", "CLAUDE_CODE_USE_BEDROCK", "AWS_REGION"])
+        await world.ctx.http.delete(`/api/secrets/${name}`).set(world.auth).expect(200);
+      await world.ctx.http
+        .delete(`/api/secrets/ANTHROPIC_BASE_URL?scope=${repo.id}`)
+        .set(world.auth)
+        .expect(200);
+    }
+  });
+
   it("give a shell run no agent key", async () => {
     await drainQueue(runner);
     await createTask({ agentType: "shell" });
