@@ -13,6 +13,9 @@
 #   agent-stdin     "prompt" or "none"
 #   agent.env       secret env for the agent only: NUL-terminated NAME=value entries
 #   git-credential  line 1 username, line 2 secret (optional)
+#   agent-session.tgz  the task's kept agent sessions, unpacked into $HOME before the agent starts
+# Output files: agent-session.out.tgz, the agent's sessions (OPTIO_AGENT_SESSION_PATHS under $HOME)
+#   after it exited, read by the runner before it removes the container.
 # The git credential reaches git only through the credential helper, via variables set on the clone
 # (optio-clone) and push commands alone: never in a URL, an argument, a log line, or the agent's
 # environment.
@@ -101,6 +104,13 @@ cd "$REPO" || exit 2
 BASE=$(git rev-parse HEAD)
 log "working on $BRANCH from ${BASE:0:12}"
 
+# The task's kept agent sessions (packed after an earlier run, kept by the runner): a resume finds
+# its session here although the container that made it is gone.
+if [ -f "$RUN_DIR/agent-session.tgz" ]; then
+  tar -xzf "$RUN_DIR/agent-session.tgz" -C "$HOME" || log "could not restore the agent's sessions"
+  rm -f "$RUN_DIR/agent-session.tgz"
+fi
+
 mapfile -d '' -t AGENT_ARGV < "$RUN_DIR/agent-cmd"
 STDIN=/dev/null
 AGENT_STDIN=""
@@ -130,6 +140,17 @@ wait "$AGENT_PID" || AGENT_EXIT=$?
 while kill -0 "$AGENT_PID" 2>/dev/null; do wait "$AGENT_PID" && AGENT_EXIT=0 || AGENT_EXIT=$?; done
 rm -f "$RUN_DIR/agent.env"
 trap - TERM INT
+
+# The agent's sessions (OPTIO_AGENT_SESSION_PATHS: colon-separated, under $HOME) for the runner to
+# keep, whatever the exit: a stopped run's session can be resumed too.
+if [ -n "${OPTIO_AGENT_SESSION_PATHS:-}" ]; then
+  IFS=: read -r -a SESSION_PATHS <<<"$OPTIO_AGENT_SESSION_PATHS"
+  PRESENT=()
+  for p in "${SESSION_PATHS[@]}"; do [ -e "$HOME/$p" ] && PRESENT+=("$p"); done
+  if [ ${#PRESENT[@]} -gt 0 ]; then
+    tar -czf "$RUN_DIR/agent-session.out.tgz" -C "$HOME" -- "${PRESENT[@]}" || log "could not pack the agent's sessions"
+  fi
+fi
 
 if [ "$TERMINATED" = 1 ]; then
   log "agent stopped (exit $AGENT_EXIT)"

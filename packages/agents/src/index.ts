@@ -18,3 +18,4 @@ export function getAdapter(type: AgentType): AgentAdapter {
   return adapters[type];
 }
 export { parseReviewVerdict } from "./review-verdict";
+export { continuationPrompt, type ContinuationInput } from "./continuation";

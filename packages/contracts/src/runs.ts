@@ -148,6 +148,11 @@ export const RunSpec = z.object({
   model: z.string().max(200).nullish(),
   maxTurns: z.number().int().min(1).max(10_000).nullish(),
   resumeSessionId: z.string().max(200).nullish(),
+  /**
+   * The task's own prompt, on a run whose `prompt` is a follow-up (a resume, a fix-up): a run whose
+   * session cannot be restored starts a new one from both.
+   */
+  taskPrompt: z.string().max(200_000).nullish(),
   /** null: the runner's default image. */
   image: z.string().max(255).nullish(),
   /** null: the runner's default limits. */

@@ -52,6 +52,12 @@ export const RunnerConfig = z.object({
    * meanwhile check out the difference): bounds the background builds of a busy repository.
    */
   OPTIO_RUNNER_WORKSPACE_SNAPSHOT_MIN_AGE_S: int(0, 86_400, 300),
+  /**
+   * Agent sessions (the CLIs' session files, kept per task in NATS so a resume on any runner finds
+   * them): how long one is kept after its task's last run, and the largest kept (compressed).
+   */
+  OPTIO_RUNNER_SESSION_TTL_HOURS: int(1, 24 * 365, 7 * 24),
+  OPTIO_RUNNER_SESSION_MAX_MB: int(1, 1024, 32),
   OPTIO_RUNNER_DRIVER: z.enum(["docker", "local", "kubernetes"]).default("docker"),
   /** Image for runs whose spec names none. */
   OPTIO_RUNNER_IMAGE: z.string().min(1).default("optio/agent:local"),

@@ -21,7 +21,7 @@ import {
   type RunPaths,
 } from "./driver";
 import { envFile, LABELS, type RunFile, type RunPlan } from "./run-plan";
-import { tarFiles } from "./tar";
+import { firstTarFile, tarFiles } from "./tar";
 import { CACHE_MOUNT, RepoCache } from "./repo-cache";
 import { WarmPool, type WarmUnit } from "./warm-pool";
 import { connectDocker, statusOf } from "./docker-engine";
@@ -402,6 +402,28 @@ class DockerRunHandle implements RunHandle {
       if (statusOf(error) !== 404) throw error;
     });
     this.onRemoved();
+  }
+
+  async readRunFile(name: string, maxBytes: number): Promise<Buffer | null> {
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await this.container.getArchive({ path: `${RUN_DIR}/${name}` });
+    } catch (error) {
+      if (statusOf(error) === 404) return null;
+      throw error;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of archive as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      // The tar around the file adds a few blocks.
+      if (size > maxBytes + 4096) {
+        (archive as unknown as { destroy?: () => void }).destroy?.();
+        return null;
+      }
+      chunks.push(chunk);
+    }
+    return firstTarFile(Buffer.concat(chunks));
   }
 }
 

@@ -23,6 +23,11 @@ export interface RunHandle {
   stop(graceMs: number): Promise<void>;
   /** Removes what the run left (container, temporary directory). Call after wait(). */
   dispose(): Promise<void>;
+  /**
+   * A file the run left in its run directory, read after wait() and before dispose(); null when
+   * there is none or it is larger than `maxBytes`. Drivers that cannot reach it leave this out.
+   */
+  readRunFile?(name: string, maxBytes: number): Promise<Buffer | null>;
 }
 
 /** A run found on the engine with this runner's labels. */

@@ -2,7 +2,7 @@
 // temporary directory. For machines without a container engine. NOT isolated: runs share the
 // runner's user, network and file system, and the limits are not enforced.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { RunnerConfig } from "./config";
@@ -202,5 +202,11 @@ class LocalRunHandle implements RunHandle {
 
   async dispose(): Promise<void> {
     rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async readRunFile(name: string, maxBytes: number): Promise<Buffer | null> {
+    const file = path.join(this.dir, "run", name);
+    const size = statSync(file, { throwIfNoEntry: false })?.size;
+    return size === undefined || size > maxBytes ? null : readFileSync(file);
   }
 }

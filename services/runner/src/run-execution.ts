@@ -2,7 +2,7 @@
 // heartbeats and timeout → outcome → result and exited reports → cleanup.
 import type { Logger } from "pino";
 import { Redactor } from "@optio/core";
-import { getAdapter, renderEvent } from "@optio/agents";
+import { continuationPrompt, getAdapter, renderEvent, type AgentSummary } from "@optio/agents";
 import type { RunSpec } from "@optio/contracts";
 import type { RunnerConfig } from "./config";
 import { DriverError, type Driver, type RunExit, type RunHandle } from "./driver";
@@ -10,7 +10,8 @@ import { forEachLine } from "./lines";
 import { LogBatcher } from "./log-batcher";
 import type { StopCause } from "@optio/core";
 import { decideOutcome, parseResultLine, stoppedOutcome, type EntrypointResult } from "./outcome";
-import { planRun, PlanError, type GitCredentialValue } from "./run-plan";
+import { planRun, PlanError, SESSION_OUT_FILE, type GitCredentialValue } from "./run-plan";
+import type { AgentSessions, KeptSessions } from "./agent-sessions";
 import type { RunReporter } from "./run-reporter";
 
 export interface RunExecutionOptions {
@@ -21,6 +22,8 @@ export interface RunExecutionOptions {
   logger: Logger;
   gitCredentials: Record<string, GitCredentialValue>;
   observer?: RunObserver;
+  /** Where agent sessions are kept between a task's runs; without it a resume starts anew. */
+  sessions?: AgentSessions;
 }
 
 /** What metrics see of a run: its container start latency and how it ended. */
@@ -40,6 +43,8 @@ export class RunExecution {
   private stopCause: StopCause | null = null;
   private stopGraceMs: number;
   private finished: Promise<void> | undefined;
+  /** Optio's own lines for the run's log, written before the agent's output once it starts. */
+  private readonly notes: string[] = [];
 
   constructor(private readonly opts: RunExecutionOptions) {
     this.runId = opts.spec.runId;
@@ -64,7 +69,8 @@ export class RunExecution {
   }
 
   private async execute(): Promise<void> {
-    const { spec, config, driver, reporter, logger } = this.opts;
+    const { config, driver, reporter, logger } = this.opts;
+    const { spec, kept } = await this.withSessions(this.opts.spec);
     const startedAt = Date.now();
     const failBeforeStart = (code: DriverError["code"], message: string) => {
       const stopped = this.stopCause ? stoppedOutcome(this.stopCause) : null;
@@ -86,6 +92,7 @@ export class RunExecution {
         config,
         paths: driver.paths(spec.runId, spec.attempt),
         gitCredentials: this.opts.gitCredentials,
+        sessionArchive: kept?.archive,
       });
     } catch (error) {
       if (error instanceof PlanError) return failBeforeStart("INVALID_SPEC", error.message);
@@ -121,6 +128,8 @@ export class RunExecution {
       clearInterval(heartbeat);
       clearTimeout(timeout);
     });
+    // Before the result is reported: the task's next run may be claimed as soon as it is applied.
+    await this.keepSessions(handle, summary, kept);
 
     const outcome = decideOutcome({
       agentType: spec.agentType,
@@ -149,6 +158,53 @@ export class RunExecution {
     );
   }
 
+  /**
+   * A resume needs its session in the new container: the task's kept sessions are restored into
+   * it; when the session is not among them, the run starts a new session told to continue from
+   * the branch, and its log says so.
+   */
+  private async withSessions(spec: RunSpec): Promise<{ spec: RunSpec; kept: KeptSessions | null }> {
+    const { sessions, logger } = this.opts;
+    const wanted = spec.resumeSessionId;
+    if (!wanted || getAdapter(spec.agentType).sessionPaths.length === 0) return { spec, kept: null };
+    let kept: KeptSessions | null = null;
+    try {
+      kept = (await sessions?.load(spec.taskId)) ?? null;
+    } catch (error) {
+      logger.warn({ err: error }, "could not load the task's agent sessions");
+    }
+    if (kept?.sessionIds.includes(wanted)) return { spec, kept };
+    const why = kept ? "it is not among the task's kept sessions" : "no session is kept for this task";
+    this.notes.push(
+      `session ${wanted} cannot be restored (${why}): continuing from the branch in a new session`,
+    );
+    const prompt = continuationPrompt({
+      taskPrompt: spec.taskPrompt ?? null,
+      prompt: spec.prompt,
+      branchName: spec.branchName,
+    });
+    return { spec: { ...spec, resumeSessionId: null, prompt }, kept };
+  }
+
+  /** Keeps the sessions the agent left (with those it was given) for the task's next run. */
+  private async keepSessions(handle: RunHandle, summary: AgentSummary, kept: KeptSessions | null) {
+    const { sessions, spec, logger } = this.opts;
+    if (!sessions || !handle.readRunFile || !summary.sessionId) return;
+    try {
+      const archive = await handle.readRunFile(SESSION_OUT_FILE, sessions.maxBytes);
+      if (!archive) {
+        logger.warn(
+          { sessionId: summary.sessionId },
+          "the agent's sessions were not packed, or are too large to keep",
+        );
+        return;
+      }
+      await sessions.save(spec.taskId, archive, [...(kept?.sessionIds ?? []), summary.sessionId]);
+    } catch (error) {
+      logger.warn({ err: error }, "could not keep the agent's sessions");
+    }
+  }
+
   /** Streams stdout/stderr into log batches until the run exits and its streams drain. */
   private async pump(handle: RunHandle, secrets: string[]) {
     const { spec, config, reporter } = this.opts;
@@ -161,6 +217,8 @@ export class RunExecution {
       flush: (lines) => void reporter.send({ kind: "log", lines }),
     });
     const now = () => new Date().toISOString();
+    for (const note of this.notes)
+      batcher.add({ stream: "system", type: "system", time: now(), content: note });
     let entrypoint: EntrypointResult | null = null;
 
     const stdout = forEachLine(handle.stdout, (line) => {

@@ -20,6 +20,7 @@ import { Presence } from "./presence";
 import { RunExecution, type RunObserver } from "./run-execution";
 import type { GitCredentialValue } from "./run-plan";
 import { RunReporter, type ReportSink } from "./run-reporter";
+import { AgentSessions } from "./agent-sessions";
 
 export interface RunnerOptions {
   config: RunnerConfig;
@@ -52,6 +53,7 @@ export class Runner {
   private readonly reporters = new Set<RunReporter>();
   private readonly subscriptions: Subscription[] = [];
   private readonly presence: Presence;
+  private readonly sessions: AgentSessions;
   private readonly startedAt = new Date().toISOString();
   private stopping = false;
   private dirty = false;
@@ -72,6 +74,11 @@ export class Runner {
   >();
 
   constructor(private readonly opts: RunnerOptions) {
+    this.sessions = new AgentSessions({
+      nc: opts.nc,
+      ttlMs: opts.config.OPTIO_RUNNER_SESSION_TTL_HOURS * 3_600_000,
+      maxBytes: opts.config.OPTIO_RUNNER_SESSION_MAX_MB * 1024 * 1024,
+    });
     this.presence = new Presence({
       nc: opts.nc,
       logger: opts.logger,
@@ -304,6 +311,7 @@ export class Runner {
       logger: runLogger,
       gitCredentials: this.opts.gitCredentials ?? {},
       observer: this.opts.metrics,
+      sessions: this.sessions,
     });
     const early = this.earlyStops.get(spec.runId);
     if (early && (early.attempt === undefined || early.attempt === spec.attempt)) {

@@ -27,6 +27,7 @@ export function buildRunSpec(
     model: task.model,
     maxTurns: null,
     resumeSessionId: run.resumeSessionId,
+    taskPrompt: run.prompt ? task.prompt : null,
     image: repo?.image ?? defaults.image,
     limits: null,
     timeoutSeconds: repo?.runTimeoutSeconds ?? defaults.timeoutSeconds,

@@ -29,6 +29,8 @@ declare module "dockerode" {
       kill(options?: { signal?: string }): Promise<unknown>;
       remove(options?: { force?: boolean; v?: boolean }): Promise<unknown>;
       putArchive(archive: Buffer | Readable, options: { path: string }): Promise<unknown>;
+      /** GET /archive: a tar of the path (a stopped container's too). */
+      getArchive(options: { path: string }): Promise<NodeJS.ReadableStream>;
       /** POST /commit: `_query` its query string, `_body` the image's config (docker-modem's split). */
       commit(options: { _query: Record<string, string>; _body: object }): Promise<{ Id: string }>;
     }
