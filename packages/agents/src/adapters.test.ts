@@ -71,6 +71,7 @@ describe("claude adapter", () => {
       isError: false,
       resultText: "Added a Usage section to the README.",
       review: null,
+      failure: null,
     });
   });
 
@@ -93,6 +94,40 @@ describe("claude adapter", () => {
       '{"type":"result","usage":"x"}',
     ])
       expect(() => parser.line(line)).not.toThrow();
+  });
+});
+
+describe("claude adapter: failures as Claude Code 2.1.332 prints them", () => {
+  it("reads an API retry's status, the API error it gave up on, and the turn limit", () => {
+    const parser = claudeAdapter.createParser();
+    const retry = {
+      type: "system",
+      subtype: "api_retry",
+      attempt: 1,
+      max_retries: 10,
+      error_status: 401,
+      error: "authentication_failed",
+      session_id: "s",
+    };
+    expect(parser.line(JSON.stringify(retry))).toEqual([
+      { type: "api_retry", status: 401, message: "authentication_failed (attempt 1 of 10)" },
+    ]);
+    const gaveUp = {
+      type: "result",
+      subtype: "success",
+      is_error: true,
+      terminal_reason: "api_error",
+      api_error_status: 529,
+      api_error_type: "overloaded_error",
+      result: "API Error: 529 Overloaded. This is a server-side issue, usually temporary",
+      session_id: "s",
+      total_cost_usd: 0,
+      usage: { input_tokens: 0, output_tokens: 0 },
+    };
+    parser.line(JSON.stringify(gaveUp));
+    expect(parser.summary().failure).toEqual({ kind: "api", status: 529, message: gaveUp.result });
+    const { summary } = parseFixture(claudeAdapter, "claude-max-turns.jsonl");
+    expect(summary.failure).toEqual({ kind: "max_turns", message: "reached its turn limit (2 turns)" });
   });
 });
 
@@ -162,6 +197,7 @@ describe("codex adapter", () => {
       isError: false,
       resultText: "Updated README.md with a usage section.",
       review: null,
+      failure: null,
     });
   });
 
@@ -171,13 +207,33 @@ describe("codex adapter", () => {
     expect(summary.isError).toBe(true);
   });
 
-  it("takes an error a later turn completes after for a retry, not the run's failure", () => {
+  it("reads Codex 0.171's retry notices as retries, and an error a later turn completes after as passed", () => {
     const parser = codexAdapter.createParser();
     parser.line(JSON.stringify({ type: "thread.started", thread_id: "t1" }));
-    parser.line(JSON.stringify({ type: "error", message: "Reconnecting... 1/5 (stream disconnected)" }));
+    const notice =
+      "Reconnecting... 2/5 (unexpected status 401 Unauthorized: invalid x-api-key, url: http://gw/v1/responses)";
+    expect(parser.line(JSON.stringify({ type: "error", message: notice }))).toEqual([
+      { type: "api_retry", status: 401, message: expect.stringContaining("unexpected status 401") },
+    ]);
+    expect(parser.summary().isError).toBe(false);
+    parser.line(JSON.stringify({ type: "error", message: "a passing problem" }));
     expect(parser.summary().isError).toBe(true);
     parser.line(JSON.stringify({ type: "turn.completed", usage: { input_tokens: 5, output_tokens: 2 } }));
-    expect(parser.summary().isError).toBe(false);
+    expect(parser.summary()).toMatchObject({ isError: false, failure: null });
+  });
+
+  it("names the model API's status when Codex gives up on it", () => {
+    const lines = [
+      { type: "thread.started", thread_id: "t2" },
+      { type: "error", message: "exceeded retry limit, last status: 429 Too Many Requests" },
+      { type: "turn.failed", error: { message: "exceeded retry limit, last status: 429 Too Many Requests" } },
+    ];
+    const parser = codexAdapter.createParser();
+    for (const line of lines) parser.line(JSON.stringify(line));
+    expect(parser.summary()).toMatchObject({
+      isError: true,
+      failure: { kind: "api", status: 429, message: expect.stringContaining("Too Many Requests") },
+    });
   });
 });
 

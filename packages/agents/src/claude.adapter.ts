@@ -57,6 +57,14 @@ function createParser(): AgentParser {
       const sessionId = str(msg.session_id) ?? str(msg.sessionId);
       switch (msg.type) {
         case "system":
+          if (msg.subtype === "api_retry")
+            return [
+              {
+                type: "api_retry",
+                status: num(msg.error_status),
+                message: `${str(msg.error) ?? "error"} (attempt ${num(msg.attempt) ?? "?"} of ${num(msg.max_retries) ?? "?"})`,
+              },
+            ];
           return msg.subtype === "init" ? session(sessionId, str(msg.model)) : [];
         case "assistant": {
           const message = obj(msg.message);
@@ -107,6 +115,18 @@ function createParser(): AgentParser {
             msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
           if (isError) {
             summary.isError = true;
+            // Claude Code 2.1 ends an API failure with is_error, subtype "success" and the status.
+            if (msg.subtype === "error_max_turns")
+              summary.failure = {
+                kind: "max_turns",
+                message: `reached its turn limit (${num(msg.num_turns) ?? "?"} turns)`,
+              };
+            else if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
+              summary.failure = {
+                kind: "api",
+                status: num(msg.api_error_status),
+                message: str(msg.result) ?? str(msg.api_error_type) ?? "model API error",
+              };
             events.push({
               type: "error",
               message: str(msg.result) ?? `claude ended with ${str(msg.subtype) ?? "an error"}`,
@@ -124,6 +144,7 @@ function createParser(): AgentParser {
 
 export const claudeAdapter: AgentAdapter = {
   type: "claude",
+  keyVariables: ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN"],
   // Claude Code reads ANTHROPIC_BASE_URL from its environment: nothing to add to its argv.
   endpointVariable: "ANTHROPIC_BASE_URL",
   // Sessions are files under projects/<the working directory, slugged>/<session id>.jsonl.

@@ -4,7 +4,14 @@
 // todo_list, error), `turn.completed` (usage: input_tokens, cached_input_tokens, output_tokens),
 // `turn.failed` (error.message) and `error` (message).
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
-import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
+import {
+  emptySummary,
+  type AgentAdapter,
+  type AgentEvent,
+  type AgentFailure,
+  type AgentInput,
+  type AgentParser,
+} from "./types";
 import { parseReviewVerdict } from "./review-verdict";
 
 /** Codex's name for the provider a gateway URL becomes (it ignores OPENAI_BASE_URL). */
@@ -94,6 +101,22 @@ function itemEvents(item: Record<string, unknown>): AgentEvent[] {
   }
 }
 
+/** Codex's notice of a retry: `Reconnecting... 2/5 (unexpected status 401 Unauthorized: …)`. */
+const RETRY = /^Reconnecting\.\.\. \d+\/\d+ \((.*)\)$/s;
+/** Codex names the model API's answer in its messages: `unexpected status 401`, `last status: 429`. */
+const httpStatus = (message: string): number | null => {
+  const match = /\bstatus:? (\d{3})\b/.exec(message);
+  return match ? Number(match[1]) : null;
+};
+/** A model API failure Codex gave up on (a status, or a stream or connection error), else null. */
+function apiFailure(message: string): AgentFailure | null {
+  const status = httpStatus(message);
+  if (status !== null) return { kind: "api", status, message };
+  return /stream (error|disconnected)|error sending request|connection/i.test(message)
+    ? { kind: "api", status: null, message }
+    : null;
+}
+
 function createParser(): AgentParser {
   const summary = emptySummary();
   // Codex reports its retries as `error` events ("Reconnecting... 2/5") and goes on: an error is
@@ -127,12 +150,20 @@ function createParser(): AgentParser {
           unresolvedError = false;
           return [{ type: "usage", inputTokens: input, outputTokens: output, costUsd: null }];
         }
-        case "turn.failed":
+        case "turn.failed": {
           summary.isError = true;
-          return [{ type: "error", message: str(obj(msg.error)?.message) ?? "codex turn failed" }];
-        case "error":
+          const message = str(obj(msg.error)?.message) ?? "codex turn failed";
+          summary.failure = apiFailure(message) ?? summary.failure;
+          return [{ type: "error", message }];
+        }
+        case "error": {
+          const message = str(msg.message) ?? "codex error";
+          const retry = RETRY.exec(message);
+          if (retry) return [{ type: "api_retry", status: httpStatus(retry[1]!), message: retry[1]! }];
           unresolvedError = true;
-          return [{ type: "error", message: str(msg.message) ?? "codex error" }];
+          summary.failure = apiFailure(message) ?? summary.failure;
+          return [{ type: "error", message }];
+        }
         default:
           return []; // turn.started, item.started, item.updated
       }
@@ -147,6 +178,7 @@ function createParser(): AgentParser {
 
 export const codexAdapter: AgentAdapter = {
   type: "codex",
+  keyVariables: ["OPENAI_API_KEY"],
   endpointVariable: "OPENAI_BASE_URL",
   sessionPaths: [".codex/sessions"],
   command,

@@ -24,6 +24,12 @@ export function renderEvent(event: AgentEvent): {
       };
     case "error":
       return { type: "error", content: event.message };
+    case "api_retry":
+      return {
+        type: "error",
+        content: `model API ${event.status ?? "unreachable"}, retrying: ${event.message}`,
+        data: { apiStatus: event.status, retrying: true },
+      };
     case "usage":
       return {
         type: "usage",

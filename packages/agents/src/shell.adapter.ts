@@ -20,6 +20,7 @@ function createParser(): AgentParser {
 
 export const shellAdapter: AgentAdapter = {
   type: "shell",
+  keyVariables: [],
   endpointVariable: null,
   sessionPaths: [],
   command,

@@ -1,4 +1,5 @@
 import type { AgentType, ReviewVerdict } from "@optio/contracts";
+import type { AgentGaveUp } from "@optio/core";
 
 /** What an agent run needs from the run spec to build its command. */
 export interface AgentInput {
@@ -26,8 +27,16 @@ export type AgentEvent =
   | { type: "tool_call"; id: string | null; name: string; input: unknown }
   | { type: "tool_result"; id: string | null; content: string; isError: boolean }
   | { type: "error"; message: string }
+  /** The model API failed and the CLI tries again (status: the HTTP status, when it says). */
+  | { type: "api_retry"; status: number | null; message: string }
   | { type: "usage"; inputTokens: number; outputTokens: number; costUsd: number | null }
   | { type: "session"; sessionId: string; model: string | null };
+
+/**
+ * Why the agent gave up, when it says: the model API failed (its HTTP status, null for a network
+ * error or a cut stream), or it reached its turn limit. Core's classifyRunEnd decides what each means.
+ */
+export type AgentFailure = AgentGaveUp;
 
 /** What the parser learned over the whole stream. */
 export interface AgentSummary {
@@ -42,6 +51,7 @@ export interface AgentSummary {
   resultText: string | null;
   /** The review verdict the final answer ends with, if any (see parseReviewVerdict). */
   review: ReviewVerdict | null;
+  failure: AgentFailure | null;
 }
 
 export interface AgentParser {
@@ -52,6 +62,8 @@ export interface AgentParser {
 
 export interface AgentAdapter {
   type: AgentType;
+  /** The secrets that authenticate it to its model API: what a refused credential names. */
+  keyVariables: readonly string[];
   /** The run variable naming the agent's model endpoint (given to `command` as `modelBaseUrl`). */
   endpointVariable: string | null;
   /**
@@ -72,4 +84,5 @@ export const emptySummary = (): AgentSummary => ({
   isError: false,
   resultText: null,
   review: null,
+  failure: null,
 });

@@ -28,6 +28,39 @@ describe("classifyRunEnd", () => {
     expect(code({ agent: { isError: true, resultText: "boom", sessionId: "s1" } })).toBe("AGENT_FAILED");
   });
 
+  it("reads the agent's own failure: refused credentials, the model API given up on, the turn limit", () => {
+    const gaveUp = (failure: NonNullable<RunEndInput<never>["agent"]["failure"]>) => ({
+      entrypoint: {
+        exitCode: 1,
+        error: { code: "AGENT_FAILED" as never, message: "the agent exited with 1" },
+      },
+      agent: { isError: true, resultText: "API Error", sessionId: "s1", failure },
+      credentials: "the secret ANTHROPIC_API_KEY",
+    });
+    expect(classifyRunEnd(input(gaveUp({ kind: "api", status: 401, message: "invalid x-api-key" })))).toEqual(
+      expect.objectContaining({
+        error: {
+          code: "AGENT_AUTH_FAILED",
+          message: expect.stringContaining("check the secret ANTHROPIC_API_KEY"),
+        },
+      }),
+    );
+    expect(code(gaveUp({ kind: "api", status: 529, message: "Overloaded" }))).toBe("AGENT_API_UNAVAILABLE");
+    expect(code(gaveUp({ kind: "api", status: null, message: "stream disconnected" }))).toBe(
+      "AGENT_API_UNAVAILABLE",
+    );
+    expect(code(gaveUp({ kind: "max_turns", message: "reached its turn limit (3 turns)" }))).toBe(
+      "AGENT_MAX_TURNS",
+    );
+    // The runner stopped it at the first refused retry: the failure wins over the stop's own error.
+    const stopped = {
+      ...gaveUp({ kind: "api", status: 403, message: "forbidden" }),
+      stopCause: "agent_failed" as const,
+    };
+    expect(code(stopped)).toBe("AGENT_AUTH_FAILED");
+    expect(code({ ...stopped, stopCause: "cancelled" })).toBe("CANCELLED");
+  });
+
   it("an agent without a session produced nothing; a shell run needs none", () => {
     const agent = { isError: false, resultText: null, sessionId: null };
     expect(code({ agent })).toBe("AGENT_NO_OUTPUT");

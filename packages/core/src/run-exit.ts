@@ -2,8 +2,12 @@
 // "what an exit means" (run-outcome.ts is the second: what that end means for the task). Pure; the
 // runner reports what this decides, the API acts on it.
 
-/** Why the runner itself stopped the run, if it did. */
-export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown";
+/**
+ * Why the runner itself stopped the run, if it did. `agent_failed`: what the agent printed showed it
+ * could not succeed (its model API refused its credentials), so waiting for it to give up was
+ * pointless; its failure says why.
+ */
+export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown" | "agent_failed";
 
 export type RunEndReason =
   "completed" | "cancelled" | "superseded" | "timeout" | "oom" | "error" | "shutdown";
@@ -17,7 +21,14 @@ export type RunEndCode =
   | "OOM_KILLED"
   | "CONTAINER_FAILED"
   | "AGENT_FAILED"
-  | "AGENT_NO_OUTPUT";
+  | "AGENT_NO_OUTPUT"
+  | "AGENT_AUTH_FAILED"
+  | "AGENT_API_UNAVAILABLE"
+  | "AGENT_MAX_TURNS";
+
+/** Why the agent gave up, as its parser read it (@optio/agents' AgentFailure). */
+export type AgentGaveUp =
+  { kind: "api"; status: number | null; message: string } | { kind: "max_turns"; message: string };
 
 export interface RunEndInput<C extends string> {
   /** Shell runs have no agent session to expect. */
@@ -26,7 +37,14 @@ export interface RunEndInput<C extends string> {
   stopCause: StopCause | null;
   /** The entrypoint's result line, or null when the run ended before writing one. */
   entrypoint: { exitCode: number; error: { code: C; message: string } | null } | null;
-  agent: { isError: boolean; resultText: string | null; sessionId: string | null };
+  agent: {
+    isError: boolean;
+    resultText: string | null;
+    sessionId: string | null;
+    failure?: AgentGaveUp | null;
+  };
+  /** What an auth failure's message tells the user to check, e.g. "the secret ANTHROPIC_API_KEY". */
+  credentials?: string;
 }
 
 export interface RunEnd<C extends string> {
@@ -46,7 +64,34 @@ const STOPPED: Record<StopCause, RunEnd<never>> = {
     reason: "shutdown",
     error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" },
   },
+  agent_failed: { reason: "error", error: { code: "AGENT_FAILED", message: "the runner stopped the agent" } },
 };
+
+/**
+ * What the agent's own failure means: its credentials refused (a person must fix a secret), the
+ * model API unavailable after the CLI's own retries (infrastructure: worth another attempt), or its
+ * turn limit reached (a person decides whether to go on).
+ */
+function agentGaveUp<C extends string>(failure: AgentGaveUp, credentials: string): RunEnd<C> {
+  if (failure.kind === "max_turns")
+    return { reason: "error", error: { code: "AGENT_MAX_TURNS", message: `the agent ${failure.message}` } };
+  const { status } = failure;
+  if (status === 401 || status === 403)
+    return {
+      reason: "error",
+      error: {
+        code: "AGENT_AUTH_FAILED",
+        message: `the model API refused the agent's credentials (HTTP ${status}): check ${credentials}`,
+      },
+    };
+  return {
+    reason: "error",
+    error: {
+      code: "AGENT_API_UNAVAILABLE",
+      message: `the model API ${status === null ? "could not be reached" : `answered HTTP ${status}`} and the agent gave up: ${failure.message.slice(0, 300)}`,
+    },
+  };
+}
 
 /** The end of a run the runner stopped itself (it never got to a result). */
 export function stoppedRunEnd(cause: StopCause): RunEnd<never> {
@@ -59,12 +104,17 @@ export function stoppedRunEnd(cause: StopCause): RunEnd<never> {
  */
 export function classifyRunEnd<C extends string>(input: RunEndInput<C>): RunEnd<C> {
   const { exit, entrypoint, agent } = input;
+  const credentials = input.credentials ?? "the agent's key";
+  if (input.stopCause === "agent_failed" && agent.failure) return agentGaveUp(agent.failure, credentials);
   if (input.stopCause) return STOPPED[input.stopCause];
   if (exit.oomKilled)
     return {
       reason: "oom",
       error: { code: "OOM_KILLED", message: "the run was killed: it exceeded its memory limit" },
     };
+  // The agent's own account of its failure says more than the entrypoint's "exited with 1".
+  if (agent.isError && agent.failure && (!entrypoint?.error || entrypoint.error.code === "AGENT_FAILED"))
+    return agentGaveUp(agent.failure, credentials);
   if (entrypoint?.error) return { reason: "error", error: entrypoint.error };
   if (!entrypoint)
     return {

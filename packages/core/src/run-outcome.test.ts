@@ -44,6 +44,25 @@ describe("decideRunOutcome", () => {
     });
   });
 
+  it("asks a person about refused credentials and a turn limit, and retries an unavailable model API", () => {
+    const facts = (code: string) => ({
+      exitCode: 1,
+      pushed: false,
+      commits: 0,
+      error: { code, message: "m" },
+    });
+    expect(decideRunOutcome(facts("AGENT_AUTH_FAILED"), 1, 3)).toMatchObject({
+      task: "needs_attention",
+      errorCode: "AGENT_AUTH_FAILED",
+    });
+    expect(decideRunOutcome(facts("AGENT_MAX_TURNS"), 1, 3).task).toBe("needs_attention");
+    expect(decideRunOutcome(facts("AGENT_API_UNAVAILABLE"), 1, 3)).toMatchObject({
+      task: "queued",
+      trigger: "run_retry",
+    });
+    expect(decideRunOutcome(facts("AGENT_API_UNAVAILABLE"), 3, 3).task).toBe("failed");
+  });
+
   it("treats commits that never reached the remote as a push failure", () => {
     expect(decideRunOutcome({ ...ok, pushed: false }, 1, 1)).toMatchObject({
       task: "failed",

@@ -8,7 +8,12 @@ export const RETRYABLE_ERRORS: readonly string[] = [
   "CONTAINER_FAILED",
   "RUNNER_SHUTDOWN",
   "LEASE_EXPIRED",
+  // The model API failed after the CLI's own retries with back-off (429, 529, 5xx, a cut stream).
+  "AGENT_API_UNAVAILABLE",
 ];
+
+/** Failures a person must act on (a secret to fix, a turn limit to raise): needs_attention, not failed. */
+export const ATTENTION_ERRORS: readonly string[] = ["AGENT_AUTH_FAILED", "AGENT_MAX_TURNS"];
 
 export type RunFacts = {
   /** The agent's exit code, when a result was reported. */
@@ -79,6 +84,14 @@ export function decideRunOutcome(facts: RunFacts, attempt: number, maxAttempts: 
 
 function failure(error: { code: string; message: string }, attempt: number, maxAttempts: number): RunOutcome {
   const message = `${error.code}: ${error.message}`;
+  if (ATTENTION_ERRORS.includes(error.code))
+    return {
+      run: "failed",
+      task: "needs_attention",
+      trigger: "run_needs_attention",
+      message,
+      errorCode: error.code,
+    };
   if (RETRYABLE_ERRORS.includes(error.code) && attempt < maxAttempts) {
     return { run: "failed", task: "queued", trigger: "run_retry", message, errorCode: error.code };
   }

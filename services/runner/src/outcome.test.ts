@@ -10,6 +10,7 @@ const summary = (over: Partial<AgentSummary> = {}): AgentSummary => ({
   isError: false,
   resultText: "done",
   review: null,
+  failure: null,
   ...over,
 });
 const ok = { exitCode: 0, branch: "optio/x", pushed: true, commits: 2, headSha: "abc", error: null };

@@ -2,7 +2,7 @@
 // run's end was is decided in @optio/core (classifyRunEnd); this module only reads and assembles.
 import { z } from "zod";
 import { classifyRunEnd, stoppedRunEnd, type StopCause } from "@optio/core";
-import type { AgentSummary } from "@optio/agents";
+import { getAdapter, type AgentSummary } from "@optio/agents";
 import {
   RunErrorCode,
   type AgentType,
@@ -42,6 +42,8 @@ export interface OutcomeInput {
   stopCause: StopCause | null;
   entrypoint: EntrypointResult | null;
   summary: AgentSummary;
+  /** The names of the secrets the run was given (never their values). */
+  secretNames?: readonly string[];
 }
 
 export interface Outcome {
@@ -68,6 +70,14 @@ export function stoppedOutcome(cause: StopCause): { reason: ExitReason; error: R
   return { reason: end.reason, error: end.error! };
 }
 
+/** What a refused credential's error tells the user to check: the agent's key secrets the run had. */
+function credentialsHint(agentType: AgentType, secretNames: readonly string[]): string {
+  const keys = getAdapter(agentType).keyVariables;
+  const given = keys.filter((name) => secretNames.includes(name));
+  if (given.length === 0) return `that a key is stored: ${keys.join(" or ")}`;
+  return `the secret${given.length > 1 ? "s" : ""} ${given.join(", ")}`;
+}
+
 /** The reports of a finished run: what it was is decided in core (classifyRunEnd); this assembles. */
 export function decideOutcome(input: OutcomeInput): Outcome {
   const { exit, entrypoint, summary } = input;
@@ -77,6 +87,7 @@ export function decideOutcome(input: OutcomeInput): Outcome {
     stopCause: input.stopCause,
     entrypoint,
     agent: summary,
+    credentials: credentialsHint(input.agentType, input.secretNames ?? []),
   });
 
   return {

@@ -2,7 +2,13 @@
 // heartbeats and timeout → outcome → result and exited reports → cleanup.
 import type { Logger } from "pino";
 import { Redactor } from "@optio/core";
-import { continuationPrompt, getAdapter, renderEvent, type AgentSummary } from "@optio/agents";
+import {
+  continuationPrompt,
+  getAdapter,
+  renderEvent,
+  type AgentFailure,
+  type AgentSummary,
+} from "@optio/agents";
 import type { RunSpec } from "@optio/contracts";
 import type { RunnerConfig } from "./config";
 import { DriverError, type Driver, type RunExit, type RunHandle } from "./driver";
@@ -43,6 +49,8 @@ export class RunExecution {
   private stopCause: StopCause | null = null;
   private stopGraceMs: number;
   private finished: Promise<void> | undefined;
+  /** Why the runner stopped the agent itself (stop cause `agent_failed`). */
+  private agentFailure: AgentFailure | null = null;
   /** Optio's own lines for the run's log, written before the agent's output once it starts. */
   private readonly notes: string[] = [];
 
@@ -137,7 +145,8 @@ export class RunExecution {
       exit,
       stopCause: this.stopCause,
       entrypoint,
-      summary,
+      summary: { ...summary, failure: this.agentFailure ?? summary.failure },
+      secretNames: Object.keys(spec.secretEnv),
     });
     // Remove the container first: once `exited` is reported, nothing of the run is left running.
     await handle
@@ -184,6 +193,16 @@ export class RunExecution {
       branchName: spec.branchName,
     });
     return { spec: { ...spec, resumeSessionId: null, prompt }, kept };
+  }
+
+  /**
+   * A refused credential is not worth the CLI's retries (Claude Code 2.1 retries a 401 ten times,
+   * over minutes): the run is stopped at the first, and fails with AGENT_AUTH_FAILED.
+   */
+  private onApiRetry(status: number | null, message: string): void {
+    if (status !== 401 && status !== 403) return;
+    this.agentFailure ??= { kind: "api", status, message };
+    this.stop("agent_failed");
   }
 
   /** Keeps the sessions the agent left (with those it was given) for the task's next run. */
@@ -233,6 +252,7 @@ export class RunExecution {
         return;
       }
       for (const event of events) {
+        if (event.type === "api_retry") this.onApiRetry(event.status, event.message);
         const rendered = renderEvent(event);
         batcher.add({
           stream: "stdout",
