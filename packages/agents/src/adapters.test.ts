@@ -206,3 +206,12 @@ describe("review verdict", () => {
     expect(parseReviewVerdict(null)).toBeNull();
   });
 });
+
+describe("codex retries", () => {
+  it("reads Codex's Reconnecting... error events as retries, not as the run's failure", () => {
+    // Real Codex 0.171.0 output: a 429, then a cut stream, both retried, then the answer.
+    const { events, summary } = parseFixture(codexAdapter, "codex-retried.jsonl");
+    expect(events.filter((e) => e.type === "error")).toHaveLength(2);
+    expect(summary).toMatchObject({ isError: false, resultText: "Recovered.", inputTokens: 100 });
+  });
+});

@@ -70,6 +70,9 @@ function itemEvents(item: Record<string, unknown>): AgentEvent[] {
   }
 }
 
+/** How Codex 0.171 words the `error` event of a request it retries. */
+const RETRY_NOTICE = /^Reconnecting\.\.\. \d+\/\d+/;
+
 function createParser(): AgentParser {
   const summary = emptySummary();
   return {
@@ -102,9 +105,13 @@ function createParser(): AgentParser {
         case "turn.failed":
           summary.isError = true;
           return [{ type: "error", message: str(obj(msg.error)?.message) ?? "codex turn failed" }];
-        case "error":
-          summary.isError = true;
-          return [{ type: "error", message: str(msg.message) ?? "codex error" }];
+        case "error": {
+          // "Reconnecting... 2/5 (…)": a retry Codex is about to make, not the run's failure (a
+          // turn that runs out of retries ends with turn.failed).
+          const message = str(msg.message) ?? "codex error";
+          if (!RETRY_NOTICE.test(message)) summary.isError = true;
+          return [{ type: "error", message }];
+        }
         default:
           return []; // turn.started, item.started, item.updated
       }
