@@ -289,3 +289,20 @@ describe("review verdict", () => {
     expect(parseReviewVerdict(null)).toBeNull();
   });
 });
+
+describe("codex retries", () => {
+  it("reads Codex's Reconnecting... error events as retries, not as the run's failure", () => {
+    // Real Codex 0.171.0 output: a 429, then a cut stream, both retried, then the answer.
+    const { events, summary } = parseFixture(codexAdapter, "codex-retried.jsonl");
+    expect(events.filter((e) => e.type === "api_retry")).toEqual([
+      { type: "api_retry", status: 429, message: expect.stringContaining("last status: 429") },
+      { type: "api_retry", status: null, message: expect.stringContaining("stream disconnected") },
+    ]);
+    expect(summary).toMatchObject({
+      isError: false,
+      failure: null,
+      resultText: "Recovered.",
+      inputTokens: 100,
+    });
+  });
+});
