@@ -127,7 +127,7 @@ describe("claude adapter: failures as Claude Code 2.1.332 prints them", () => {
     parser.line(JSON.stringify(gaveUp));
     expect(parser.summary().failure).toEqual({ kind: "api", status: 529, message: gaveUp.result });
     const { summary } = parseFixture(claudeAdapter, "claude-max-turns.jsonl");
-    expect(summary.failure).toEqual({ kind: "max_turns", message: "reached its turn limit (2 turns)" });
+    expect(summary.failure).toEqual({ kind: "max_turns", message: "Reached maximum number of turns (2)" });
   });
 });
 

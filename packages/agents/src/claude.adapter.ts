@@ -117,9 +117,11 @@ function createParser(): AgentParser {
             summary.isError = true;
             // Claude Code 2.1 ends an API failure with is_error, subtype "success" and the status.
             if (msg.subtype === "error_max_turns")
+              // num_turns counts one past the limit (3 at --max-turns 2); errors[0] names the limit.
               summary.failure = {
                 kind: "max_turns",
-                message: `reached its turn limit (${num(msg.num_turns) ?? "?"} turns)`,
+                message:
+                  str(arr(msg.errors)[0]) ?? `Reached maximum number of turns (${num(msg.num_turns) ?? "?"})`,
               };
             else if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
               summary.failure = {

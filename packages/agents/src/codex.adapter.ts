@@ -112,7 +112,8 @@ const httpStatus = (message: string): number | null => {
 function apiFailure(message: string): AgentFailure | null {
   const status = httpStatus(message);
   if (status !== null) return { kind: "api", status, message };
-  return /stream (error|disconnected)|error sending request|connection/i.test(message)
+  // A 500 reads "We're currently experiencing high demand…": no status in the text.
+  return /stream (error|disconnected)|error sending request|connection|high demand/i.test(message)
     ? { kind: "api", status: null, message }
     : null;
 }

@@ -49,7 +49,7 @@ describe("classifyRunEnd", () => {
     expect(code(gaveUp({ kind: "api", status: null, message: "stream disconnected" }))).toBe(
       "AGENT_API_UNAVAILABLE",
     );
-    expect(code(gaveUp({ kind: "max_turns", message: "reached its turn limit (3 turns)" }))).toBe(
+    expect(code(gaveUp({ kind: "max_turns", message: "Reached maximum number of turns (2)" }))).toBe(
       "AGENT_MAX_TURNS",
     );
     // The runner stopped it at the first refused retry: the failure wins over the stop's own error.

@@ -74,7 +74,10 @@ const STOPPED: Record<StopCause, RunEnd<never>> = {
  */
 function agentGaveUp<C extends string>(failure: AgentGaveUp, credentials: string): RunEnd<C> {
   if (failure.kind === "max_turns")
-    return { reason: "error", error: { code: "AGENT_MAX_TURNS", message: `the agent ${failure.message}` } };
+    return {
+      reason: "error",
+      error: { code: "AGENT_MAX_TURNS", message: `the agent stopped at its turn limit: ${failure.message}` },
+    };
   const { status } = failure;
   if (status === 401 || status === 403)
     return {

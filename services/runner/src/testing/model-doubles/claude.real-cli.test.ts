@@ -100,6 +100,7 @@ describe("Claude Code (real CLI) against the Anthropic double", () => {
       isError: false,
       resultText: "All done.",
       review: null,
+      failure: null,
     });
     expect(events).toContainEqual({
       type: "tool_call",
@@ -179,6 +180,10 @@ describe("Claude Code (real CLI) against the Anthropic double", () => {
     const { events, summary } = parseRun("claude", result);
     expect(summary.isError).toBe(true);
     expect(events).toContainEqual({ type: "error", message: final.result });
+    // The parser reads why: the status core classifies (401: AGENT_AUTH_FAILED, else unavailable),
+    // and the retry the runner stops a refused credential at.
+    expect(summary.failure).toEqual({ kind: "api", status, message: final.result });
+    expect(events).toContainEqual(expect.objectContaining({ type: "api_retry", status }));
   });
 
   it("--max-turns stops a model that never stops calling tools", async () => {
@@ -200,6 +205,7 @@ describe("Claude Code (real CLI) against the Anthropic double", () => {
       isError: true,
       inputTokens: 200,
       outputTokens: 40,
+      failure: { kind: "max_turns", message: "Reached maximum number of turns (2)" },
     });
   });
 

@@ -120,6 +120,7 @@ describe("Codex (real CLI) against the OpenAI Responses double", () => {
       isError: false,
       resultText: "All done.",
       review: null,
+      failure: null,
     });
     expect(events.filter((e) => e.type === "tool_call").map((e) => e.type === "tool_call" && e.name)).toEqual(
       ["command", "file_change"],
@@ -149,19 +150,26 @@ describe("Codex (real CLI) against the OpenAI Responses double", () => {
   });
 
   it.each([
-    { name: "401", turn: failTurn(401), message: "unexpected status 401 Unauthorized: scripted 401" },
+    {
+      name: "401",
+      turn: failTurn(401),
+      message: "unexpected status 401 Unauthorized: scripted 401",
+      status: 401,
+    },
     {
       name: "429",
       turn: failTurn(429, { retryAfterS: 0 }),
       message: "exceeded retry limit, last status: 429",
+      status: 429,
     },
-    { name: "500", turn: failTurn(500), message: "high demand" },
+    { name: "500", turn: failTurn(500), message: "high demand", status: null },
     {
       name: "a cut stream",
       turn: cutTurn(finalTurn("partial"), 3),
       message: "stream disconnected before completion",
+      status: null,
     },
-  ])("gives up on $name: turn.failed, exit 1", async ({ turn, message }) => {
+  ])("gives up on $name: turn.failed, exit 1", async ({ turn, message, status }) => {
     const repo = newRepo();
     double.play([], { afterScript: turn });
     const result = await run({ cwd: repo, prompt: "hello", args: NO_RETRIES });
@@ -174,6 +182,8 @@ describe("Codex (real CLI) against the OpenAI Responses double", () => {
     const { events, summary } = parseRun("codex", result);
     expect(summary.isError).toBe(true);
     expect(events.filter((e) => e.type === "error").length).toBeGreaterThan(0);
+    // The parser reads the model API's failure and its status, which core classifies.
+    expect(summary.failure).toEqual({ kind: "api", status, message: expect.stringContaining(message) });
   });
 
   it("resumes a thread in a new container given only its ~/.codex/sessions/…/rollout-…-<id>.jsonl", async () => {
