@@ -8,6 +8,7 @@
 // though not offered. Turns render as:
 //   shell  -> custom_tool_call `exec`: `text((await tools.exec_command({cmd})).output)`
 //   write  -> custom_tool_call `exec`: `tools.apply_patch("*** Begin Patch\n*** Add File: …")`
+//   (a resumed thread is offered no `exec`, only the function `exec_command`: both turns call it)
 //   tool   -> per call: a string input is a custom_tool_call, an object a function_call
 //   final  -> an optional reasoning item, then an assistant message
 import {
@@ -144,7 +145,15 @@ export async function startOpenAIDouble(): Promise<ModelDouble> {
     status: "completed",
   });
 
-  const items = (turn: ReplyTurn): Item[] => {
+  /**
+   * How the model runs a command: through `exec` where the CLI offers it (code mode, a new thread);
+   * a resumed thread (history_initialization "cold_resume") offers `exec_command` as a plain function.
+   */
+  const run = (exchange: Exchange, script: string, command: string): Item =>
+    extract(exchange).tools.includes("exec") ? custom("exec", script) : fn("exec_command", { cmd: command });
+  const quoted = (text: string) => `'${text.replace(/'/g, "'\\''")}'`;
+
+  const items = (turn: ReplyTurn, exchange: Exchange): Item[] => {
     const text = turn.kind !== "final" && turn.text ? [message(turn.text)] : [];
     switch (turn.kind) {
       case "final":
@@ -155,9 +164,16 @@ export async function startOpenAIDouble(): Promise<ModelDouble> {
           message(turn.text),
         ];
       case "shell":
-        return [...text, custom("exec", execShell(turn.command))];
+        return [...text, run(exchange, execShell(turn.command), turn.command)];
       case "write":
-        return [...text, custom("exec", execAddFile(turn.path, turn.content))];
+        return [
+          ...text,
+          run(
+            exchange,
+            execAddFile(turn.path, turn.content),
+            `printf %s ${quoted(turn.content)} > ${quoted(turn.path)}`,
+          ),
+        ];
       case "tool":
         return [
           ...text,
@@ -197,7 +213,7 @@ export async function startOpenAIDouble(): Promise<ModelDouble> {
       return { ...facts, toolResults };
     },
     streamEvents(turn, usage, exchange) {
-      const output = items(turn);
+      const output = items(turn, exchange);
       const events: SseEvent[] = [
         { type: "response.created", response: response(exchange, "in_progress", []) },
         { type: "response.in_progress", response: response(exchange, "in_progress", []) },
@@ -244,7 +260,7 @@ export async function startOpenAIDouble(): Promise<ModelDouble> {
       events.push({ type: "response.completed", response: response(exchange, "completed", output, usage) });
       return events.map((e, sequence_number) => ({ ...e, sequence_number }));
     },
-    jsonBody: (turn, usage, exchange) => response(exchange, "completed", items(turn), usage),
+    jsonBody: (turn, usage, exchange) => response(exchange, "completed", items(turn, exchange), usage),
     errorBody: (turn: Extract<Turn, { kind: "fail" }>) => ({
       error: {
         message: turn.message ?? `scripted ${turn.status}`,
