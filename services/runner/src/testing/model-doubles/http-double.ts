@@ -32,6 +32,8 @@ export interface RecordedRequest {
   toolResults: ToolResult[];
   /** Names of the tools the CLI offered the model. */
   tools: string[];
+  /** When its first byte arrived (epoch ms): the benchmarks time a CLI's first request by it. */
+  receivedAt: number;
   /** How the double answered: the turn's kind, or `status <n>` for a request outside the script. */
   answer: string;
 }
@@ -152,6 +154,7 @@ export async function startHttpDouble(api: ApiBehaviour): Promise<ModelDouble> {
   };
 
   const server = http.createServer((req, res) => {
+    const receivedAt = Date.now();
     const chunks: Buffer[] = [];
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
@@ -166,7 +169,7 @@ export async function startHttpDouble(api: ApiBehaviour): Promise<ModelDouble> {
       const extracted: Extracted = api.isModelRequest(exchange)
         ? api.extract(exchange)
         : { model: null, stream: false, prompt: null, toolResults: [], tools: [] };
-      const recorded: RecordedRequest = { ...exchange, ...extracted, answer: "" };
+      const recorded: RecordedRequest = { ...exchange, ...extracted, receivedAt, answer: "" };
       requests.push(recorded);
       recorded.answer = answer(exchange, res);
       notify();
