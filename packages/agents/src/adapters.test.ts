@@ -30,6 +30,10 @@ describe("claude adapter", () => {
     });
     const full = claudeAdapter.command({ ...input, maxTurns: 30, model: "opus", resumeSessionId: "abc" });
     expect(full.argv.slice(6)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
+    expect(claudeAdapter.command({ ...input, maxBudgetUsd: 0.5 }).argv.slice(6)).toEqual([
+      "--max-budget-usd",
+      "0.5",
+    ]);
     expect(full.argv).not.toContain(input.prompt);
   });
 

@@ -17,6 +17,7 @@ function command(input: AgentInput) {
     "--dangerously-skip-permissions",
   ];
   if (input.maxTurns) argv.push("--max-turns", String(input.maxTurns));
+  if (input.maxBudgetUsd) argv.push("--max-budget-usd", String(input.maxBudgetUsd));
   if (input.model) argv.push("--model", input.model);
   if (input.resumeSessionId) argv.push("--resume", input.resumeSessionId);
   return { argv, stdin: "prompt" as const, env: { CI: "1", DISABLE_AUTOUPDATER: "1" } };

@@ -7,6 +7,8 @@ export interface AgentInput {
   promptFile: string;
   model?: string | null;
   maxTurns?: number | null;
+  /** The agent's own spending cap, where its CLI has one (Claude Code's --max-budget-usd). */
+  maxBudgetUsd?: number | null;
   resumeSessionId?: string | null;
 }
 
