@@ -8,6 +8,7 @@ const summary = (over: Partial<AgentSummary> = {}): AgentSummary => ({
   inputTokens: 10,
   outputTokens: 5,
   isError: false,
+  limit: null,
   resultText: "done",
   review: null,
   ...over,

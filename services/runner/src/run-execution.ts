@@ -176,6 +176,7 @@ export class RunExecution {
       }
       for (const event of events) {
         const rendered = renderEvent(event);
+        if (!rendered) continue;
         batcher.add({
           stream: "stdout",
           type: rendered.type,
