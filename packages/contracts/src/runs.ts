@@ -146,7 +146,10 @@ export const RunSpec = z.object({
   agentType: AgentType,
   prompt: z.string().max(200_000),
   model: z.string().max(200).nullish(),
+  /** The run stops once it has begun more turns than this (see the runner's meter). */
   maxTurns: z.number().int().min(1).max(10_000).nullish(),
+  /** The run stops once its metered cost crosses this (USD). */
+  maxCostUsd: z.number().positive().max(1_000_000).nullish(),
   resumeSessionId: z.string().max(200).nullish(),
   /** null: the runner's default image. */
   image: z.string().max(255).nullish(),
@@ -241,6 +244,8 @@ export const RunErrorCode = z.enum([
   "CONTAINER_FAILED",
   "RUNNER_SHUTDOWN",
   "INVALID_SPEC",
+  /** The run crossed its cost or turn cap: stopped by the runner's meter, or by the agent itself. */
+  "BUDGET_EXCEEDED",
 ]);
 export type RunErrorCode = z.infer<typeof RunErrorCode>;
 
@@ -292,6 +297,8 @@ export const ExitReason = z.enum([
   "oom",
   "error",
   "shutdown",
+  /** A cost or turn cap stopped the run. */
+  "budget",
 ]);
 export type ExitReason = z.infer<typeof ExitReason>;
 export const RunExited = ReportBase.extend({

@@ -28,6 +28,31 @@ describe("classifyRunEnd", () => {
     expect(code({ agent: { isError: true, resultText: "boom", sessionId: "s1" } })).toBe("AGENT_FAILED");
   });
 
+  it("a budget stop names the cap and the spend; an agent stopping at its own cap is a budget end too", () => {
+    const detail = "turn 11 crossed maxTurns 10";
+    expect(classifyRunEnd(input({ stopCause: "budget", stopDetail: detail }))).toEqual({
+      reason: "budget",
+      error: { code: "BUDGET_EXCEEDED", message: detail },
+    });
+    expect(stoppedRunEnd("budget").error?.code).toBe("BUDGET_EXCEEDED");
+    // Claude stopped itself at --max-turns: it exited 1, so the entrypoint reported a failure.
+    const agent = {
+      isError: true,
+      resultText: null,
+      sessionId: "s1",
+      stoppedAtLimit: "claude stopped at maxTurns 10",
+    };
+    const failed = {
+      exitCode: 1,
+      error: { code: "CLONE_FAILED" as const, message: "the agent exited with 1" },
+    };
+    expect(classifyRunEnd(input({ agent, entrypoint: failed }))).toEqual({
+      reason: "budget",
+      error: { code: "BUDGET_EXCEEDED", message: "claude stopped at maxTurns 10" },
+    });
+    expect(code({ agent, stopCause: "cancelled" })).toBe("CANCELLED");
+  });
+
   it("an agent without a session produced nothing; a shell run needs none", () => {
     const agent = { isError: false, resultText: null, sessionId: null };
     expect(code({ agent })).toBe("AGENT_NO_OUTPUT");
@@ -49,6 +74,7 @@ describe("errorOfBareExit", () => {
     expect(errorOfBareExit({ ...bare, oomKilled: true }).code).toBe("OOM_KILLED");
     expect(errorOfBareExit({ ...bare, reason: "timeout" }).code).toBe("RUN_TIMEOUT");
     expect(errorOfBareExit({ ...bare, reason: "shutdown" }).code).toBe("RUNNER_SHUTDOWN");
+    expect(errorOfBareExit({ ...bare, reason: "budget" }).code).toBe("BUDGET_EXCEEDED");
     expect(errorOfBareExit(bare).code).toBe("AGENT_NO_OUTPUT");
   });
 });

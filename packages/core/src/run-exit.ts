@@ -2,11 +2,11 @@
 // "what an exit means" (run-outcome.ts is the second: what that end means for the task). Pure; the
 // runner reports what this decides, the API acts on it.
 
-/** Why the runner itself stopped the run, if it did. */
-export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown";
+/** Why the runner itself stopped the run, if it did (`budget`: its meter saw a cap crossed). */
+export type StopCause = "cancelled" | "superseded" | "timeout" | "lease_lost" | "shutdown" | "budget";
 
 export type RunEndReason =
-  "completed" | "cancelled" | "superseded" | "timeout" | "oom" | "error" | "shutdown";
+  "completed" | "cancelled" | "superseded" | "timeout" | "oom" | "error" | "shutdown" | "budget";
 
 /** The error codes this module decides; an entrypoint's own code (`C`) passes through as it is. */
 export type RunEndCode =
@@ -17,16 +17,25 @@ export type RunEndCode =
   | "OOM_KILLED"
   | "CONTAINER_FAILED"
   | "AGENT_FAILED"
-  | "AGENT_NO_OUTPUT";
+  | "AGENT_NO_OUTPUT"
+  | "BUDGET_EXCEEDED";
 
 export interface RunEndInput<C extends string> {
   /** Shell runs have no agent session to expect. */
   agentType: string;
   exit: { exitCode: number | null; oomKilled: boolean };
   stopCause: StopCause | null;
+  /** What the stop's error says instead of its default message (the cap and the spend of a budget stop). */
+  stopDetail?: string | null;
   /** The entrypoint's result line, or null when the run ended before writing one. */
   entrypoint: { exitCode: number; error: { code: C; message: string } | null } | null;
-  agent: { isError: boolean; resultText: string | null; sessionId: string | null };
+  agent: {
+    isError: boolean;
+    resultText: string | null;
+    sessionId: string | null;
+    /** The agent stopped itself at a cap it was given (Claude's --max-turns): what that was. */
+    stoppedAtLimit?: string | null;
+  };
 }
 
 export interface RunEnd<C extends string> {
@@ -46,25 +55,30 @@ const STOPPED: Record<StopCause, RunEnd<never>> = {
     reason: "shutdown",
     error: { code: "RUNNER_SHUTDOWN", message: "the runner shut down during the run" },
   },
+  budget: { reason: "budget", error: { code: "BUDGET_EXCEEDED", message: "the run crossed a budget cap" } },
 };
 
-/** The end of a run the runner stopped itself (it never got to a result). */
-export function stoppedRunEnd(cause: StopCause): RunEnd<never> {
-  return STOPPED[cause];
+/** The end of a run the runner stopped itself (it never got to a result); `detail` replaces the message. */
+export function stoppedRunEnd(cause: StopCause, detail?: string | null): RunEnd<never> {
+  const end = STOPPED[cause];
+  return detail ? { reason: end.reason, error: { code: end.error!.code, message: detail } } : end;
 }
 
 /**
- * In order of precedence: the runner's own stop, the kernel's OOM kill, the entrypoint's error
- * (clone, push), no result at all, the agent's failure, an agent that produced no session.
+ * In order of precedence: the runner's own stop, the kernel's OOM kill, the agent stopping at a cap
+ * it was given (its exit makes the entrypoint report a failure), the entrypoint's error (clone,
+ * push), no result at all, the agent's failure, an agent that produced no session.
  */
 export function classifyRunEnd<C extends string>(input: RunEndInput<C>): RunEnd<C> {
   const { exit, entrypoint, agent } = input;
-  if (input.stopCause) return STOPPED[input.stopCause];
+  if (input.stopCause) return stoppedRunEnd(input.stopCause, input.stopDetail);
   if (exit.oomKilled)
     return {
       reason: "oom",
       error: { code: "OOM_KILLED", message: "the run was killed: it exceeded its memory limit" },
     };
+  if (agent.stoppedAtLimit)
+    return { reason: "budget", error: { code: "BUDGET_EXCEEDED", message: agent.stoppedAtLimit } };
   if (entrypoint?.error) return { reason: "error", error: entrypoint.error };
   if (!entrypoint)
     return {
@@ -106,6 +120,7 @@ export function errorOfBareExit<C extends string>(exit: {
     return { code: "RUN_TIMEOUT", message: "The run exceeded the repo's runTimeoutSeconds" };
   if (exit.reason === "shutdown")
     return { code: "RUNNER_SHUTDOWN", message: "The runner shut down before the run finished" };
+  if (exit.reason === "budget") return { code: "BUDGET_EXCEEDED", message: "The run crossed a budget cap" };
   return {
     code: "AGENT_NO_OUTPUT",
     message: `The run exited (${exit.reason}, code ${exit.exitCode}) without a result`,

@@ -30,6 +30,18 @@ describe("decideRunOutcome", () => {
     expect(outcome).toMatchObject({ task: "failed", errorCode: code });
   });
 
+  it("asks for attention, not another attempt, when a budget cap stopped the run", () => {
+    const error = { code: "BUDGET_EXCEEDED", message: "cost $0.5200 crossed maxCostUsd $0.5000" };
+    for (const readOnly of [false, true])
+      expect(decideRunOutcome({ exitCode: 143, pushed: false, commits: 0, error, readOnly }, 1, 3)).toEqual({
+        run: "failed",
+        task: "needs_attention",
+        trigger: "run_budget_exceeded",
+        message: "BUDGET_EXCEEDED: cost $0.5200 crossed maxCostUsd $0.5000",
+        errorCode: "BUDGET_EXCEEDED",
+      });
+  });
+
   it("requeues infrastructure failures until the attempts run out", () => {
     const lost = {
       exitCode: null,

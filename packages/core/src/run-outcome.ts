@@ -1,6 +1,12 @@
 // What a finished run means for its task. Pure: the report applier and the lease reaper act on it.
 import type { TaskState } from "./task-states";
 
+/**
+ * Failures a person should look at rather than a failed task: a cap stopped the run (the runner's
+ * meter, or the agent's own --max-turns); raising it and resuming continues the work.
+ */
+export const ATTENTION_ERRORS: readonly string[] = ["BUDGET_EXCEEDED"];
+
 /** Failures worth another attempt: infrastructure, not the agent's own verdict. */
 export const RETRYABLE_ERRORS: readonly string[] = [
   "CLONE_FAILED",
@@ -79,6 +85,14 @@ export function decideRunOutcome(facts: RunFacts, attempt: number, maxAttempts: 
 
 function failure(error: { code: string; message: string }, attempt: number, maxAttempts: number): RunOutcome {
   const message = `${error.code}: ${error.message}`;
+  if (ATTENTION_ERRORS.includes(error.code))
+    return {
+      run: "failed",
+      task: "needs_attention",
+      trigger: "run_budget_exceeded",
+      message,
+      errorCode: error.code,
+    };
   if (RETRYABLE_ERRORS.includes(error.code) && attempt < maxAttempts) {
     return { run: "failed", task: "queued", trigger: "run_retry", message, errorCode: error.code };
   }
