@@ -18,6 +18,7 @@ import type { Driver } from "./driver";
 import type { StopCause } from "@optio/core";
 import { Presence } from "./presence";
 import { RunExecution, type RunObserver } from "./run-execution";
+import { PriceTable } from "./price-table";
 import type { GitCredentialValue } from "./run-plan";
 import { RunReporter, type ReportSink } from "./run-reporter";
 
@@ -53,6 +54,8 @@ export class Runner {
   private readonly subscriptions: Subscription[] = [];
   private readonly presence: Presence;
   private readonly startedAt = new Date().toISOString();
+  /** What the runs' tokens cost: the defaults under OPTIO_RUNNER_MODEL_PRICES. */
+  private readonly prices: PriceTable;
   private stopping = false;
   private dirty = false;
   /** The id of a claim whose reply has not arrived yet (see claim()). */
@@ -72,6 +75,7 @@ export class Runner {
   >();
 
   constructor(private readonly opts: RunnerOptions) {
+    this.prices = new PriceTable({ overrides: opts.config.OPTIO_RUNNER_MODEL_PRICES });
     this.presence = new Presence({
       nc: opts.nc,
       logger: opts.logger,
@@ -303,6 +307,7 @@ export class Runner {
       reporter,
       logger: runLogger,
       gitCredentials: this.opts.gitCredentials ?? {},
+      prices: this.prices,
       observer: this.opts.metrics,
     });
     const early = this.earlyStops.get(spec.runId);
