@@ -96,6 +96,8 @@ export class TaskService {
       model: input.model ?? null,
       priority: input.priority ?? DEFAULT_PRIORITY,
       maxAttempts: input.maxAttempts ?? null,
+      maxCostUsd: input.maxCostUsd ?? null,
+      maxTurns: input.maxTurns ?? null,
       metadata: input.metadata ?? {},
       requiredLabels: input.requiredLabels,
       createdBy: userId,
