@@ -152,10 +152,18 @@ describe("a run stopped at its cap", () => {
     expect(view.body.task).toMatchObject({ state: "needs_attention", costUsd: "0.5213", inputTokens: 9000 });
     expect(view.body.runs[0]).toMatchObject({ errorCode: "BUDGET_EXCEEDED", costUsd: "0.5213" });
 
-    // A resumed run gets the same caps; the task adds up both runs.
+    // Its caps may be raised while it waits (nothing else may change), and the resumed run gets
+    // them; the task adds up both runs.
+    await world.ctx.http.patch(`/api/tasks/${task.id}`).set(world.auth).send({ title: "x" }).expect(409);
+    const raised = await world.ctx.http
+      .patch(`/api/tasks/${task.id}`)
+      .set(world.auth)
+      .send({ maxCostUsd: 1.5 })
+      .expect(200);
+    expect(raised.body.task).toMatchObject({ state: "needs_attention", maxCostUsd: 1.5 });
     await world.ctx.http.post(`/api/tasks/${task.id}/resume`).set(world.auth).send({}).expect(200);
     const again = (await runner.claim())!;
-    expect(again).toMatchObject({ taskId: task.id, attempt: 2, maxCostUsd: 0.5 });
+    expect(again).toMatchObject({ taskId: task.id, attempt: 2, maxCostUsd: 1.5 });
     await runner.report(again, started);
     await runner.report(again, { ...resultOk, costUsd: 0.25, inputTokens: 100, outputTokens: 50 });
     await runner.report(again, exited);
