@@ -2,6 +2,7 @@
 // repo defaults (validated, returned, sent in the run spec), a run stopped at a cap (BUDGET_EXCEEDED)
 // going to needs_attention with what it spent, and spend per run, task, repository and day in the
 // API and in /metrics.
+import Ajv from "ajv";
 import { ApiMetrics } from "../../src/metrics/api-metrics";
 import { eventually } from "../helpers/eventually";
 import { rowCounts } from "../helpers/row-counts";
@@ -11,6 +12,28 @@ import { ScriptedRunner, exited, resultOk, started } from "../dispatch/protocol"
 const world = useDispatchWorld({ OPTIO_LEASE_MS: 120_000 });
 const { createTask, taskState, drainQueue } = world.fixtures;
 const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * An OpenAPI 3.0 schema in the JSON Schema dialect ajv reads: 3.0 keeps draft 4's boolean
+ * `exclusiveMinimum`/`exclusiveMaximum` beside `minimum`/`maximum` (ajv 8 reads `nullable` itself).
+ */
+function draft7(schema: unknown): unknown {
+  if (Array.isArray(schema)) return schema.map(draft7);
+  if (!schema || typeof schema !== "object") return schema;
+  const out: Record<string, unknown> = Object.fromEntries(
+    Object.entries(schema).map(([key, value]) => [key, draft7(value)]),
+  );
+  for (const [exclusive, bound] of [
+    ["exclusiveMinimum", "minimum"],
+    ["exclusiveMaximum", "maximum"],
+  ] as const) {
+    if (typeof out[exclusive] !== "boolean") continue;
+    if (out[exclusive]) out[exclusive] = out[bound];
+    else delete out[exclusive];
+    if (out[exclusive] !== undefined) delete out[bound];
+  }
+  return out;
+}
 
 const budgetResult = (costUsd: number, message: string) =>
   ({
@@ -264,10 +287,36 @@ describe("spend", () => {
     expect(text).toMatch(/^optio_daily_budget_usd 0$/m);
   });
 
-  it("documents the new routes and fields in the OpenAPI document", async () => {
+  it("documents the new routes and fields in the OpenAPI document, whose schemas accept real answers", async () => {
+    type Content = { content?: { "application/json"?: { schema: object } } };
     const doc = (await world.ctx.http.get("/api/openapi.json").expect(200)).body as {
-      paths: Record<string, Record<string, { responses: Record<string, { content?: unknown }> }>>;
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, Content>; requestBody?: Content }>>;
     };
+    expect(doc.openapi).toBe("3.0.3");
+    // Every schema of the document compiles, and the new routes' answers match their own.
+    const ajv = new Ajv({ strict: false, validateFormats: false });
+    const schemaOf = (path: string, method: string) =>
+      draft7(doc.paths[path]![method]!.responses["200"]!.content!["application/json"]!.schema) as object;
+    const broken: string[] = [];
+    for (const [path, ops] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(ops))
+        for (const part of [...Object.values(op.responses ?? {}), op.requestBody]) {
+          const schema = part?.content?.["application/json"]?.schema;
+          if (!schema) continue;
+          try {
+            ajv.compile(draft7(schema) as object);
+          } catch (error) {
+            broken.push(`${method} ${path}: ${(error as Error).message}`);
+          }
+        }
+    expect(broken).toEqual([]);
+    const spend = await world.ctx.http.get("/api/stats/spend").set(world.auth).expect(200);
+    expect(ajv.validate(schemaOf("/api/stats/spend", "get"), spend.body)).toBe(true);
+    const budget = await world.ctx.http.get("/api/settings/budget").set(world.auth).expect(200);
+    expect(ajv.validate(schemaOf("/api/settings/budget", "get"), budget.body)).toBe(true);
+    const tasks = await world.ctx.http.get("/api/tasks").set(world.auth).expect(200);
+    expect(ajv.validate(schemaOf("/api/tasks", "get"), tasks.body)).toBe(true);
     expect(Object.keys(doc.paths["/api/stats/spend"]!)).toEqual(["get"]);
     expect(Object.keys(doc.paths["/api/settings/budget"]!).sort()).toEqual(["delete", "get", "put"]);
     const task = JSON.stringify(doc.paths["/api/tasks/{id}"]!.get!.responses["200"]);
