@@ -67,7 +67,8 @@ export const spendStore = {
         SET cost_usd = d.cost_usd + EXCLUDED.cost_usd, input_tokens = d.input_tokens + EXCLUDED.input_tokens,
             output_tokens = d.output_tokens + EXCLUDED.output_tokens, runs = d.runs + 1, updated_at = now()`;
     await tx.$executeRaw`
-      INSERT INTO repo_spend_days AS r (day, repo_url, agent_type, cost_usd, input_tokens, output_tokens, runs, updated_at)
+      INSERT INTO repo_spend_days AS r
+             (day, repo_url, agent_type, cost_usd, input_tokens, output_tokens, runs, updated_at)
       VALUES (${day}::date, ${spend.repoUrl}, ${spend.agentType}, ${costUsd}::numeric, ${inputTokens},
               ${outputTokens}, 1, now())
       ON CONFLICT (day, repo_url, agent_type) DO UPDATE

@@ -2,9 +2,10 @@
 // (db/hot-sql.ts), sent in one round trip with its BEGIN and COMMIT:
 //  1. pick: nothing while the daily budget is spent (one row of spend_days, read in the statement:
 //     budgets/spend.store.ts), else the best eligible queued tasks for this runner (agent type,
-//     labels, repo slots), row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
-//     repos' claim locks taken in a fixed order. The candidates are kept in a transaction-local
-//     setting (CANDIDATES) for the second statement, which Postgres runs with no round trip between.
+//     labels, repo slots), row-locked with SKIP LOCKED so concurrent claims never wait on each
+//     other's rows, then their repos' claim locks taken in a fixed order. The candidates are kept
+//     in a transaction-local setting (CANDIDATES) for the second statement, which Postgres runs
+//     with no round trip between.
 //  2. claim: under those repo locks (a fresh snapshot sees every claim committed before), the
 //     repo slots re-checked, then tasks → provisioning, runs leased, history rows and outbox events
 //     written: the same rows TaskMachine.transition writes for queued → provisioning, whose only
