@@ -48,7 +48,15 @@ const PHASE_WARMUP = 5;
 export async function claimPhases(databaseUrl: string, runnerId: string, count: number) {
   const prisma = createPrisma(databaseUrl);
   const phases = { transaction: [] as number[], spec: [] as number[] };
-  const filter = { agentTypes: ["codex"], labels: [], limit: 1, skipped: [] };
+  const today = new Date().toISOString().slice(0, 10);
+  // The API's gate with no daily cap in the environment (the setting, if any, is read in the SQL).
+  const filter = {
+    agentTypes: ["codex"],
+    labels: [],
+    limit: 1,
+    skipped: [],
+    budget: { day: today, envCapUsd: null },
+  };
   try {
     // The first claims pay for the client's connection and query compiler: not what a claim costs.
     for (let i = -PHASE_WARMUP; i < count; i++) {

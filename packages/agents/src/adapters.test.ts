@@ -8,6 +8,7 @@ import {
   shellAdapter,
   parseReviewVerdict,
   type AgentAdapter,
+  type AgentEvent,
 } from "./index";
 
 function parseFixture(adapter: AgentAdapter, name: string) {
@@ -18,6 +19,10 @@ function parseFixture(adapter: AgentAdapter, name: string) {
   const results = lines.map((line) => parser.line(line));
   return { results, events: results.flatMap((r) => r ?? []), summary: parser.summary() };
 }
+
+/** The events a log shows (turn marks and per-response usage are for meters). */
+const logged = (events: AgentEvent[]) =>
+  events.filter((e) => e.type !== "turn" && !(e.type === "usage" && e.scope === "message"));
 
 const input = { prompt: "Add a usage section", promptFile: "/run/optio/prompt" };
 
@@ -30,11 +35,16 @@ describe("claude adapter", () => {
     });
     const full = claudeAdapter.command({ ...input, maxTurns: 30, model: "opus", resumeSessionId: "abc" });
     expect(full.argv.slice(6)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
+    expect(claudeAdapter.command({ ...input, maxBudgetUsd: 0.5 }).argv.slice(6)).toEqual([
+      "--max-budget-usd",
+      "0.5",
+    ]);
     expect(full.argv).not.toContain(input.prompt);
   });
 
   it("parses a successful stream into session, text, tool calls/results and usage", () => {
-    const { events, summary } = parseFixture(claudeAdapter, "claude-success.jsonl");
+    const { events: all, summary } = parseFixture(claudeAdapter, "claude-success.jsonl");
+    const events = logged(all);
     expect(events.map((e) => e.type)).toEqual([
       "session",
       "text",
@@ -69,10 +79,44 @@ describe("claude adapter", () => {
       inputTokens: 19 + 6651 + 45900,
       outputTokens: 242,
       isError: false,
+      limit: null,
       resultText: "Added a Usage section to the README.",
       review: null,
       failure: null,
     });
+  });
+
+  it("marks a turn per model response and reports each response's usage, then the session's", () => {
+    const { events } = parseFixture(claudeAdapter, "claude-success.jsonl");
+    // Three responses (message ids), the first in three lines (thinking, text, tool_use).
+    expect(events.filter((e) => e.type === "turn")).toHaveLength(3);
+    const usage = events.filter((e) => e.type === "usage");
+    expect(usage.map((u) => [u.scope, u.messageId, u.outputTokens])).toEqual([
+      ["message", "msg_01XkP2aQ", 3],
+      ["message", "msg_01XkP2aQ", 3],
+      ["message", "msg_01XkP2aQ", 87],
+      ["message", "msg_01YbQ3", 140],
+      ["message", "msg_01ZcR4", 12],
+      ["cumulative", null, 242],
+    ]);
+    expect(usage[0]).toEqual({
+      type: "usage",
+      scope: "message",
+      messageId: "msg_01XkP2aQ",
+      model: "claude-sonnet-4-5-20250929",
+      inputTokens: 4 + 6321 + 11046,
+      cacheReadTokens: 11046,
+      cacheWriteTokens: 6321,
+      outputTokens: 3,
+      costUsd: null,
+    });
+    expect(usage.at(-1)).toMatchObject({
+      costUsd: 0.0421365,
+      cacheReadTokens: 45900,
+      cacheWriteTokens: 6651,
+    });
+    // The turn comes before its response's content.
+    expect(events.slice(1, 3).map((e) => e.type)).toEqual(["turn", "usage"]);
   });
 
   it("reports is_error results as errors and leaves non-JSON lines raw", () => {
@@ -80,7 +124,26 @@ describe("claude adapter", () => {
     expect(results[1]).toBeNull();
     expect(events.find((e) => e.type === "tool_result")).toMatchObject({ isError: true });
     expect(events.at(-1)).toEqual({ type: "error", message: "claude ended with error_max_turns" });
-    expect(summary).toMatchObject({ isError: true, costUsd: 0.0183, inputTokens: 1110, outputTokens: 50 });
+    expect(summary).toMatchObject({
+      isError: true,
+      limit: "max_turns",
+      costUsd: 0.0183,
+      inputTokens: 1110,
+      outputTokens: 50,
+    });
+  });
+
+  it("reads a stop at --max-budget-usd as the budget limit", () => {
+    const parser = claudeAdapter.createParser();
+    parser.line(
+      JSON.stringify({
+        type: "result",
+        subtype: "error_max_budget_usd",
+        is_error: true,
+        total_cost_usd: 0.61,
+      }),
+    );
+    expect(parser.summary()).toMatchObject({ isError: true, limit: "max_budget", costUsd: 0.61 });
   });
 
   it("never throws on garbage", () => {
@@ -98,7 +161,7 @@ describe("claude adapter", () => {
 });
 
 describe("claude adapter: failures as Claude Code 2.1.332 prints them", () => {
-  it("reads an API retry's status, the API error it gave up on, and the turn limit", () => {
+  it("reads an API retry's status and the API error it gave up on", () => {
     const parser = claudeAdapter.createParser();
     const retry = {
       type: "system",
@@ -126,8 +189,6 @@ describe("claude adapter: failures as Claude Code 2.1.332 prints them", () => {
     };
     parser.line(JSON.stringify(gaveUp));
     expect(parser.summary().failure).toEqual({ kind: "api", status: 529, message: gaveUp.result });
-    const { summary } = parseFixture(claudeAdapter, "claude-max-turns.jsonl");
-    expect(summary.failure).toEqual({ kind: "max_turns", message: "Reached maximum number of turns (2)" });
   });
 });
 
@@ -169,7 +230,20 @@ describe("codex adapter", () => {
   });
 
   it("parses items and turn usage", () => {
-    const { events, summary } = parseFixture(codexAdapter, "codex-success.jsonl");
+    const { events: all, summary } = parseFixture(codexAdapter, "codex-success.jsonl");
+    expect(all.filter((e) => e.type === "turn")).toHaveLength(1);
+    expect(all.at(-1)).toEqual({
+      type: "usage",
+      scope: "cumulative",
+      messageId: null,
+      model: null,
+      inputTokens: 24763,
+      cacheReadTokens: 24448,
+      cacheWriteTokens: 0,
+      outputTokens: 122,
+      costUsd: null,
+    });
+    const events = logged(all);
     expect(events.map((e) => e.type)).toEqual([
       "session",
       "tool_call",
@@ -195,10 +269,23 @@ describe("codex adapter", () => {
       inputTokens: 24763,
       outputTokens: 122,
       isError: false,
+      limit: null,
       resultText: "Updated README.md with a usage section.",
       review: null,
       failure: null,
     });
+  });
+
+  it("keeps the thread's latest totals: each turn's usage counts from the thread's start", () => {
+    const parser = codexAdapter.createParser();
+    const turn = (input: number, output: number) =>
+      JSON.stringify({
+        type: "turn.completed",
+        usage: { input_tokens: input, cached_input_tokens: 0, output_tokens: output },
+      });
+    parser.line(turn(100, 10));
+    parser.line(turn(250, 30));
+    expect(parser.summary()).toMatchObject({ inputTokens: 250, outputTokens: 30 });
   });
 
   it("marks turn.failed and error events", () => {
@@ -257,9 +344,20 @@ describe("renderEvent", () => {
       content: 'Bash {"command":"ls"}',
       data: { toolName: "Bash", toolUseId: "t", toolInput: { command: "ls" } },
     });
-    expect(renderEvent({ type: "usage", inputTokens: 1, outputTokens: 2, costUsd: 0.5 }).content).toBe(
-      "tokens in 1 / out 2 · $0.5000",
-    );
+    const usage = {
+      type: "usage",
+      messageId: null,
+      model: null,
+      inputTokens: 1,
+      cacheReadTokens: 0,
+      cacheWriteTokens: 0,
+      outputTokens: 2,
+      costUsd: 0.5,
+    } as const;
+    expect(renderEvent({ ...usage, scope: "cumulative" })?.content).toBe("tokens in 1 / out 2 · $0.5000");
+    // A response's own usage and turn marks are for meters, not the log.
+    expect(renderEvent({ ...usage, scope: "message" })).toBeNull();
+    expect(renderEvent({ type: "turn" })).toBeNull();
   });
 });
 

@@ -2,8 +2,19 @@
 // Stream shape: `system`/`init` (session_id, model, tools), `assistant` messages whose content
 // blocks are `text`, `thinking` or `tool_use`, `user` messages carrying `tool_result` blocks, and a
 // final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns).
+// Each content block of one model response comes as its own `assistant` line with the same message id
+// and the response's usage so far (input_tokens, cache_creation_input_tokens, cache_read_input_tokens,
+// output_tokens): a `message` usage event per line (a meter keeps the last per id), a `turn` per new id.
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
-import { emptySummary, type AgentAdapter, type AgentEvent, type AgentInput, type AgentParser } from "./types";
+import {
+  emptySummary,
+  type AgentAdapter,
+  type AgentEvent,
+  type AgentInput,
+  type AgentLimit,
+  type AgentParser,
+  type TokenCounts,
+} from "./types";
 import { parseReviewVerdict } from "./review-verdict";
 
 function command(input: AgentInput) {
@@ -17,6 +28,7 @@ function command(input: AgentInput) {
     "--dangerously-skip-permissions",
   ];
   if (input.maxTurns) argv.push("--max-turns", String(input.maxTurns));
+  if (input.maxBudgetUsd) argv.push("--max-budget-usd", String(input.maxBudgetUsd));
   if (input.model) argv.push("--model", input.model);
   if (input.resumeSessionId) argv.push("--resume", input.resumeSessionId);
   // No telemetry, error reports or update checks: a run reaches its model endpoint and nothing else.
@@ -38,8 +50,27 @@ function toolResultText(content: unknown): string {
     .join("\n");
 }
 
+/** A `usage` object's tokens; input counts the cache's reads and writes too. */
+function tokensOf(usage: Record<string, unknown> | null): TokenCounts {
+  const cacheWriteTokens = num(usage?.cache_creation_input_tokens) ?? 0;
+  const cacheReadTokens = num(usage?.cache_read_input_tokens) ?? 0;
+  return {
+    inputTokens: (num(usage?.input_tokens) ?? 0) + cacheWriteTokens + cacheReadTokens,
+    cacheReadTokens,
+    cacheWriteTokens,
+    outputTokens: num(usage?.output_tokens) ?? 0,
+  };
+}
+
+/** The result subtypes of a limit the CLI was given (--max-turns, --max-budget-usd). */
+const LIMITS: Record<string, AgentLimit> = {
+  error_max_turns: "max_turns",
+  error_max_budget_usd: "max_budget",
+};
+
 function createParser(): AgentParser {
   const summary = emptySummary();
+  const messageIds = new Set<string>();
   const session = (sessionId: string | null, model: string | null): AgentEvent[] => {
     if (!sessionId || summary.sessionId) {
       if (model && !summary.model) summary.model = model;
@@ -68,7 +99,11 @@ function createParser(): AgentParser {
           return msg.subtype === "init" ? session(sessionId, str(msg.model)) : [];
         case "assistant": {
           const message = obj(msg.message);
-          const events: AgentEvent[] = session(sessionId, str(message?.model));
+          const model = str(message?.model);
+          const events: AgentEvent[] = session(sessionId, model);
+          const messageId = str(message?.id);
+          if (!messageId || !messageIds.has(messageId)) events.push({ type: "turn" });
+          if (messageId) messageIds.add(messageId);
           for (const block of arr(message?.content)) {
             const b = obj(block);
             if (b?.type === "text" && str(b.text)) events.push({ type: "text", text: str(b.text)! });
@@ -80,6 +115,16 @@ function createParser(): AgentParser {
                 input: b.input ?? null,
               });
           }
+          const usage = obj(message?.usage);
+          if (usage)
+            events.push({
+              type: "usage",
+              scope: "message",
+              messageId,
+              model: model ?? summary.model,
+              costUsd: null,
+              ...tokensOf(usage),
+            });
           return events;
         }
         case "user": {
@@ -98,32 +143,28 @@ function createParser(): AgentParser {
         }
         case "result": {
           const events: AgentEvent[] = session(sessionId, null);
-          const usage = obj(msg.usage);
-          const input =
-            (num(usage?.input_tokens) ?? 0) +
-            (num(usage?.cache_creation_input_tokens) ?? 0) +
-            (num(usage?.cache_read_input_tokens) ?? 0);
-          const output = num(usage?.output_tokens) ?? 0;
+          const tokens = tokensOf(obj(msg.usage));
           // Older CLIs called the cost `cost_usd`.
           const cost = num(msg.total_cost_usd) ?? num(msg.cost_usd);
-          summary.inputTokens = (summary.inputTokens ?? 0) + input;
-          summary.outputTokens = (summary.outputTokens ?? 0) + output;
+          summary.inputTokens = (summary.inputTokens ?? 0) + tokens.inputTokens;
+          summary.outputTokens = (summary.outputTokens ?? 0) + tokens.outputTokens;
           if (cost !== null) summary.costUsd = (summary.costUsd ?? 0) + cost;
           summary.resultText = str(msg.result);
-          events.push({ type: "usage", inputTokens: input, outputTokens: output, costUsd: cost });
+          summary.limit = LIMITS[str(msg.subtype) ?? ""] ?? summary.limit;
+          events.push({
+            type: "usage",
+            scope: "cumulative",
+            messageId: null,
+            model: summary.model,
+            costUsd: cost,
+            ...tokens,
+          });
           const isError =
             msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
           if (isError) {
             summary.isError = true;
             // Claude Code 2.1 ends an API failure with is_error, subtype "success" and the status.
-            if (msg.subtype === "error_max_turns")
-              // num_turns counts one past the limit (3 at --max-turns 2); errors[0] names the limit.
-              summary.failure = {
-                kind: "max_turns",
-                message:
-                  str(arr(msg.errors)[0]) ?? `Reached maximum number of turns (${num(msg.num_turns) ?? "?"})`,
-              };
-            else if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
+            if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
               summary.failure = {
                 kind: "api",
                 status: num(msg.api_error_status),

@@ -2,7 +2,9 @@
 // `thread.started` (thread_id: the session), `turn.started`, `item.started|updated|completed` with an
 // item (agent_message, reasoning, command_execution, file_change, mcp_tool_call, web_search,
 // todo_list, error), `turn.completed` (usage: input_tokens, cached_input_tokens, output_tokens),
-// `turn.failed` (error.message) and `error` (message).
+// `turn.failed` (error.message) and `error` (message). A turn's usage is the thread's total since it
+// started (a `cumulative` usage event), and the only usage the stream gives: Codex reports neither its
+// model requests nor the model in `--json`.
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
 import {
   emptySummary,
@@ -141,15 +143,29 @@ function createParser(): AgentParser {
           if (last?.type === "text") summary.resultText = last.text;
           return events;
         }
+        case "turn.started":
+          return [{ type: "turn" }];
         case "turn.completed": {
           const usage = obj(msg.usage);
-          // cached_input_tokens is a subset of input_tokens.
+          // cached_input_tokens is a subset of input_tokens; both count from the thread's start.
           const input = num(usage?.input_tokens) ?? 0;
           const output = num(usage?.output_tokens) ?? 0;
-          summary.inputTokens = (summary.inputTokens ?? 0) + input;
-          summary.outputTokens = (summary.outputTokens ?? 0) + output;
+          summary.inputTokens = input;
+          summary.outputTokens = output;
           unresolvedError = false;
-          return [{ type: "usage", inputTokens: input, outputTokens: output, costUsd: null }];
+          return [
+            {
+              type: "usage",
+              scope: "cumulative",
+              messageId: null,
+              model: null,
+              inputTokens: input,
+              cacheReadTokens: Math.min(input, num(usage?.cached_input_tokens) ?? 0),
+              cacheWriteTokens: 0,
+              outputTokens: output,
+              costUsd: null,
+            },
+          ];
         }
         case "turn.failed": {
           summary.isError = true;
@@ -166,7 +182,7 @@ function createParser(): AgentParser {
           return [{ type: "error", message }];
         }
         default:
-          return []; // turn.started, item.started, item.updated
+          return []; // item.started, item.updated
       }
     },
     summary: () => ({

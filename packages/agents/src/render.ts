@@ -1,12 +1,15 @@
 import type { LogType } from "@optio/contracts";
 import type { AgentEvent } from "./types";
 
-/** How a normalised event is stored as a log line: a type, a human line, structured data. */
+/**
+ * How a normalised event is stored as a log line: a type, a human line, structured data; null for
+ * events kept out of the log (turn marks, and each response's usage: only the totals are logged).
+ */
 export function renderEvent(event: AgentEvent): {
   type: LogType;
   content: string;
   data?: Record<string, unknown>;
-} {
+} | null {
   switch (event.type) {
     case "text":
       return { type: "text", content: event.text };
@@ -31,11 +34,20 @@ export function renderEvent(event: AgentEvent): {
         data: { apiStatus: event.status, retrying: true },
       };
     case "usage":
+      if (event.scope === "message") return null;
       return {
         type: "usage",
         content: `tokens in ${event.inputTokens} / out ${event.outputTokens}${event.costUsd === null ? "" : ` · $${event.costUsd.toFixed(4)}`}`,
-        data: { inputTokens: event.inputTokens, outputTokens: event.outputTokens, costUsd: event.costUsd },
+        data: {
+          inputTokens: event.inputTokens,
+          cacheReadTokens: event.cacheReadTokens,
+          cacheWriteTokens: event.cacheWriteTokens,
+          outputTokens: event.outputTokens,
+          costUsd: event.costUsd,
+        },
       };
+    case "turn":
+      return null;
     case "session":
       return {
         type: "session",

@@ -8,6 +8,8 @@ export interface AgentInput {
   promptFile: string;
   model?: string | null;
   maxTurns?: number | null;
+  /** The agent's own spending cap, where its CLI has one (Claude Code's --max-budget-usd). */
+  maxBudgetUsd?: number | null;
   resumeSessionId?: string | null;
   /** A model gateway's base URL (the adapter's `endpointVariable`), when the run has one. */
   modelBaseUrl?: string | null;
@@ -21,6 +23,33 @@ export interface AgentCommand {
   env: Record<string, string>;
 }
 
+/** Tokens of model requests as the agent's stream reports them. */
+export interface TokenCounts {
+  /** Every input token, cached ones included. */
+  inputTokens: number;
+  /** Of inputTokens: read from the provider's prompt cache (priced below plain input). */
+  cacheReadTokens: number;
+  /** Of inputTokens: written to the prompt cache (Anthropic prices these above plain input). */
+  cacheWriteTokens: number;
+  outputTokens: number;
+}
+
+/**
+ * What the agent's stream says it used. `message`: one model response; a later event with the same
+ * `messageId` revises it (Claude Code repeats a response's usage on each of its content blocks).
+ * `cumulative`: everything the session used so far, replacing what came before (Claude's final
+ * `result`, Codex's `turn.completed`, which counts from the thread's start).
+ */
+export type UsageEvent = TokenCounts & {
+  type: "usage";
+  scope: "message" | "cumulative";
+  messageId: string | null;
+  /** The model that answered, when the stream names it (Codex's does not). */
+  model: string | null;
+  /** The agent's own figure (Claude's `total_cost_usd`); null: priced by whoever meters it. */
+  costUsd: number | null;
+};
+
 /** Normalised events every agent's output is parsed into. */
 export type AgentEvent =
   | { type: "text"; text: string }
@@ -29,12 +58,20 @@ export type AgentEvent =
   | { type: "error"; message: string }
   /** The model API failed and the CLI tries again (status: the HTTP status, when it says). */
   | { type: "api_retry"; status: number | null; message: string }
-  | { type: "usage"; inputTokens: number; outputTokens: number; costUsd: number | null }
+  | UsageEvent
+  /**
+   * The agent began a turn: for Claude a model response with a new message id (one iteration of
+   * its tool loop, sub-agents' included), for Codex a `turn.started`.
+   */
+  | { type: "turn" }
   | { type: "session"; sessionId: string; model: string | null };
 
+/** A limit the agent was given and stopped itself at (Claude's `error_max_turns`, `error_max_budget_usd`). */
+export type AgentLimit = "max_turns" | "max_budget";
+
 /**
- * Why the agent gave up, when it says: the model API failed (its HTTP status, null for a network
- * error or a cut stream), or it reached its turn limit. Core's classifyRunEnd decides what each means.
+ * Why the agent gave up on its model API, when it says: the HTTP status (null for a network error
+ * or a cut stream). Core's classifyRunEnd decides what each means.
  */
 export type AgentFailure = AgentGaveUp;
 
@@ -47,6 +84,8 @@ export interface AgentSummary {
   outputTokens: number | null;
   /** The agent itself reported failure (e.g. Claude's `is_error`, Codex's `turn.failed`). */
   isError: boolean;
+  /** The agent stopped itself at a limit it was given; null otherwise. */
+  limit: AgentLimit | null;
   /** The agent's final answer, when it gives one. */
   resultText: string | null;
   /** The review verdict the final answer ends with, if any (see parseReviewVerdict). */
@@ -82,6 +121,7 @@ export const emptySummary = (): AgentSummary => ({
   inputTokens: null,
   outputTokens: null,
   isError: false,
+  limit: null,
   resultText: null,
   review: null,
   failure: null,

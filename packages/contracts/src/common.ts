@@ -11,3 +11,6 @@ export const Pagination = z.object({
 export type Pagination = z.infer<typeof Pagination>;
 
 export const Timestamp = z.iso.datetime({ offset: true });
+
+/** Money is a decimal string (no float rounding), as in the reference. */
+export const Money = z.string().regex(/^\d+(\.\d+)?$/);

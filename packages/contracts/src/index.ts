@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./common";
+export * from "./budgets";
 export * from "./subjects";
 export * from "./events";
 export * from "./auth";

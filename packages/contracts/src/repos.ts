@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { MERGE_METHODS, REVIEW_TRIGGERS } from "@optio/core";
 import { Timestamp } from "./common";
+import { MaxCostUsd, MaxTurns } from "./budgets";
 
 export const AgentType = z.enum(["claude", "codex", "shell"]);
 export type AgentType = z.infer<typeof AgentType>;
@@ -57,6 +58,9 @@ export const RepoSettings = z.strictObject({
   requireApproval: z.boolean(),
   /** Issues labelled `optio` become tasks on their own (webhook and periodic sync). */
   autoImportIssues: z.boolean(),
+  /** Caps of each run of the repo's tasks that set none (null: none). */
+  maxCostUsd: MaxCostUsd.nullable(),
+  maxTurns: MaxTurns.nullable(),
 });
 export type RepoSettings = z.output<typeof RepoSettings>;
 
@@ -91,6 +95,8 @@ export const Repo = z.object({
   cautiousMode: z.boolean(),
   requireApproval: z.boolean(),
   autoImportIssues: z.boolean(),
+  maxCostUsd: z.number().nullable(),
+  maxTurns: z.number().int().nullable(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -146,7 +146,10 @@ export const RunSpec = z.object({
   agentType: AgentType,
   prompt: z.string().max(200_000),
   model: z.string().max(200).nullish(),
+  /** The run stops once it has begun more turns than this (see the runner's meter). */
   maxTurns: z.number().int().min(1).max(10_000).nullish(),
+  /** The run stops once its metered cost crosses this (USD). */
+  maxCostUsd: z.number().positive().max(1_000_000).nullish(),
   resumeSessionId: z.string().max(200).nullish(),
   /**
    * The task's own prompt, on a run whose `prompt` is a follow-up (a resume, a fix-up): a run whose
@@ -244,11 +247,12 @@ export const RunErrorCode = z.enum([
   "AGENT_NO_OUTPUT",
   "AGENT_AUTH_FAILED",
   "AGENT_API_UNAVAILABLE",
-  "AGENT_MAX_TURNS",
   "IMAGE_NOT_FOUND",
   "CONTAINER_FAILED",
   "RUNNER_SHUTDOWN",
   "INVALID_SPEC",
+  /** The run crossed its cost or turn cap: stopped by the runner's meter, or by the agent itself. */
+  "BUDGET_EXCEEDED",
 ]);
 export type RunErrorCode = z.infer<typeof RunErrorCode>;
 
@@ -300,6 +304,8 @@ export const ExitReason = z.enum([
   "oom",
   "error",
   "shutdown",
+  /** A cost or turn cap stopped the run. */
+  "budget",
 ]);
 export type ExitReason = z.infer<typeof ExitReason>;
 export const RunExited = ReportBase.extend({

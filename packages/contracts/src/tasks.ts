@@ -5,7 +5,8 @@
 // away by the transforms below.
 import { z } from "zod";
 import { RUN_KINDS, TASK_STATES, TASK_TYPES } from "@optio/core";
-import { Timestamp } from "./common";
+import { Money, Timestamp } from "./common";
+import { MaxCostUsd, MaxTurns } from "./budgets";
 import { AgentType, AgentTypeInput, BranchName, RepoUrlInput, RequiredLabels } from "./repos";
 
 // ---------------------------------------------------------------- vocabulary
@@ -78,6 +79,8 @@ export const CreateTaskBody = z
     priority: Priority.optional(),
     maxAttempts: MaxAttempts.optional(),
     maxRetries: z.number().int().min(0).max(19).optional().describe("Alias: maxAttempts = maxRetries + 1"),
+    maxCostUsd: MaxCostUsd.optional().describe("Default: the repo's maxCostUsd (none when unset)"),
+    maxTurns: MaxTurns.optional().describe("Default: the repo's maxTurns (none when unset)"),
     metadata: TaskMetadata.optional(),
     requiredLabels: RequiredLabels.optional().describe(
       "Runner labels needed to claim it (besides the repo's)",
@@ -111,6 +114,8 @@ export const CreateTaskBody = z
       model: body.model ?? body.claudeModel,
       priority: body.priority,
       maxAttempts: body.maxAttempts ?? (body.maxRetries !== undefined ? body.maxRetries + 1 : undefined),
+      maxCostUsd: body.maxCostUsd,
+      maxTurns: body.maxTurns,
       metadata: body.metadata,
       requiredLabels: body.requiredLabels ?? [],
       dependsOn,
@@ -142,6 +147,8 @@ export const UpdateTaskBody = z
     model: ModelName.nullable().optional(),
     maxAttempts: MaxAttempts.optional(),
     maxRetries: z.number().int().min(0).max(19).optional().describe("Alias: maxAttempts = maxRetries + 1"),
+    maxCostUsd: MaxCostUsd.nullable().optional().describe("null: no cost cap"),
+    maxTurns: MaxTurns.nullable().optional().describe("null: no turn cap"),
     metadata: TaskMetadata.optional(),
   })
   .refine((body) => Object.keys(body).length > 0, {
@@ -239,6 +246,8 @@ export const CreateSubtaskBody = z
     model: ModelName.optional(),
     priority: Priority.optional(),
     maxAttempts: MaxAttempts.optional(),
+    maxCostUsd: MaxCostUsd.optional().describe("Default: the parent's"),
+    maxTurns: MaxTurns.optional().describe("Default: the parent's"),
     metadata: TaskMetadata.optional(),
   })
   .superRefine((body, ctx) => {
@@ -280,9 +289,6 @@ export const DependencyParams = z.object({ id: z.uuid(), depId: z.uuid() });
 
 // ---------------------------------------------------------------- responses
 
-/** Money is a decimal string (no float rounding), as in the reference. */
-export const Money = z.string().regex(/^\d+(\.\d+)?$/);
-
 export const RunSummary = z.object({
   id: z.uuid(),
   attempt: z.number().int(),
@@ -315,10 +321,16 @@ export const Task = z.object({
   position: z.number().int(),
   maxAttempts: z.number().int(),
   maxRetries: z.number().int().describe("maxAttempts − 1 (reference clients)"),
+  maxCostUsd: z.number().nullable().describe("USD each run may spend (null: no cap)"),
+  maxTurns: z.number().int().nullable().describe("Turns each run may take (null: no cap)"),
   metadata: z.record(z.string(), z.unknown()),
   requiredLabels: z.array(z.string()),
   state: TaskState,
   stateVersion: z.number().int(),
+  queueReason: z
+    .string()
+    .nullable()
+    .describe("Why a queued task cannot start now though it is next (the daily budget is spent); else null"),
   taskType: TaskType,
   parentId: z.uuid().nullable(),
   subtaskOrder: z.number().int(),

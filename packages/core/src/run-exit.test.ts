@@ -28,7 +28,7 @@ describe("classifyRunEnd", () => {
     expect(code({ agent: { isError: true, resultText: "boom", sessionId: "s1" } })).toBe("AGENT_FAILED");
   });
 
-  it("reads the agent's own failure: refused credentials, the model API given up on, the turn limit", () => {
+  it("reads the agent's own failure: refused credentials, the model API given up on", () => {
     const gaveUp = (failure: NonNullable<RunEndInput<never>["agent"]["failure"]>) => ({
       entrypoint: {
         exitCode: 1,
@@ -49,9 +49,6 @@ describe("classifyRunEnd", () => {
     expect(code(gaveUp({ kind: "api", status: null, message: "stream disconnected" }))).toBe(
       "AGENT_API_UNAVAILABLE",
     );
-    expect(code(gaveUp({ kind: "max_turns", message: "Reached maximum number of turns (2)" }))).toBe(
-      "AGENT_MAX_TURNS",
-    );
     // The runner stopped it at the first refused retry: the failure wins over the stop's own error.
     const stopped = {
       ...gaveUp({ kind: "api", status: 403, message: "forbidden" }),
@@ -59,6 +56,31 @@ describe("classifyRunEnd", () => {
     };
     expect(code(stopped)).toBe("AGENT_AUTH_FAILED");
     expect(code({ ...stopped, stopCause: "cancelled" })).toBe("CANCELLED");
+  });
+
+  it("a budget stop names the cap and the spend; an agent stopping at its own cap is a budget end too", () => {
+    const detail = "turn 11 crossed maxTurns 10";
+    expect(classifyRunEnd(input({ stopCause: "budget", stopDetail: detail }))).toEqual({
+      reason: "budget",
+      error: { code: "BUDGET_EXCEEDED", message: detail },
+    });
+    expect(stoppedRunEnd("budget").error?.code).toBe("BUDGET_EXCEEDED");
+    // Claude stopped itself at --max-turns: it exited 1, so the entrypoint reported a failure.
+    const agent = {
+      isError: true,
+      resultText: null,
+      sessionId: "s1",
+      stoppedAtLimit: "claude stopped at maxTurns 10",
+    };
+    const failed = {
+      exitCode: 1,
+      error: { code: "CLONE_FAILED" as const, message: "the agent exited with 1" },
+    };
+    expect(classifyRunEnd(input({ agent, entrypoint: failed }))).toEqual({
+      reason: "budget",
+      error: { code: "BUDGET_EXCEEDED", message: "claude stopped at maxTurns 10" },
+    });
+    expect(code({ agent, stopCause: "cancelled" })).toBe("CANCELLED");
   });
 
   it("an agent without a session produced nothing; a shell run needs none", () => {
@@ -82,6 +104,7 @@ describe("errorOfBareExit", () => {
     expect(errorOfBareExit({ ...bare, oomKilled: true }).code).toBe("OOM_KILLED");
     expect(errorOfBareExit({ ...bare, reason: "timeout" }).code).toBe("RUN_TIMEOUT");
     expect(errorOfBareExit({ ...bare, reason: "shutdown" }).code).toBe("RUNNER_SHUTDOWN");
+    expect(errorOfBareExit({ ...bare, reason: "budget" }).code).toBe("BUDGET_EXCEEDED");
     expect(errorOfBareExit(bare).code).toBe("AGENT_NO_OUTPUT");
   });
 });

@@ -30,6 +30,18 @@ describe("decideRunOutcome", () => {
     expect(outcome).toMatchObject({ task: "failed", errorCode: code });
   });
 
+  it("asks for attention, not another attempt, when a budget cap stopped the run", () => {
+    const error = { code: "BUDGET_EXCEEDED", message: "cost $0.5200 crossed maxCostUsd $0.5000" };
+    for (const readOnly of [false, true])
+      expect(decideRunOutcome({ exitCode: 143, pushed: false, commits: 0, error, readOnly }, 1, 3)).toEqual({
+        run: "failed",
+        task: "needs_attention",
+        trigger: "run_budget_exceeded",
+        message: "BUDGET_EXCEEDED: cost $0.5200 crossed maxCostUsd $0.5000",
+        errorCode: "BUDGET_EXCEEDED",
+      });
+  });
+
   it("requeues infrastructure failures until the attempts run out", () => {
     const lost = {
       exitCode: null,
@@ -44,7 +56,7 @@ describe("decideRunOutcome", () => {
     });
   });
 
-  it("asks a person about refused credentials and a turn limit, and retries an unavailable model API", () => {
+  it("asks a person about refused credentials, and retries an unavailable model API", () => {
     const facts = (code: string) => ({
       exitCode: 1,
       pushed: false,
@@ -55,7 +67,6 @@ describe("decideRunOutcome", () => {
       task: "needs_attention",
       errorCode: "AGENT_AUTH_FAILED",
     });
-    expect(decideRunOutcome(facts("AGENT_MAX_TURNS"), 1, 3).task).toBe("needs_attention");
     expect(decideRunOutcome(facts("AGENT_API_UNAVAILABLE"), 1, 3)).toMatchObject({
       task: "queued",
       trigger: "run_retry",

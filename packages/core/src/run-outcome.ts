@@ -1,6 +1,13 @@
 // What a finished run means for its task. Pure: the report applier and the lease reaper act on it.
 import type { TaskState } from "./task-states";
 
+/**
+ * Failures a person should look at rather than a failed task: a cap stopped the run (the runner's
+ * meter, or the agent's own --max-turns), or the model API refused the agent's key; raising the cap
+ * or fixing the secret and resuming continues the work.
+ */
+export const ATTENTION_ERRORS: readonly string[] = ["BUDGET_EXCEEDED", "AGENT_AUTH_FAILED"];
+
 /** Failures worth another attempt: infrastructure, not the agent's own verdict. */
 export const RETRYABLE_ERRORS: readonly string[] = [
   "CLONE_FAILED",
@@ -11,9 +18,6 @@ export const RETRYABLE_ERRORS: readonly string[] = [
   // The model API failed after the CLI's own retries with back-off (429, 529, 5xx, a cut stream).
   "AGENT_API_UNAVAILABLE",
 ];
-
-/** Failures a person must act on (a secret to fix, a turn limit to raise): needs_attention, not failed. */
-export const ATTENTION_ERRORS: readonly string[] = ["AGENT_AUTH_FAILED", "AGENT_MAX_TURNS"];
 
 export type RunFacts = {
   /** The agent's exit code, when a result was reported. */
@@ -88,7 +92,7 @@ function failure(error: { code: string; message: string }, attempt: number, maxA
     return {
       run: "failed",
       task: "needs_attention",
-      trigger: "run_needs_attention",
+      trigger: `run_${error.code.toLowerCase()}`, // run_budget_exceeded, run_agent_auth_failed
       message,
       errorCode: error.code,
     };

@@ -30,6 +30,19 @@ export const ACTIVE_STATES: readonly TaskState[] = ["provisioning", "running"];
 export const NOT_STARTED_STATES: readonly TaskState[] = ["pending", "waiting_on_deps", "queued"];
 
 /**
+ * A PATCH of only the caps (maxCostUsd, maxTurns) is allowed besides: they apply to the task's next
+ * run, so they may change whenever no run is active and one may still come (a task stopped at its
+ * cap waits in needs_attention for a higher one and a resume).
+ */
+export const CAPS_EDITABLE_STATES: readonly TaskState[] = [
+  ...NOT_STARTED_STATES,
+  "needs_attention",
+  "pr_opened",
+  "failed",
+  "cancelled",
+];
+
+/**
  * Every allowed change of state. Beyond the classic Optio table:
  * - cancel works from every non-terminal state (pending and provisioning included);
  * - running/provisioning → queued exists for the lease reaper (a lost runner → next attempt);

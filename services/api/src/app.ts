@@ -32,6 +32,8 @@ import type { CredentialValidator } from "./setup/credential-validator";
 import type { SetupStatusService } from "./setup/setup-status.service";
 import type { StatsService } from "./stats/stats.service";
 import { statsRoutes } from "./stats/stats.routes";
+import type { DailyBudget } from "./budgets/daily-budget";
+import { budgetRoutes } from "./budgets/budget.routes";
 import type { ApiMetrics } from "./metrics/api-metrics";
 import type { IssueService } from "./issues/issue.service";
 import { issuesRoutes } from "./issues/issues.routes";
@@ -53,6 +55,7 @@ export type AppServices = {
   setup: SetupStatusService;
   validator: CredentialValidator;
   stats: StatsService;
+  budget: DailyBudget;
   issues: IssueService;
   webhooks: WebhookService;
   notifications: SubscriptionService;
@@ -124,7 +127,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(runnersRoutes, { registry: services.runners });
       await api.register(secretsRoutes, { secrets: services.secrets });
       await api.register(statsRoutes, { stats: services.stats });
-      await api.register(issuesRoutes, { issues: services.issues });
+      await api.register(budgetRoutes, { budget: services.budget });
+      await api.register(issuesRoutes, { issues: services.issues, budget: services.budget });
       await api.register(logsRoutes, { logs: services.logs, hints: services.hints, nats: options.nats });
       await api.register(webhooksRoutes, { webhooks: services.webhooks });
       await api.register(notificationsRoutes, { subscriptions: services.notifications });

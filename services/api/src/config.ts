@@ -21,6 +21,14 @@ export const ApiConfig = z.object({
   /** How long a run's lease lasts without a heartbeat before the reaper requeues it. */
   OPTIO_LEASE_MS: z.coerce.number().int().min(1_000).default(30_000),
   OPTIO_REAP_INTERVAL_MS: z.coerce.number().int().min(100).default(2_000),
+  /**
+   * USD all runs may spend per UTC day; once spent, no new run starts until the next UTC day or a
+   * higher cap (PUT /api/settings/budget overrides this). Unset: no daily cap.
+   */
+  OPTIO_DAILY_BUDGET_USD: z.preprocess(
+    (value) => value || undefined,
+    z.coerce.number().positive().max(10_000_000).optional(),
+  ),
   /** Run timeout for tasks whose repo is not connected (connected repos set runTimeoutSeconds). */
   OPTIO_RUN_TIMEOUT_SECONDS: z.coerce.number().int().min(60).default(3600),
   /** A runner unheard of for this long disappears from GET /api/runners. */

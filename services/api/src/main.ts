@@ -26,6 +26,7 @@ async function main(): Promise<void> {
       notifications: { onOutcome: (outcome) => metrics.observeNotificationDelivery(outcome) },
     },
   );
+  metrics.attachBudget(services.budget);
   const app = await buildApp({
     logger,
     nats,

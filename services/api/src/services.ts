@@ -5,6 +5,8 @@ import type { ApiConfig } from "./config";
 import type { PrismaClient } from "./db/prisma";
 import { AuthRevocations } from "./auth/auth-revocations";
 import { StatsService } from "./stats/stats.service";
+import { DailyBudget } from "./budgets/daily-budget";
+import { NatsRunSignals } from "./tasks/run-signals";
 import { AuthService } from "./auth/auth.service";
 import { IdentityCache } from "./auth/identity-cache";
 import { Outbox } from "./events/outbox";
@@ -70,6 +72,7 @@ export type ServiceDeps = {
     | "OPTIO_WEBHOOK_MAX_AGE_MS"
     | "OPTIO_PR_POLL_MS"
     | "OPTIO_ISSUE_SYNC_MS"
+    | "OPTIO_DAILY_BUDGET_USD"
   >;
   prisma: PrismaClient;
   nats: NatsConnection;
@@ -84,6 +87,8 @@ export type ServiceDeps = {
   platform?: PrPlatform;
   /** Outbound notifications: consumer name, worker interval, outcome observer. */
   notifications?: Partial<NotificationOptions>;
+  /** The daily budget's clock (tests move it to another UTC day). */
+  clock?: () => Date;
 };
 
 /** Wires every service once; main.ts and the tests share this composition. */
@@ -125,12 +130,21 @@ export function createServices(deps: ServiceDeps): {
     appTokens,
   });
   const urlPolicy = new RepoUrlPolicy({ allowedHosts: config.OPTIO_ALLOWED_REPO_HOSTS });
+  const signals = new NatsRunSignals({ nats, logger: logger.child({ component: "tasks" }) });
+  const budget = new DailyBudget({
+    prisma,
+    envCapUsd: config.OPTIO_DAILY_BUDGET_USD ?? null,
+    signals,
+    clock: deps.clock,
+  });
   const tasks = createTaskServices({
     prisma,
     outbox,
     urlPolicy,
     nats,
     logger: logger.child({ component: "tasks" }),
+    signals,
+    budget,
     runnerStaleMs: config.OPTIO_RUNNER_STALE_MS,
   });
   const settings: DispatchSettings = {
@@ -195,6 +209,7 @@ export function createServices(deps: ServiceDeps): {
     redaction: secrets.redaction,
     pullRequests: { hosts: platforms, effects, poke: pokeEffects },
     onReview: prLoop.onReview,
+    budget,
   });
   const notifications = createNotifications({
     config,
@@ -230,7 +245,8 @@ export function createServices(deps: ServiceDeps): {
     hints,
     secrets: secrets.store,
     validator: secrets.validator,
-    stats: new StatsService({ prisma }),
+    stats: new StatsService({ prisma, budget, clock: deps.clock }),
+    budget,
     issues,
     webhooks: prLoop.webhooks,
     notifications: notifications.subscriptions,

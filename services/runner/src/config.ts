@@ -1,9 +1,24 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { AgentType, CsvList, LogLevel, parseEnv, RunnerId } from "@optio/contracts";
+import { PriceEntries } from "./price-table";
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+/** A JSON document in a variable (unset or empty: `{}`). */
+const json = z
+  .string()
+  .optional()
+  .transform((text, ctx): unknown => {
+    if (!text?.trim()) return {};
+    try {
+      return JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+      return z.NEVER;
+    }
+  });
 
 /** A runner id derived from the host name when OPTIO_RUNNER_ID is not set. */
 export function defaultRunnerId(host = hostname()): string {
@@ -88,6 +103,12 @@ export const RunnerConfig = z.object({
   OPTIO_RUNNER_STOP_GRACE_MS: int(0, 600_000, 10_000),
   /** On SIGTERM: how long running runs may finish before they are stopped and handed back. */
   OPTIO_RUNNER_SHUTDOWN_MS: int(0, 3_600_000, 30_000),
+  /**
+   * The meter's prices, USD per million tokens, over the defaults (price-table.ts):
+   * `{"<model or prefix>": {"input": 3, "output": 15, "cacheRead": 0.3, "cacheWrite": 3.75}, ...}`;
+   * `default` prices unknown models, `agent:codex` a Codex run that names no model.
+   */
+  OPTIO_RUNNER_MODEL_PRICES: json.pipe(PriceEntries),
   /** Log lines are sent in batches: at most this many lines, or after this delay. */
   OPTIO_RUNNER_LOG_BATCH_LINES: int(1, 1000, 200),
   OPTIO_RUNNER_LOG_BATCH_MS: int(0, 10_000, 100),

@@ -8,6 +8,7 @@ const summary = (over: Partial<AgentSummary> = {}): AgentSummary => ({
   inputTokens: 10,
   outputTokens: 5,
   isError: false,
+  limit: null,
   resultText: "done",
   review: null,
   failure: null,
@@ -21,6 +22,8 @@ const input = (over: Partial<OutcomeInput> = {}): OutcomeInput => ({
   stopCause: null,
   entrypoint: ok,
   summary: summary(),
+  caps: { maxCostUsd: null, maxTurns: null },
+  metered: { costUsd: 0.5, inputTokens: 10, outputTokens: 5, turns: 2 },
   ...over,
 });
 
@@ -86,5 +89,63 @@ describe("decideOutcome", () => {
     expect(
       decideOutcome(input({ agentType: "shell", summary: summary({ sessionId: null }) })).exited.reason,
     ).toBe("completed");
+  });
+
+  it("reports a budget stop with the cap and the spend, and the meter's figures as the run's cost", () => {
+    const o = decideOutcome(
+      input({
+        stopCause: "budget",
+        stopDetail: "cost $0.5200 crossed maxCostUsd $0.5000",
+        exit: { exitCode: 143, oomKilled: false },
+        entrypoint: {
+          ...ok,
+          exitCode: 143,
+          pushed: false,
+          commits: 0,
+          error: { code: "CANCELLED", message: "x" },
+        },
+        summary: summary({ costUsd: null, inputTokens: null, outputTokens: null }),
+        metered: { costUsd: 0.52, inputTokens: 9000, outputTokens: 700, turns: 4 },
+      }),
+    );
+    const error = { code: "BUDGET_EXCEEDED", message: "cost $0.5200 crossed maxCostUsd $0.5000" };
+    expect(o.exited).toEqual({ exitCode: 143, reason: "budget", oomKilled: false, error });
+    expect(o.result).toMatchObject({
+      costUsd: 0.52,
+      inputTokens: 9000,
+      outputTokens: 700,
+      pushed: false,
+      error,
+    });
+  });
+
+  it("reads Claude stopping itself at --max-turns or --max-budget-usd as a budget end", () => {
+    const failed = {
+      ...ok,
+      exitCode: 1,
+      pushed: false,
+      error: { code: "AGENT_FAILED" as const, message: "x" },
+    };
+    const turns = decideOutcome(
+      input({
+        entrypoint: failed,
+        summary: summary({ isError: true, limit: "max_turns" }),
+        caps: { maxCostUsd: null, maxTurns: 10 },
+        metered: { costUsd: 0.1, inputTokens: 1, outputTokens: 1, turns: 10 },
+      }),
+    );
+    expect(turns.exited.error).toEqual({
+      code: "BUDGET_EXCEEDED",
+      message: "claude stopped itself at maxTurns 10 (after 10 turns)",
+    });
+    const cost = decideOutcome(
+      input({
+        entrypoint: failed,
+        summary: summary({ isError: true, limit: "max_budget" }),
+        caps: { maxCostUsd: 0.5, maxTurns: null },
+        metered: { costUsd: 0.51, inputTokens: 1, outputTokens: 1, turns: 3 },
+      }),
+    );
+    expect(cost.exited.error?.message).toBe("claude stopped itself at maxCostUsd $0.5000 (cost $0.5100)");
   });
 });

@@ -11,6 +11,7 @@ import {
   type RunError,
 } from "@optio/contracts";
 import type { RunExit } from "./driver";
+import { usd, type BudgetCaps, type MeterTotals } from "./run-meter";
 
 export const RESULT_PREFIX = "::optio-result::";
 
@@ -40,10 +41,15 @@ export interface OutcomeInput {
   branchName: string;
   exit: RunExit;
   stopCause: StopCause | null;
+  /** What the stop's error says instead of its default (a budget stop: the cap and the spend). */
+  stopDetail?: string | null;
   entrypoint: EntrypointResult | null;
   summary: AgentSummary;
   /** The names of the secrets the run was given (never their values). */
   secretNames?: readonly string[];
+  /** The run's caps and what the meter counted: the result's cost and tokens. */
+  caps: BudgetCaps;
+  metered: MeterTotals;
 }
 
 export interface Outcome {
@@ -65,8 +71,11 @@ export interface Outcome {
 }
 
 /** The end of a run the runner stopped itself, in report shape. */
-export function stoppedOutcome(cause: StopCause): { reason: ExitReason; error: RunError } {
-  const end = stoppedRunEnd(cause);
+export function stoppedOutcome(
+  cause: StopCause,
+  detail?: string | null,
+): { reason: ExitReason; error: RunError } {
+  const end = stoppedRunEnd(cause, detail);
   return { reason: end.reason, error: end.error! };
 }
 
@@ -78,15 +87,28 @@ function credentialsHint(agentType: AgentType, secretNames: readonly string[]): 
   return `the secret${given.length > 1 ? "s" : ""} ${given.join(", ")}`;
 }
 
+/** What an agent that stopped itself at a cap it was given stopped at, in the meter's words. */
+function limitMessage(input: OutcomeInput): string | null {
+  const { summary, caps, metered, agentType } = input;
+  if (summary.limit === "max_turns")
+    return `${agentType} stopped itself at maxTurns ${caps.maxTurns ?? "?"} (after ${metered.turns} turns)`;
+  if (summary.limit === "max_budget") {
+    const cap = caps.maxCostUsd === null ? "its budget" : `maxCostUsd ${usd(caps.maxCostUsd)}`;
+    return `${agentType} stopped itself at ${cap} (cost ${usd(metered.costUsd ?? 0)})`;
+  }
+  return null;
+}
+
 /** The reports of a finished run: what it was is decided in core (classifyRunEnd); this assembles. */
 export function decideOutcome(input: OutcomeInput): Outcome {
-  const { exit, entrypoint, summary } = input;
+  const { exit, entrypoint, summary, metered } = input;
   const { reason, error } = classifyRunEnd<RunErrorCode>({
     agentType: input.agentType,
     exit,
     stopCause: input.stopCause,
+    stopDetail: input.stopDetail,
     entrypoint,
-    agent: summary,
+    agent: { ...summary, stoppedAtLimit: limitMessage(input) },
     credentials: credentialsHint(input.agentType, input.secretNames ?? []),
   });
 
@@ -99,9 +121,10 @@ export function decideOutcome(input: OutcomeInput): Outcome {
       headSha: entrypoint?.headSha ?? null,
       sessionId: summary.sessionId,
       model: summary.model,
-      costUsd: summary.costUsd,
-      inputTokens: summary.inputTokens,
-      outputTokens: summary.outputTokens,
+      // The meter's figures: also those of a run stopped before the agent reported its totals.
+      costUsd: metered.costUsd,
+      inputTokens: metered.inputTokens,
+      outputTokens: metered.outputTokens,
       error,
       review: summary.review,
     },

@@ -1,5 +1,6 @@
-// One claimed run attempt, start to finish: plan → driver start → stream output as log batches →
-// heartbeats and timeout → outcome → result and exited reports → cleanup.
+// One claimed run attempt, start to finish: plan → driver start → stream output as log batches,
+// metered against the run's caps (stopped at the first crossed) → heartbeats and timeout → outcome →
+// result and exited reports → cleanup.
 import type { Logger } from "pino";
 import { Redactor } from "@optio/core";
 import {
@@ -19,6 +20,8 @@ import { decideOutcome, parseResultLine, stoppedOutcome, type EntrypointResult }
 import { planRun, PlanError, SESSION_OUT_FILE, type GitCredentialValue } from "./run-plan";
 import type { AgentSessions, KeptSessions } from "./agent-sessions";
 import type { RunReporter } from "./run-reporter";
+import type { PriceTable } from "./price-table";
+import { RunMeter, type BudgetCaps, type MeterTotals } from "./run-meter";
 
 export interface RunExecutionOptions {
   spec: RunSpec;
@@ -27,15 +30,17 @@ export interface RunExecutionOptions {
   reporter: RunReporter;
   logger: Logger;
   gitCredentials: Record<string, GitCredentialValue>;
+  /** What the agent's tokens cost (the runner's one table). */
+  prices: PriceTable;
   observer?: RunObserver;
   /** Where agent sessions are kept between a task's runs; without it a resume starts anew. */
   sessions?: AgentSessions;
 }
 
-/** What metrics see of a run: its container start latency and how it ended. */
+/** What metrics see of a run: its container start latency, how it ended and what it spent. */
 export interface RunObserver {
   containerStarted(seconds: number): void;
-  runEnded(reason: string): void;
+  runEnded(reason: string, spend: { agentType: string; metered: MeterTotals }): void;
 }
 
 const SYSTEM_PREFIX = "[optio] ";
@@ -47,6 +52,8 @@ export class RunExecution {
   readonly attempt: number;
   private handle: RunHandle | undefined;
   private stopCause: StopCause | null = null;
+  /** The stop's own message (a budget stop: the cap and the spend). */
+  private stopDetail: string | null = null;
   private stopGraceMs: number;
   private finished: Promise<void> | undefined;
   /** Why the runner stopped the agent itself (stop cause `agent_failed`). */
@@ -67,11 +74,12 @@ export class RunExecution {
   }
 
   /** Stops the run (SIGTERM, grace, SIGKILL). The first cause wins. */
-  stop(cause: StopCause, graceMs = this.opts.config.OPTIO_RUNNER_STOP_GRACE_MS): void {
+  stop(cause: StopCause, graceMs = this.opts.config.OPTIO_RUNNER_STOP_GRACE_MS, detail?: string): void {
     if (this.stopCause) return;
     this.stopCause = cause;
+    this.stopDetail = detail ?? null;
     this.stopGraceMs = graceMs;
-    this.opts.logger.info({ cause, graceMs }, "stopping run");
+    this.opts.logger.info({ cause, graceMs, detail }, "stopping run");
     if (this.handle)
       void this.handle.stop(graceMs).catch((error) => this.opts.logger.warn({ err: error }, "stop failed"));
   }
@@ -81,9 +89,12 @@ export class RunExecution {
     const { spec, kept } = await this.withSessions(this.opts.spec);
     const startedAt = Date.now();
     const failBeforeStart = (code: DriverError["code"], message: string) => {
-      const stopped = this.stopCause ? stoppedOutcome(this.stopCause) : null;
+      const stopped = this.stopCause ? stoppedOutcome(this.stopCause, this.stopDetail) : null;
       logger.warn({ code, message }, "run could not start");
-      this.opts.observer?.runEnded(stopped?.reason ?? "error");
+      this.opts.observer?.runEnded(stopped?.reason ?? "error", {
+        agentType: spec.agentType,
+        metered: { costUsd: null, inputTokens: null, outputTokens: null, turns: 0 },
+      });
       void reporter.send({
         kind: "exited",
         exitCode: null,
@@ -132,10 +143,13 @@ export class RunExecution {
       config.OPTIO_RUNNER_HEARTBEAT_MS,
     );
     const timeout = setTimeout(() => this.stop("timeout"), plan.timeoutMs);
-    const { exit, entrypoint, summary, lines } = await this.pump(handle, plan.secrets).finally(() => {
-      clearInterval(heartbeat);
-      clearTimeout(timeout);
-    });
+    const caps: BudgetCaps = { maxCostUsd: spec.maxCostUsd ?? null, maxTurns: spec.maxTurns ?? null };
+    const { exit, entrypoint, summary, metered, lines } = await this.pump(handle, plan.secrets, caps).finally(
+      () => {
+        clearInterval(heartbeat);
+        clearTimeout(timeout);
+      },
+    );
     // Before the result is reported: the task's next run may be claimed as soon as it is applied.
     await this.keepSessions(handle, summary, kept);
 
@@ -144,9 +158,12 @@ export class RunExecution {
       branchName: spec.branchName,
       exit,
       stopCause: this.stopCause,
+      stopDetail: this.stopDetail,
       entrypoint,
       summary: { ...summary, failure: this.agentFailure ?? summary.failure },
       secretNames: Object.keys(spec.secretEnv),
+      caps,
+      metered,
     });
     // Remove the container first: once `exited` is reported, nothing of the run is left running.
     await handle
@@ -154,7 +171,7 @@ export class RunExecution {
       .catch((error) => logger.warn({ err: error }, "could not remove the run's container"));
     void reporter.send({ kind: "result", ...outcome.result });
     void reporter.send({ kind: "exited", ...outcome.exited, durationMs: Date.now() - startedAt });
-    this.opts.observer?.runEnded(outcome.exited.reason);
+    this.opts.observer?.runEnded(outcome.exited.reason, { agentType: spec.agentType, metered });
     logger.info(
       {
         exit,
@@ -162,6 +179,8 @@ export class RunExecution {
         error: outcome.exited.error?.code,
         lines,
         pushed: outcome.result.pushed,
+        costUsd: metered.costUsd,
+        turns: metered.turns,
       },
       "run exited",
     );
@@ -224,9 +243,18 @@ export class RunExecution {
     }
   }
 
-  /** Streams stdout/stderr into log batches until the run exits and its streams drain. */
-  private async pump(handle: RunHandle, secrets: string[]) {
+  /**
+   * Streams stdout/stderr into log batches until the run exits and its streams drain, metering the
+   * agent's events as they arrive: the first cap crossed stops the run.
+   */
+  private async pump(handle: RunHandle, secrets: string[], caps: BudgetCaps) {
     const { spec, config, reporter } = this.opts;
+    const meter = new RunMeter({
+      prices: this.opts.prices,
+      agentType: spec.agentType,
+      model: spec.model ?? null,
+      caps,
+    });
     const redactor = new Redactor(secrets);
     const redact = (text: string) => redactor.redact(text);
     const parser = getAdapter(spec.agentType).createParser();
@@ -236,8 +264,8 @@ export class RunExecution {
       flush: (lines) => void reporter.send({ kind: "log", lines }),
     });
     const now = () => new Date().toISOString();
-    for (const note of this.notes)
-      batcher.add({ stream: "system", type: "system", time: now(), content: note });
+    const note = (content: string) => batcher.add({ stream: "system", type: "system", time: now(), content });
+    for (const line of this.notes) note(line);
     let entrypoint: EntrypointResult | null = null;
 
     const stdout = forEachLine(handle.stdout, (line) => {
@@ -254,13 +282,21 @@ export class RunExecution {
       for (const event of events) {
         if (event.type === "api_retry") this.onApiRetry(event.status, event.message);
         const rendered = renderEvent(event);
-        batcher.add({
-          stream: "stdout",
-          type: rendered.type,
-          time: now(),
-          content: redact(rendered.content),
-          ...(rendered.data ? { data: redactor.redactDeep(rendered.data) } : {}),
-        });
+        if (rendered)
+          batcher.add({
+            stream: "stdout",
+            type: rendered.type,
+            time: now(),
+            content: redact(rendered.content),
+            ...(rendered.data ? { data: redactor.redactDeep(rendered.data) } : {}),
+          });
+        const breach = meter.observe(event);
+        for (const model of meter.newFallbacks())
+          note(`no price for model ${redact(model)}: metered at the price table's default entry`);
+        if (breach) {
+          note(`stopping the run: ${breach.message}`);
+          this.stop("budget", undefined, breach.message);
+        }
       }
     });
     const stderr = forEachLine(handle.stderr, (line) => {
@@ -292,6 +328,7 @@ export class RunExecution {
       exit,
       entrypoint: entrypoint as EntrypointResult | null,
       summary: parser.summary(),
+      metered: meter.totals(),
       lines: batcher.count,
     };
   }

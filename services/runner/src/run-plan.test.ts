@@ -19,6 +19,7 @@ describe("planRun", () => {
       prompt: "Fix it",
       model: "opus",
       maxTurns: 7,
+      maxCostUsd: 0.5,
       env: { FOO: "bar", OPTIO_TASK_ID: "spoofed" },
     });
     const plan = planRun(spec, { config, paths, gitCredentials: {} });
@@ -43,6 +44,8 @@ describe("planRun", () => {
       "--dangerously-skip-permissions",
       "--max-turns",
       "7",
+      "--max-budget-usd",
+      "0.5",
       "--model",
       "opus",
       "",

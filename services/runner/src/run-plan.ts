@@ -115,6 +115,8 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     promptFile: `${paths.runDir}/prompt`,
     model: spec.model,
     maxTurns: spec.maxTurns,
+    // The agent's own cap, a second line behind the runner's meter (Claude Code's --max-budget-usd).
+    maxBudgetUsd: spec.maxCostUsd,
     resumeSessionId: spec.resumeSessionId,
     modelBaseUrl: adapter.endpointVariable ? spec.secretEnv[adapter.endpointVariable] : null,
   });

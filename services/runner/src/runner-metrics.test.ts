@@ -25,9 +25,14 @@ it("serves the runner's series, gauges read from the runner when scraped", async
   const runner = { busy: 3, reportsBuffered: 7 };
   metrics.attach(runner);
   metrics.containerStarted(0.3);
-  metrics.runEnded("succeeded");
-  metrics.runEnded("succeeded");
-  metrics.runEnded("cancelled");
+  const spend = (costUsd: number | null, inputTokens: number | null, outputTokens: number | null) => ({
+    agentType: "claude",
+    metered: { costUsd, inputTokens, outputTokens, turns: 1 },
+  });
+  metrics.runEnded("completed", spend(0.25, 1000, 100));
+  metrics.runEnded("completed", spend(0.5, 2000, 50));
+  metrics.runEnded("budget", spend(1, 10, 1));
+  metrics.runEnded("completed", { agentType: "shell", metered: { ...spend(null, null, null).metered } });
   runner.busy = 2; // a gauge is what the runner holds at scrape time, not at attach time
 
   const { status, type, body } = await scrape("/metrics?x=1");
@@ -39,8 +44,12 @@ it("serves the runner's series, gauges read from the runner when scraped", async
   expect(body).toContain(`optio_runner_reports_buffered{${label}} 7`);
   expect(body).toContain(`optio_runner_container_start_seconds_bucket{le="0.5",${label}} 1`);
   expect(body).toContain(`optio_runner_container_start_seconds_bucket{le="0.25",${label}} 0`);
-  expect(body).toContain(`optio_runner_runs_total{outcome="succeeded",${label}} 2`);
-  expect(body).toContain(`optio_runner_runs_total{outcome="cancelled",${label}} 1`);
+  expect(body).toContain(`optio_runner_runs_total{outcome="completed",${label}} 3`);
+  expect(body).toContain(`optio_runner_runs_total{outcome="budget",${label}} 1`);
+  expect(body).toContain(`optio_runner_agent_cost_usd_total{agent="claude",${label}} 1.75`);
+  expect(body).toContain(`optio_runner_agent_tokens_total{agent="claude",kind="input",${label}} 3010`);
+  expect(body).toContain(`optio_runner_agent_tokens_total{agent="claude",kind="output",${label}} 151`);
+  expect(body).not.toContain(`agent="shell"`);
   expect(body).toMatch(/^optio_runner_process_resident_memory_bytes\{runner="metrics-runner"\} \d+/m);
   expect(errors).toEqual([]);
 });

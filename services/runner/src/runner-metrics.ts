@@ -1,7 +1,9 @@
 // The runner's Prometheus series, served on OPTIO_RUNNER_METRICS_PORT (startMetricsServer): slots
-// busy and total, container start latency, runs by outcome, run reports not yet stored in JetStream.
+// busy and total, container start latency, runs by outcome, what their agents spent (the meter's
+// figures, counted as each run ends), run reports not yet stored in JetStream.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { RunObserver } from "./run-execution";
+import type { MeterTotals } from "./run-meter";
 
 /** What the gauges read at scrape time: the Runner itself. */
 export type RunnerGauges = { readonly busy: number; readonly reportsBuffered: number };
@@ -10,6 +12,8 @@ export class RunnerMetrics implements RunObserver {
   readonly registry = new Registry();
   private readonly starts: Histogram;
   private readonly runs: Counter<"outcome">;
+  private readonly cost: Counter<"agent">;
+  private readonly tokens: Counter<"agent" | "kind">;
   private source: RunnerGauges = { busy: 0, reportsBuffered: 0 };
 
   constructor(options: { runnerId: string; slots: number }) {
@@ -50,6 +54,18 @@ export class RunnerMetrics implements RunObserver {
       labelNames: ["outcome"],
       registers: [registry],
     });
+    this.cost = new Counter({
+      name: "optio_runner_agent_cost_usd_total",
+      help: "USD the runs ended on this runner spent, as metered from their agents' streams, by agent",
+      labelNames: ["agent"],
+      registers: [registry],
+    });
+    this.tokens = new Counter({
+      name: "optio_runner_agent_tokens_total",
+      help: "Tokens the runs ended on this runner used, by agent and kind (input, output)",
+      labelNames: ["agent", "kind"],
+      registers: [registry],
+    });
   }
 
   attach(source: RunnerGauges): void {
@@ -60,7 +76,12 @@ export class RunnerMetrics implements RunObserver {
     this.starts.observe(seconds);
   }
 
-  runEnded(reason: string): void {
+  runEnded(reason: string, spend: { agentType: string; metered: MeterTotals }): void {
     this.runs.inc({ outcome: reason });
+    const agent = spend.agentType;
+    const { costUsd, inputTokens, outputTokens } = spend.metered;
+    if (costUsd !== null) this.cost.inc({ agent }, costUsd);
+    if (inputTokens !== null) this.tokens.inc({ agent, kind: "input" }, inputTokens);
+    if (outputTokens !== null) this.tokens.inc({ agent, kind: "output" }, outputTokens);
   }
 }

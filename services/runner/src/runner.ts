@@ -18,6 +18,7 @@ import type { Driver } from "./driver";
 import type { StopCause } from "@optio/core";
 import { Presence } from "./presence";
 import { RunExecution, type RunObserver } from "./run-execution";
+import { PriceTable } from "./price-table";
 import type { GitCredentialValue } from "./run-plan";
 import { RunReporter, type ReportSink } from "./run-reporter";
 import { AgentSessions } from "./agent-sessions";
@@ -55,6 +56,8 @@ export class Runner {
   private readonly presence: Presence;
   private readonly sessions: AgentSessions;
   private readonly startedAt = new Date().toISOString();
+  /** What the runs' tokens cost: the defaults under OPTIO_RUNNER_MODEL_PRICES. */
+  private readonly prices: PriceTable;
   private stopping = false;
   private dirty = false;
   /** The id of a claim whose reply has not arrived yet (see claim()). */
@@ -79,6 +82,7 @@ export class Runner {
       ttlMs: opts.config.OPTIO_RUNNER_SESSION_TTL_HOURS * 3_600_000,
       maxBytes: opts.config.OPTIO_RUNNER_SESSION_MAX_MB * 1024 * 1024,
     });
+    this.prices = new PriceTable({ overrides: opts.config.OPTIO_RUNNER_MODEL_PRICES });
     this.presence = new Presence({
       nc: opts.nc,
       logger: opts.logger,
@@ -310,6 +314,7 @@ export class Runner {
       reporter,
       logger: runLogger,
       gitCredentials: this.opts.gitCredentials ?? {},
+      prices: this.prices,
       observer: this.opts.metrics,
       sessions: this.sessions,
     });

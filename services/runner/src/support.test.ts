@@ -67,4 +67,21 @@ describe("config", () => {
       /OPTIO_RUNNER_ID[\s\S]*OPTIO_RUNNER_SLOTS[\s\S]*OPTIO_RUNNER_NETWORK[\s\S]*OPTIO_RUNNER_CONTAINER_USER/,
     );
   });
+
+  it("reads the meter's price overrides as JSON, naming the entry that is wrong", () => {
+    expect(loadConfig({ OPTIO_RUNNER_ID: "r-1" }).OPTIO_RUNNER_MODEL_PRICES).toEqual({});
+    const prices = '{"my-model": {"input": 1, "output": 2}, "default": {"input": 3, "output": 15}}';
+    expect(
+      loadConfig({ OPTIO_RUNNER_ID: "r-1", OPTIO_RUNNER_MODEL_PRICES: prices }).OPTIO_RUNNER_MODEL_PRICES,
+    ).toEqual({
+      "my-model": { input: 1, output: 2 },
+      default: { input: 3, output: 15 },
+    });
+    expect(() => loadConfig({ OPTIO_RUNNER_ID: "r-1", OPTIO_RUNNER_MODEL_PRICES: "{oops" })).toThrow(
+      /OPTIO_RUNNER_MODEL_PRICES[\s\S]*JSON/,
+    );
+    expect(() =>
+      loadConfig({ OPTIO_RUNNER_ID: "r-1", OPTIO_RUNNER_MODEL_PRICES: '{"m": {"input": -1, "output": 2}}' }),
+    ).toThrow(/OPTIO_RUNNER_MODEL_PRICES\.m\.input/);
+  });
 });

@@ -7,6 +7,7 @@ import type { Outbox } from "../events/outbox";
 import type { RunSecrets } from "../secrets/run-secrets";
 import { claimFromQueue, type ClaimedTask } from "./claim.store";
 import { buildRunSpec, type RunDefaults } from "./run-spec";
+import type { DailyBudget } from "../budgets/daily-budget";
 
 /** A claimed task, fresh (its secrets read with it) or replayed (secrets to read). */
 type SpecSource = Omit<ClaimedTask, "secrets"> & { secrets?: ClaimedTask["secrets"] };
@@ -20,6 +21,7 @@ export class ClaimService {
   private readonly leaseMs: number;
   private readonly defaults: RunDefaults;
   private readonly secrets: RunSecrets;
+  private readonly budget: Pick<DailyBudget, "gate">;
 
   constructor(options: {
     prisma: PrismaClient;
@@ -27,7 +29,10 @@ export class ClaimService {
     leaseMs: number;
     defaults: RunDefaults;
     secrets: RunSecrets;
+    /** The daily budget: while it is spent, claims start nothing. */
+    budget: Pick<DailyBudget, "gate">;
   }) {
+    this.budget = options.budget;
     this.prisma = options.prisma;
     this.outbox = options.outbox;
     this.leaseMs = options.leaseMs;
@@ -81,6 +86,7 @@ export class ClaimService {
         labels: request.labels,
         limit: request.batch ? request.freeSlots : 1,
         skipped,
+        budget: this.budget.gate(),
       };
       const { candidates, claimed } = await claimFromQueue(poolOf(this.prisma), filter, lease);
       if (candidates.length === 0 || claimed.length > 0) return claimed;

@@ -1,9 +1,11 @@
 // The claim's SQL, the hot path of dispatch: two statements in one transaction on the pg pool
 // (db/hot-sql.ts), sent in one round trip with its BEGIN and COMMIT:
-//  1. pick: the best eligible queued tasks for this runner (agent type, labels, repo slots),
-//     row-locked with SKIP LOCKED so concurrent claims never wait on each other's rows, then their
-//     repos' claim locks taken in a fixed order. The candidates are kept in a transaction-local
-//     setting (CANDIDATES) for the second statement, which Postgres runs with no round trip between.
+//  1. pick: nothing while the daily budget is spent (one row of spend_days, read in the statement:
+//     budgets/spend.store.ts), else the best eligible queued tasks for this runner (agent type,
+//     labels, repo slots), row-locked with SKIP LOCKED so concurrent claims never wait on each
+//     other's rows, then their repos' claim locks taken in a fixed order. The candidates are kept
+//     in a transaction-local setting (CANDIDATES) for the second statement, which Postgres runs
+//     with no round trip between.
 //  2. claim: under those repo locks (a fresh snapshot sees every claim committed before), the
 //     repo slots re-checked, then tasks → provisioning, runs leased, history rows and outbox events
 //     written: the same rows TaskMachine.transition writes for queued → provisioning, whose only
@@ -16,6 +18,7 @@ import { taskAndRunSelect, toTaskWithRun } from "../tasks/task-rows";
 import type { StoredSecret } from "../secrets/secret-reader";
 import { GLOBAL_SCOPE } from "../secrets/secret.store";
 import type { RepoRunSettings } from "./run-spec";
+import { budgetRow, type BudgetGate } from "../budgets/spend.store";
 
 export const DEFAULT_MAX_CONCURRENT = 2;
 /** How deep the fast path looks into the queue before falling back to one probe per repo. */
@@ -35,6 +38,8 @@ export type ClaimFilter = {
   labels: readonly string[];
   limit: number;
   skipped: readonly string[];
+  /** The daily budget: while today's spend has reached its cap, nothing is picked. */
+  budget: BudgetGate;
 };
 
 export type Lease = { runnerId: string; claimId: string | null; leaseMs: number };
@@ -56,15 +61,15 @@ type QueuePlan = "head" | "repos";
  * Picks, locks and claims in one transaction of one round trip, from the queue's head or, when busy
  * repos fill it, in a second one repo by repo: the candidates picked (in queue order) and the tasks
  * claimed of them, each with its leased run. Fewer claimed than picked: their repos filled up
- * meanwhile (a concurrent claim took the slot).
+ * meanwhile (a concurrent claim took the slot). `held`: the daily budget is spent, nothing was picked.
  */
 export async function claimFromQueue(
   pool: pg.Pool,
   filter: ClaimFilter,
   lease: Lease,
-): Promise<{ candidates: Candidate[]; claimed: ClaimedTask[] }> {
+): Promise<{ candidates: Candidate[]; claimed: ClaimedTask[]; held: boolean }> {
   const fromHead = await inTransaction(pool, (tx) => claimNext(tx, filter, lease, "head"));
-  if (fromHead.candidates.length > 0) return fromHead;
+  if (fromHead.candidates.length > 0 || fromHead.held) return fromHead;
   return inTransaction(pool, (tx) => claimNext(tx, filter, lease, "repos"));
 }
 
@@ -73,6 +78,7 @@ async function claimNext(tx: HotTx, filter: ClaimFilter, lease: Lease, plan: Que
   return {
     candidates: JSON.parse(picked![0]!.candidates as string) as Candidate[],
     claimed: rows!.map(toClaimedTask),
+    held: picked![0]!.held === true,
   };
 }
 
@@ -152,14 +158,17 @@ function perRepoCandidates(filter: ClaimFilter): Prisma.Sql {
  * Locks up to `limit` of the ranked candidates that fit their repo's free slots (SKIP LOCKED: one
  * held by a concurrent claim is passed over), then takes the claim lock of each of their repos in
  * repo order (so two claims never wait on each other in a cycle). One row: `candidates`, the locked
- * ones in queue order as JSON, also kept in CANDIDATES for the claim statement.
+ * ones in queue order as JSON, also kept in CANDIDATES for the claim statement, and `held`: the
+ * daily budget is spent, so nothing was ranked (a one-time filter: the queue is not even read).
  */
 function pickStatement(filter: ClaimFilter, plan: QueuePlan): Prisma.Sql {
   const ranked = plan === "head" ? headCandidates(filter) : perRepoCandidates(filter);
   return Prisma.sql`
-    WITH ranked AS (${ranked}),
+    WITH budget AS MATERIALIZED (${budgetRow(filter.budget)}),
+    ranked AS (${ranked}),
     chosen AS (
-      SELECT id, priority, position, created_at FROM ranked WHERE rank <= free
+      SELECT id, priority, position, created_at FROM ranked
+       WHERE rank <= free AND NOT (SELECT held FROM budget)
        ORDER BY priority, position, created_at LIMIT ${filter.limit}),
     locked AS (
       SELECT t.id, t.repo_url FROM tasks t
@@ -171,7 +180,8 @@ function pickStatement(filter: ClaimFilter, plan: QueuePlan): Prisma.Sql {
     SELECT set_config(${CANDIDATES},
              COALESCE(json_agg(json_build_object('id', l.id, 'repo_url', l.repo_url)
                                ORDER BY c.priority, c.position, c.created_at), '[]')::text,
-             true) AS candidates
+             true) AS candidates,
+           (SELECT held FROM budget) AS held
       FROM locked l
       JOIN repo_locks k ON k.repo_url = l.repo_url
       JOIN chosen c ON c.id = l.id`;

@@ -12,6 +12,7 @@ import { ReportApplier, type ReportApplierOptions, type ReviewListener } from ".
 import { RunnerRegistry } from "./runner-registry";
 import type { RunSecrets } from "../secrets/run-secrets";
 import type { StoredSecretsRedactor } from "../secrets/stored-secrets-redactor";
+import type { DailyBudget } from "../budgets/daily-budget";
 
 export type DispatchSettings = {
   leaseMs: number;
@@ -43,6 +44,8 @@ export function createDispatch(deps: {
   pullRequests?: ReportApplierOptions["pullRequests"];
   /** Told how review subtasks end (the PR loop). */
   onReview?: ReviewListener;
+  /** The daily budget the claim applies. */
+  budget: DailyBudget;
 }): Dispatch {
   const { prisma, nats, logger, settings } = deps;
   const { machine, work } = deps.tasks;
@@ -52,6 +55,7 @@ export function createDispatch(deps: {
     leaseMs: settings.leaseMs,
     defaults: { image: settings.defaultImage, timeoutSeconds: settings.defaultTimeoutSeconds },
     secrets: deps.runSecrets,
+    budget: deps.budget,
   });
   const reaper = new LeaseReaper({
     prisma,

@@ -1,6 +1,7 @@
 // Applies runner reports (JetStream `optio.run.<runId>.<kind>`) to runs and tasks. Each report is
 // applied once and in order (per-attempt sequence numbers); a report naming a superseded attempt is
-// refused so its runner stops the container (fencing).
+// refused so its runner stops the container (fencing). A result's usage is added to its task, and to
+// the day's spend rows the daily budget reads (budgets/spend.store.ts), in the same transaction.
 import { decideRunOutcome, errorOfBareExit, type RunOutcome } from "@optio/core";
 import type { ReviewVerdict, RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
@@ -12,6 +13,7 @@ import type { PlatformHosts } from "../platform/platform-hosts";
 import type { SideEffectStore } from "../side-effects/side-effect.store";
 import { openPrPurpose, type OpenPrInput } from "../side-effects/pr-opener";
 import { LEASED_RUN_STATES, runStore } from "../runs/run.store";
+import { spendStore, utcDay } from "../budgets/spend.store";
 
 /** Told, inside the report's transaction, how a review subtask ended: its verdict, or null (failed). */
 export type ReviewListener = (work: Work, review: TaskRow, verdict: ReviewVerdict | null) => Promise<void>;
@@ -110,6 +112,11 @@ export class ReportApplier {
     if (report.kind === "exited") return "applied";
     if (run.state === "cancelled" && report.kind === "result") {
       await runStore.recordLateResult(work.tx, run.id, report);
+      const task = await work.tx.task.findUniqueOrThrow({
+        where: { id: run.taskId },
+        select: { repoUrl: true, agentType: true },
+      });
+      await recordSpend(work, task, report); // it was spent all the same
       return "applied";
     }
     return run.state === "cancelled" ? "cancelled" : "stale";
@@ -168,10 +175,15 @@ export class ReportApplier {
         }),
       },
     });
-    if (outcome.task === "pr_opened" && result) return this.wantPullRequest(work, run, result.branch, actor);
+    if (outcome.task === "pr_opened" && result) {
+      const wanted = await this.wantPullRequest(work, run, result.branch, actor);
+      await recordSpend(work, task, result);
+      return wanted;
+    }
     await this.moveTask(work, run, outcome, actor);
     if (readOnly && task.parentId)
       await this.onReview?.(work, task, outcome.run === "succeeded" ? facts.review : null);
+    if (result) await recordSpend(work, task, result);
     return "applied";
   }
 
@@ -233,6 +245,22 @@ export type ReportApplierOptions = {
   /** Told how review subtasks end (the PR loop). */
   onReview?: ReviewListener;
 };
+
+/**
+ * Adds a result's usage to its day's spend rows, last in the transaction: every result of the day
+ * updates the same row, so its lock is held for as short a time as the transaction allows.
+ */
+async function recordSpend(work: Work, task: Pick<TaskRow, "repoUrl" | "agentType">, result: RunResult) {
+  if (result.costUsd === null && result.inputTokens === null && result.outputTokens === null) return;
+  await spendStore.recordRun(work.tx, {
+    day: utcDay(new Date(result.time)),
+    repoUrl: task.repoUrl,
+    agentType: task.agentType,
+    costUsd: result.costUsd ?? 0,
+    inputTokens: result.inputTokens ?? 0,
+    outputTokens: result.outputTokens ?? 0,
+  });
+}
 
 /** What the outcome decision needs from a result, or from an exit that came without one. */
 function factsOf(report: RunResult | RunExited) {

@@ -25,7 +25,9 @@ export function buildRunSpec(
     agentType: task.agentType as AgentType,
     prompt: run.prompt ?? task.prompt,
     model: task.model,
-    maxTurns: null,
+    // The task's caps (its own, or its repo's when it was created): the runner's meter stops past them.
+    maxTurns: task.maxTurns,
+    maxCostUsd: task.maxCostUsd,
     resumeSessionId: run.resumeSessionId,
     taskPrompt: run.prompt ? task.prompt : null,
     image: repo?.image ?? defaults.image,

@@ -158,6 +158,8 @@ export class IssueService {
           model: undefined,
           priority: undefined,
           maxAttempts: undefined,
+          maxCostUsd: undefined,
+          maxTurns: undefined,
           metadata: { issueNumber: issue.number, issueUrl: issue.url, issueSource: "github" },
           requiredLabels: [],
           dependsOn: [],

@@ -3,12 +3,16 @@ import { AssignIssueBody, IssueListResponse, IssuesQuery, TaskResponse } from "@
 import { currentUser } from "../auth/auth.plugin";
 import { toTaskView } from "../tasks/task.view";
 import type { IssueService } from "./issue.service";
+import type { DailyBudget } from "../budgets/daily-budget";
 import { errorResponses } from "../http/error-responses";
 
 const errors = errorResponses(400, 401, 403, 404, 409, 422, 429, 503);
 
 /** Issues of connected repositories on a platform, and turning one into a task. */
-export const issuesRoutes: FastifyPluginAsyncZod<{ issues: IssueService }> = async (app, { issues }) => {
+export const issuesRoutes: FastifyPluginAsyncZod<{
+  issues: IssueService;
+  budget: Pick<DailyBudget, "queueReason">;
+}> = async (app, { issues, budget }) => {
   app.get(
     "/issues",
     {
@@ -38,7 +42,7 @@ export const issuesRoutes: FastifyPluginAsyncZod<{ issues: IssueService }> = asy
     },
     async (request, reply) => {
       const { task, created } = await issues.assign(request.body, currentUser(request).id);
-      return reply.status(created ? 201 : 200).send({ task: toTaskView(task) });
+      return reply.status(created ? 201 : 200).send({ task: toTaskView(task, await budget.queueReason()) });
     },
   );
 };

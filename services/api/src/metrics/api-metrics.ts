@@ -6,6 +6,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from "prom-client";
 import { RUNS_STREAM, EVENTS_STREAM } from "@optio/contracts";
 import type { PrismaClient } from "../db/prisma";
+import type { DailyBudget } from "../budgets/daily-budget";
 import { DbHistogram } from "./db-histogram";
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -15,6 +16,7 @@ export class ApiMetrics {
   readonly registry = new Registry();
   private readonly http: Histogram<"method" | "route" | "status">;
   private readonly notificationDeliveries: Counter<"outcome">;
+  private budget: Pick<DailyBudget, "status"> | undefined;
 
   constructor(options: { prisma: PrismaClient; nats: NatsConnection }) {
     const { prisma, nats } = options;
@@ -112,6 +114,61 @@ export class ApiMetrics {
       },
     });
 
+    // Spend: what results reported, from the rows the report applier adds them to (so every
+    // replica counts the same, and a restart loses nothing).
+    new Counter({
+      name: "optio_agent_cost_usd_total",
+      help: "USD runs spent (as their results reported), by repository and agent",
+      labelNames: ["repo", "agent"],
+      registers: [registry],
+      async collect() {
+        const rows = await prisma.repoSpendDay.groupBy({
+          by: ["repoUrl", "agentType"],
+          _sum: { costUsd: true },
+        });
+        this.reset();
+        for (const row of rows)
+          this.inc({ repo: row.repoUrl, agent: row.agentType }, row._sum.costUsd?.toNumber() ?? 0);
+      },
+    });
+    new Counter({
+      name: "optio_agent_tokens_total",
+      help: "Tokens runs used (as their results reported), by repository, agent and kind (input, output)",
+      labelNames: ["repo", "agent", "kind"],
+      registers: [registry],
+      async collect() {
+        const rows = await prisma.repoSpendDay.groupBy({
+          by: ["repoUrl", "agentType"],
+          _sum: { inputTokens: true, outputTokens: true },
+        });
+        this.reset();
+        for (const row of rows) {
+          const labels = { repo: row.repoUrl, agent: row.agentType };
+          this.inc({ ...labels, kind: "input" }, Number(row._sum.inputTokens ?? 0));
+          this.inc({ ...labels, kind: "output" }, Number(row._sum.outputTokens ?? 0));
+        }
+      },
+    });
+    const budget = () => this.budget;
+    new Gauge({
+      name: "optio_daily_spend_usd",
+      help: "USD runs spent this UTC day",
+      registers: [registry],
+      async collect() {
+        const status = await budget()?.status();
+        if (status) this.set(Number(status.spentUsd));
+      },
+    });
+    new Gauge({
+      name: "optio_daily_budget_usd",
+      help: "The daily budget's cap in USD (0: no cap)",
+      registers: [registry],
+      async collect() {
+        const status = await budget()?.status();
+        if (status) this.set(status.capUsd ?? 0);
+      },
+    });
+
     const histograms = [
       new DbHistogram(prisma, {
         name: "optio_run_duration_seconds",
@@ -137,6 +194,11 @@ export class ApiMetrics {
       }),
     ];
     for (const histogram of histograms) registry.registerMetric(histogram as unknown as Metric);
+  }
+
+  /** The daily budget, once the services exist: optio_daily_spend_usd and optio_daily_budget_usd. */
+  attachBudget(budget: Pick<DailyBudget, "status">): void {
+    this.budget = budget;
   }
 
   observeHttp(method: string, route: string, status: number, seconds: number): void {

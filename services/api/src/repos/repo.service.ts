@@ -37,6 +37,8 @@ export function toRepoView(row: RepoRow): Repo {
     cautiousMode: row.cautiousMode,
     requireApproval: row.requireApproval,
     autoImportIssues: row.autoImportIssues,
+    maxCostUsd: row.maxCostUsd,
+    maxTurns: row.maxTurns,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
   };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { ErrorResponse, StatsResponse } from "@optio/contracts";
+import { ErrorResponse, SpendQuery, SpendResponse, StatsResponse } from "@optio/contracts";
 import type { StatsService } from "./stats.service";
 
 export const statsRoutes: FastifyPluginAsyncZod<{ stats: StatsService }> = async (app, { stats }) => {
@@ -13,5 +13,18 @@ export const statsRoutes: FastifyPluginAsyncZod<{ stats: StatsService }> = async
       },
     },
     async () => stats.taskCounts(),
+  );
+
+  app.get(
+    "/stats/spend",
+    {
+      schema: {
+        tags: ["tasks"],
+        summary: "What runs spent per UTC day, repository and agent, and the daily budget",
+        querystring: SpendQuery,
+        response: { 200: SpendResponse, 400: ErrorResponse, 401: ErrorResponse },
+      },
+    },
+    async (request) => stats.spend(request.query.days),
   );
 };

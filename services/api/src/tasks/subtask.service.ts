@@ -76,6 +76,8 @@ export class SubtaskService {
         model: input.model ?? parent.model,
         priority: input.priority ?? defaultPriority,
         maxAttempts: input.maxAttempts ?? parent.maxAttempts,
+        maxCostUsd: input.maxCostUsd ?? parent.maxCostUsd,
+        maxTurns: input.maxTurns ?? parent.maxTurns,
         metadata: input.metadata ?? {},
         createdBy: actor.kind === "user" ? actor.userId : parent.createdBy,
         taskType: type,

@@ -14,7 +14,10 @@ import { Prisma, type Run, type Task as TaskRow } from "../generated/prisma/clie
 import { actorName, actorUserId, type Actor } from "./task-machine";
 import { taskAndRunSelect, toTaskWithRun } from "./task-rows";
 
-/** A new task. Null repoBranch/agentType/maxAttempts: the connected repo's setting, else the default. */
+/**
+ * A new task. Null repoBranch/agentType/maxAttempts: the connected repo's setting, else the default;
+ * null (or absent) maxCostUsd/maxTurns: the connected repo's, else no cap.
+ */
 export type NewTask = {
   title: string;
   prompt: string;
@@ -24,6 +27,8 @@ export type NewTask = {
   model: string | null;
   priority: number;
   maxAttempts: number | null;
+  maxCostUsd?: number | null;
+  maxTurns?: number | null;
   metadata: Record<string, unknown>;
   /** Runner labels needed to claim it (the repo's are added at claim time). */
   requiredLabels?: string[];
@@ -124,6 +129,7 @@ export async function insertTasks(db: InsertTarget, inserts: readonly TaskInsert
         ${column((i) => i.fields.repoUrl)}::text[], ${column((i) => i.fields.repoBranch)}::text[],
         ${column((i) => i.fields.agentType)}::text[], ${column((i) => i.fields.model)}::text[],
         ${column((i) => i.fields.priority)}::int[], ${column((i) => i.fields.maxAttempts)}::int[],
+        ${column((i) => i.fields.maxCostUsd ?? null)}::float8[], ${column((i) => i.fields.maxTurns ?? null)}::int[],
         ${column((i) => JSON.stringify(i.fields.metadata))}::text[],
         ${column((i) => JSON.stringify(i.fields.requiredLabels ?? []))}::text[], ${column((i) => i.options.state)}::text[],
         ${column((i) => i.fields.taskType)}::text[], ${column((i) => i.fields.parentId ?? null)}::uuid[],
@@ -131,15 +137,16 @@ export async function insertTasks(db: InsertTarget, inserts: readonly TaskInsert
         ${column((i) => i.fields.createdBy)}::uuid[], ${column((i) => triggerOf(i.options.state))}::text[],
         ${column((i) => actorName(i.options.actor))}::text[], ${column((i) => actorUserId(i.options.actor))}::uuid[]
       ) WITH ORDINALITY AS i(id, run_id, event_id, outbox_id, subject, title, prompt, repo_url, repo_branch,
-                            agent_type, model, priority, max_attempts, metadata, required_labels, state, task_type, parent_id,
+                            agent_type, model, priority, max_attempts, max_cost_usd, max_turns, metadata, required_labels, state, task_type, parent_id,
                             subtask_order, blocks_parent, created_by, trigger, actor, user_id, ord)
     ), task AS (
       INSERT INTO tasks (id, title, prompt, repo_url, repo_id, repo_branch, agent_type, model, priority,
-                         max_attempts, metadata, required_labels, state, task_type, parent_id, subtask_order, blocks_parent,
+                         max_attempts, max_cost_usd, max_turns, metadata, required_labels, state, task_type, parent_id, subtask_order, blocks_parent,
                          created_by, attempts, updated_at)
       SELECT i.id, i.title, i.prompt, i.repo_url, repo.id, COALESCE(i.repo_branch, repo.default_branch, 'main'),
              COALESCE(i.agent_type, repo.default_agent_type, 'claude'), i.model, i.priority,
-             COALESCE(i.max_attempts, repo.max_attempts, 3), i.metadata::jsonb,
+             COALESCE(i.max_attempts, repo.max_attempts, 3), COALESCE(i.max_cost_usd, repo.max_cost_usd),
+             COALESCE(i.max_turns, repo.max_turns), i.metadata::jsonb,
              ARRAY(SELECT jsonb_array_elements_text(i.required_labels::jsonb)), i.state::"TaskState",
              i.task_type::"TaskType", i.parent_id, i.subtask_order, i.blocks_parent, i.created_by, 1, now()
         FROM input i LEFT JOIN repos repo ON repo.repo_url = i.repo_url

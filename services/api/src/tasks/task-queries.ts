@@ -15,6 +15,7 @@ import { normaliseRepoUrl } from "../repos/repo-url";
 import { SUBTASK_VIEW, taskNotFound } from "./task-machine";
 import { taskAndRunSelect, toTaskWithRun } from "./task-rows";
 import { LATEST_RUN } from "./task.view";
+import { heldReason, type DailyBudget } from "../budgets/daily-budget";
 
 /** A connected repo's concurrency limit applies; an unconnected repo gets the repo default. */
 const DEFAULT_REPO_CONCURRENCY = 2;
@@ -67,10 +68,16 @@ export class TaskQueries {
   private readonly prisma: PrismaClient;
   /** A runner unheard of for this long is not live (it cannot take a task). */
   private readonly runnerStaleMs: number;
+  private readonly budget: Pick<DailyBudget, "status">;
 
-  constructor(options: { prisma: PrismaClient; runnerStaleMs?: number }) {
+  constructor(options: {
+    prisma: PrismaClient;
+    runnerStaleMs?: number;
+    budget: Pick<DailyBudget, "status">;
+  }) {
     this.prisma = options.prisma;
     this.runnerStaleMs = options.runnerStaleMs ?? DEFAULT_RUNNER_STALE_MS;
+    this.budget = options.budget;
   }
 
   /**
@@ -140,6 +147,8 @@ export class TaskQueries {
       return "Not submitted yet";
     }
     if (task.state !== "queued") return null;
+    const held = heldReason(await this.budget.status());
+    if (held) return held;
     const repo = await this.prisma.repo.findUnique({ where: { repoUrl: task.repoUrl } });
     const required = [...new Set([...(task.requiredLabels ?? []), ...(repo?.requiredLabels ?? [])])];
     if (required.length > 0 && !(await this.liveRunnerCanTake(task.agentType, required)))

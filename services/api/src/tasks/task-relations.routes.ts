@@ -42,7 +42,13 @@ export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices
         response: { 200: SubtaskListResponse, ...errors },
       },
     },
-    async (request) => ({ subtasks: (await subtasks.list(request.params.id)).map(toTaskView) }),
+    async (request) => {
+      const [rows, held] = await Promise.all([
+        subtasks.list(request.params.id),
+        services.budget.queueReason(),
+      ]);
+      return { subtasks: rows.map((row) => toTaskView(row, held)) };
+    },
   );
 
   app.post(
@@ -58,7 +64,8 @@ export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices
     },
     async (request, reply) => {
       const created = await subtasks.create(request.params.id, request.body, userActor(request));
-      return reply.status(201).send({ subtask: toTaskView(await queries.get(created.id)) });
+      const held = await services.budget.queueReason();
+      return reply.status(201).send({ subtask: toTaskView(await queries.get(created.id), held) });
     },
   );
 
@@ -88,7 +95,7 @@ export const taskRelationsRoutes: FastifyPluginAsyncZod<{ services: TaskServices
     },
     async (request, reply) => {
       const review = await subtasks.review(request.params.id, userActor(request));
-      const subtask = toTaskView(await queries.get(review.id));
+      const subtask = toTaskView(await queries.get(review.id), await services.budget.queueReason());
       return reply.status(201).send({ subtask, reviewTaskId: review.id });
     },
   );

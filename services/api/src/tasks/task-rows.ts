@@ -18,6 +18,8 @@ const TASK_COLUMNS = {
   maxAttempts: "max_attempts",
   metadata: "metadata",
   requiredLabels: "required_labels",
+  maxCostUsd: "max_cost_usd",
+  maxTurns: "max_turns",
   state: "state",
   stateVersion: "state_version",
   taskType: "task_type",

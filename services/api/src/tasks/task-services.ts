@@ -14,6 +14,7 @@ import { TaskMachine } from "./task-machine";
 import { TaskQueries } from "./task-queries";
 import { TaskUnitOfWork } from "./task-work";
 import { TaskService } from "./task.service";
+import type { DailyBudget } from "../budgets/daily-budget";
 
 export type TaskServices = {
   tasks: TaskService;
@@ -21,6 +22,8 @@ export type TaskServices = {
   subtasks: SubtaskService;
   dependencies: DependencyService;
   comments: CommentService;
+  /** The daily budget: queued tasks it holds say so (queueReason, pendingReason). */
+  budget: DailyBudget;
   /** For other services that change task state (runner reports, PR watcher). */
   machine: TaskMachine;
   work: TaskUnitOfWork;
@@ -35,6 +38,7 @@ export function createTaskServices(deps: {
   signals?: RunSignals;
   /** How long a runner stays live without a heartbeat (pendingReason names tasks none can take). */
   runnerStaleMs?: number;
+  budget: DailyBudget;
 }): TaskServices {
   const { prisma, outbox, urlPolicy } = deps;
   const signals = deps.signals ?? new NatsRunSignals({ nats: deps.nats, logger: deps.logger });
@@ -55,10 +59,11 @@ export function createTaskServices(deps: {
         },
       }),
     }),
-    queries: new TaskQueries({ prisma, runnerStaleMs: deps.runnerStaleMs }),
+    queries: new TaskQueries({ prisma, runnerStaleMs: deps.runnerStaleMs, budget: deps.budget }),
     subtasks: new SubtaskService({ prisma, work }),
     dependencies: new DependencyService({ prisma, outbox, machine, work }),
     comments: new CommentService({ prisma, outbox }),
+    budget: deps.budget,
     machine,
     work,
   };

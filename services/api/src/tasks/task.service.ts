@@ -10,6 +10,7 @@ import {
   DEFAULT_PRIORITY,
   DEFAULT_RESUME_PROMPT,
   NOT_STARTED_STATES,
+  CAPS_EDITABLE_STATES,
   dependencyVerdict,
   isActive,
   reorderSlots,
@@ -96,6 +97,8 @@ export class TaskService {
       model: input.model ?? null,
       priority: input.priority ?? DEFAULT_PRIORITY,
       maxAttempts: input.maxAttempts ?? null,
+      maxCostUsd: input.maxCostUsd ?? null,
+      maxTurns: input.maxTurns ?? null,
       metadata: input.metadata ?? {},
       requiredLabels: input.requiredLabels,
       createdBy: userId,
@@ -166,12 +169,16 @@ export class TaskService {
     return tx.task.findUniqueOrThrow({ where: { id: existing.taskId }, include: LATEST_RUN });
   }
 
-  /** PATCH /api/tasks/:id: only before the task has started. */
+  /** PATCH /api/tasks/:id: only before the task has started, or only its caps between runs. */
   async update(taskId: string, changes: UpdateTaskInput, actor: Actor): Promise<TaskRow> {
     return this.work.run(async ({ tx }) => {
       const current = await this.machine.lock(tx, taskId);
       if (!current) throw taskNotFound();
-      if (!NOT_STARTED_STATES.includes(current.state)) throw invalidTransition(taskId, current.state, "edit");
+      const capsOnly = Object.entries(changes).every(
+        ([key, value]) => value === undefined || key === "maxCostUsd" || key === "maxTurns",
+      );
+      const editable = capsOnly ? CAPS_EDITABLE_STATES : NOT_STARTED_STATES;
+      if (!editable.includes(current.state)) throw invalidTransition(taskId, current.state, "edit");
       const { metadata, ...rest } = changes;
       const task = await tx.task.update({
         where: { id: taskId },

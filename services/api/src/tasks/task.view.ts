@@ -36,8 +36,11 @@ export function toRunSummary(run: Run): RunSummary {
   };
 }
 
-/** `latestRun`: the row's newest run when loaded (`include: LATEST_RUN`), else null. */
-export function toTaskView(row: TaskRow & { runs?: Run[] }): Task {
+/**
+ * `latestRun`: the row's newest run when loaded (`include: LATEST_RUN`), else null. `held`: why the
+ * queue cannot start anything now (the daily budget is spent), shown on a queued task.
+ */
+export function toTaskView(row: TaskRow & { runs?: Run[] }, held: string | null = null): Task {
   const latest = row.runs?.[0];
   return {
     id: row.id,
@@ -52,10 +55,13 @@ export function toTaskView(row: TaskRow & { runs?: Run[] }): Task {
     position: row.position,
     maxAttempts: row.maxAttempts,
     maxRetries: Math.max(0, row.maxAttempts - 1),
+    maxCostUsd: row.maxCostUsd,
+    maxTurns: row.maxTurns,
     metadata: (row.metadata ?? {}) as Record<string, unknown>,
     requiredLabels: row.requiredLabels ?? [],
     state: row.state,
     stateVersion: row.stateVersion,
+    queueReason: row.state === "queued" ? held : null,
     taskType: row.taskType,
     parentId: row.parentId,
     subtaskOrder: row.subtaskOrder,

@@ -65,7 +65,9 @@ const ACTIONS: {
 ];
 
 export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = async (app, { services }) => {
-  const { tasks, queries } = services;
+  const { tasks, queries, budget } = services;
+  /** Queued tasks the daily budget holds say so. */
+  const view = async (row: Parameters<typeof toTaskView>[0]) => toTaskView(row, await budget.queueReason());
 
   app.get(
     "/tasks",
@@ -78,8 +80,12 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
       },
     },
     async (request) => {
-      const { tasks: rows, total } = await queries.list(request.query);
-      return { tasks: rows.map(toTaskView), total, limit: request.query.limit, offset: request.query.offset };
+      const [{ tasks: rows, total }, held] = await Promise.all([
+        queries.list(request.query),
+        budget.queueReason(),
+      ]);
+      const page = rows.map((row) => toTaskView(row, held));
+      return { tasks: page, total, limit: request.query.limit, offset: request.query.offset };
     },
   );
 
@@ -97,7 +103,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
     async (request, reply) => {
       const key = request.headers["idempotency-key"];
       const result = await tasks.create(request.body, currentUser(request).id, key);
-      return reply.status(result.replayed ? 200 : 201).send({ task: toTaskView(result.task) });
+      return reply.status(result.replayed ? 200 : 201).send({ task: await view(result.task) });
     },
   );
 
@@ -154,7 +160,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
     async (request) => {
       const detail = await queries.detail(request.params.id);
       return {
-        task: toTaskView(detail.task),
+        task: await view(detail.task),
         runs: detail.runs.map(toRunSummary),
         pendingReason: detail.pendingReason,
         subtaskStatus: detail.subtaskStatus,
@@ -175,7 +181,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
       },
     },
     async (request) => ({
-      task: toTaskView(await tasks.update(request.params.id, request.body, userActor(request))),
+      task: await view(await tasks.update(request.params.id, request.body, userActor(request))),
     }),
   );
 
@@ -216,7 +222,7 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
       async (request) => {
         const prompt = (request.body as { prompt?: string } | undefined)?.prompt;
         const task = await tasks.act(request.params.id, action, userActor(request), { prompt });
-        return { task: toTaskView(await queries.get(task.id)) };
+        return { task: await view(await queries.get(task.id)) };
       },
     );
   }

@@ -169,7 +169,12 @@ describe("reports", () => {
       orderBy: { seq: "asc" },
     });
     expect(logs.map((l) => l.content)).toEqual(["hello", "key [REDACTED]"]);
-    const run = await world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } });
+    // The task completes with the result (seq 3); the exit (seq 4) is applied after it.
+    const run = await eventually(
+      "the exit applied",
+      () => world.ctx.prisma.run.findUniqueOrThrow({ where: { id: spec.runId } }),
+      (r) => r.lastReportSeq === 4,
+    );
     expect(run).toMatchObject({ state: "succeeded", exitCode: 0, lastReportSeq: 4 });
     const history = await world.ctx.prisma.taskEvent.findMany({
       where: { taskId: task.id },

@@ -1,7 +1,7 @@
 // The dispatch protocol tests' world: an API with dispatch on, on a NATS of its own (queue groups
 // and the durable report consumer are not shared with other test files), and task fixtures.
 import type { ApiConfig } from "../../src/config";
-import { createTestContext, type TestContext } from "../helpers/test-context";
+import { createTestContext, type TestContext, type TestContextOptions } from "../helpers/test-context";
 import { startPrivateNats, type PrivateNats } from "../helpers/private-nats";
 import type { RunSpec } from "@optio/contracts";
 import { eventually } from "../helpers/eventually";
@@ -13,14 +13,20 @@ export type DispatchWorld = {
   fixtures: DispatchFixtures;
 };
 
-/** Registers beforeAll/afterAll hooks that start and stop the world; read it inside tests. */
-export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld {
+/**
+ * Registers beforeAll/afterAll hooks that start and stop the world; read it inside tests. `options`:
+ * more of the test context's (an injected clock).
+ */
+export function useDispatchWorld(
+  config: Partial<ApiConfig> = {},
+  options: Pick<TestContextOptions, "clock"> = {},
+): DispatchWorld {
   let nats: PrivateNats;
   let ctx: TestContext;
   let auth: { authorization: string };
   beforeAll(async () => {
     nats = await startPrivateNats();
-    ctx = await createTestContext({ natsUrl: nats.url, config });
+    ctx = await createTestContext({ ...options, natsUrl: nats.url, config });
     await ctx.dispatch.server.start();
     auth = { authorization: `Bearer ${await ctx.adminToken()}` };
   });

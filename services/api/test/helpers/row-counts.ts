@@ -17,6 +17,9 @@ export function rowCounts(prisma: PrismaClient): Promise<Record<string, number>>
     runners: prisma.runner.count(),
     outboxEvents: prisma.outboxEvent.count(),
     secrets: prisma.secret.count(),
+    settings: prisma.setting.count(),
+    spendDays: prisma.spendDay.count(),
+    repoSpendDays: prisma.repoSpendDay.count(),
   };
   return Promise.all(Object.values(counts)).then((values) =>
     Object.fromEntries(Object.keys(counts).map((key, i) => [key, values[i]!])),

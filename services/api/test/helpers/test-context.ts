@@ -174,6 +174,8 @@ export type TestContextOptions = {
   platform?: PrPlatform;
   /** Outbound notifications (a durable consumer name of the test's own). */
   notifications?: ServiceDeps["notifications"];
+  /** The daily budget's clock (a test moves it to the next UTC day). */
+  clock?: () => Date;
 };
 
 export const TEST_PASSWORD = `pw-${randomBytes(8).toString("hex")}`;
@@ -204,6 +206,7 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     sideEffects: options.sideEffects ?? { intervalMs: 200, retryBaseMs: 100 },
     platform: options.platform,
     notifications: options.notifications,
+    clock: options.clock,
   });
   const app = await buildApp({
     logger,

@@ -101,6 +101,7 @@ describe("Claude Code (real CLI) against the Anthropic double", () => {
       resultText: "All done.",
       review: null,
       failure: null,
+      limit: null,
     });
     expect(events).toContainEqual({
       type: "tool_call",
@@ -205,7 +206,8 @@ describe("Claude Code (real CLI) against the Anthropic double", () => {
       isError: true,
       inputTokens: 200,
       outputTokens: 40,
-      failure: { kind: "max_turns", message: "Reached maximum number of turns (2)" },
+      limit: "max_turns",
+      failure: null,
     });
   });
 

@@ -121,6 +121,7 @@ describe("Codex (real CLI) against the OpenAI Responses double", () => {
       resultText: "All done.",
       review: null,
       failure: null,
+      limit: null,
     });
     expect(events.filter((e) => e.type === "tool_call").map((e) => e.type === "tool_call" && e.name)).toEqual(
       ["command", "file_change"],
