@@ -232,6 +232,37 @@ describe("Claude Code, for real", () => {
   });
 });
 
+describe("budgets, with the real CLI", () => {
+  it("a Claude Code that never stops calling tools is stopped within one turn of its cost cap", async () => {
+    const repo = await connectedRepo();
+    await startRunner("real-budget");
+    claude.reset();
+    // Every answer another Bash call: 1000 input and 100 output tokens a turn, $0.0045 at
+    // claude-sonnet-4-5's list price; the cap of $0.01 is crossed by the third turn.
+    claude.play([], {
+      afterScript: shellTurn("echo again >> loop.txt && echo looped"),
+      usage: { inputTokens: 1000, outputTokens: 100 },
+    });
+    const taskId = await createTask({
+      prompt: "Loop forever",
+      repoUrl: repo.repoUrl,
+      agentType: "claude",
+      model: "claude-sonnet-4-5",
+      maxCostUsd: 0.01,
+    });
+    const task = await waitForState(taskId, "needs_attention");
+    expect(task.errorMessage).toMatch(/^BUDGET_EXCEEDED: .*0\.01/);
+    // Turn 3 crossed the cap; the CLI may have sent turn 4's request before the container stopped.
+    const turns = claude.modelRequests().length;
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect(turns).toBeLessThanOrEqual(4);
+    const [run] = await runsOf(taskId);
+    expect(Number(run!.costUsd)).toBeGreaterThanOrEqual(0.01);
+    expect(Number(run!.costUsd)).toBeLessThan(0.01 + 2 * 0.0045);
+    expect(run!.errorCode).toBe("BUDGET_EXCEEDED");
+  });
+});
+
 describe("Codex, for real", () => {
   it("answers through the gateway provider; resumed on another runner, its thread goes on and its shell tool makes the PR", async () => {
     const repo = await connectedRepo();
