@@ -1,5 +1,6 @@
 // The runner ↔ API wire. Runners pull work (claim request/reply over core NATS), report what happens
-// in a run on JetStream (`optio.run.<runId>.<kind>`), and receive commands (cancel) on core NATS.
+// in a run on JetStream (`optio.runner.<runnerId>.run.<runId>.<kind>`), and receive commands
+// (cancel) on core NATS. Subjects: subjects.ts; who may use which: nats-permissions.ts.
 // Every run report carries runId + attempt (the lease it believes current) + a per-run sequence
 // number, so the API applies each report once and refuses reports of a superseded attempt.
 import { z } from "zod";
@@ -87,7 +88,10 @@ export type RunnerHeartbeatReply = z.infer<typeof RunnerHeartbeatReply>;
 
 // ---------------------------------------------------------------- dispatch
 
-/** Request on `optio.dispatch.claim` (API replicas answer from one queue group). */
+/**
+ * Request on `optio.runner.<runnerId>.claim` (API replicas answer from one queue group); the API
+ * refuses a claim whose `runnerId` is not the one in its subject.
+ */
 export const ClaimRequest = z.object({
   runnerId: RunnerId,
   /**
@@ -182,11 +186,12 @@ export type DispatchWakeup = z.infer<typeof DispatchWakeup>;
 
 // ---------------------------------------------------------------- reports (JetStream)
 
-/** JetStream stream for run reports. The cancel command (`optio.run.<id>.cancel`) is NOT in it. */
+/** JetStream stream for run reports. The cancel command (`….run.<id>.cancel`) is NOT in it. */
 export const RUNS_STREAM = "OPTIO_RUNS";
 export const RunReportKind = z.enum(["started", "log", "heartbeat", "result", "exited"]);
 export type RunReportKind = z.infer<typeof RunReportKind>;
-export const RUNS_STREAM_SUBJECTS = RunReportKind.options.map((kind) => `optio.run.*.${kind}`);
+/** `optio.runner.<runnerId>.run.<runId>.<kind>` for every report kind (see subjects.runReport). */
+export const RUNS_STREAM_SUBJECTS = RunReportKind.options.map((kind) => `optio.runner.*.run.*.${kind}`);
 
 /** The JetStream message id of a report: republishing after a reconnect deduplicates. */
 export const runReportMsgId = (r: { runId: string; attempt: number; seq: number }) =>
@@ -320,7 +325,10 @@ export type RunExited = z.infer<typeof RunExited>;
 
 // ---------------------------------------------------------------- commands
 
-/** Core NATS on `optio.run.<runId>.cancel`: a hint carrying ids; the runner stops that attempt. */
+/**
+ * Core NATS on `optio.runner.<runnerId>.run.<runId>.cancel`, to the runner holding the run: a hint
+ * carrying ids; the runner stops that attempt.
+ */
 export const RunCancel = z.object({
   runId: z.uuid(),
   attempt: z.number().int().min(1).optional(),

@@ -7,7 +7,7 @@ import { DockerDriver } from "./docker.driver";
 import type { Driver } from "./driver";
 import { loadGitCredentials } from "./git-credentials";
 import { LocalDriver } from "./local.driver";
-import { connectNats, ensureRunsStream } from "./nats";
+import { connectNats } from "./nats";
 import { Runner } from "./runner";
 import { RunnerMetrics } from "./runner-metrics";
 import { version } from "../package.json";
@@ -40,7 +40,8 @@ async function main(): Promise<void> {
 
   const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);
   logger.info({ nats: config.NATS_URL }, "connected to NATS");
-  await ensureRunsStream(nc);
+  // No stream set-up here: the API creates the report stream; a report sent before it exists is
+  // retried until it is stored (run-reporter.ts).
   const js = jetstream(nc);
   const metrics = new RunnerMetrics({ runnerId: config.OPTIO_RUNNER_ID, slots: config.OPTIO_RUNNER_SLOTS });
   const runner = new Runner({

@@ -34,9 +34,9 @@ describe("RunReporter", () => {
       error: null,
     });
     expect(stored.map((s) => [s.subject, s.msgId, s.report.seq])).toEqual([
-      [`optio.run.${ids.runId}.started`, `${ids.runId}:3:1`, 1],
-      [`optio.run.${ids.runId}.heartbeat`, `${ids.runId}:3:2`, 2],
-      [`optio.run.${ids.runId}.exited`, `${ids.runId}:3:3`, 3],
+      [`optio.runner.r1.run.${ids.runId}.started`, `${ids.runId}:3:1`, 1],
+      [`optio.runner.r1.run.${ids.runId}.heartbeat`, `${ids.runId}:3:2`, 2],
+      [`optio.runner.r1.run.${ids.runId}.exited`, `${ids.runId}:3:3`, 3],
     ]);
   });
 

@@ -44,7 +44,7 @@ export class RunReporter {
     }
     this.seq++;
     const report = parsed.data;
-    const subject = subjects.runReport(report.runId, report.kind as RunReportKind);
+    const subject = subjects.runReport(report.runnerId, report.runId, report.kind as RunReportKind);
     const payload = JSON.stringify(report);
     const msgId = runReportMsgId(report);
     this.unsent++;

@@ -7,7 +7,7 @@ import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { KubernetesDriver } from "./kubernetes.driver";
 import { DEFAULT_ENTRYPOINT } from "./local.driver";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import { podName } from "./pod-spec";
 import { planRun } from "./run-plan";
 import type { Runner } from "./runner";
@@ -170,7 +170,7 @@ describe("Runner on Kubernetes (API double)", () => {
     await untilRunning(run);
     const t0 = Date.now();
     nc.publish(
-      subjects.runCancel(run.runId),
+      subjects.runCancel("kube-runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
     );
     const reports = await dispatcher.exited(run.runId);

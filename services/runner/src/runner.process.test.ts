@@ -5,7 +5,7 @@ import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { RunnerAnnounced, subjects } from "@optio/contracts";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec } from "./testing/fixtures";

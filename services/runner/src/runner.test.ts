@@ -5,7 +5,7 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import type { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
@@ -178,13 +178,13 @@ describe("Runner", () => {
     );
   });
 
-  it("cancels a run on optio.run.<id>.cancel within the grace period", async () => {
+  it("cancels a run on its runner's cancel subject within the grace period", async () => {
     const run = spec("cancel", { agentType: "claude", prompt: "FAKE_SLEEP=60" });
     dispatch(run);
     await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
     const t0 = Date.now();
     nc.publish(
-      subjects.runCancel(run.runId),
+      subjects.runCancel("runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
     );
     const reports = await dispatcher.exited(run.runId);
@@ -197,7 +197,10 @@ describe("Runner", () => {
     const run = spec("fenced", { agentType: "claude", prompt: "FAKE_SLEEP=60", attempt: 2 });
     dispatch(run);
     await dispatcher.until(run.runId, (r) => r.some((x) => x.kind === "started"));
-    nc.publish(subjects.runCancel(run.runId), JSON.stringify({ runId: run.runId, attempt: 1 }));
+    nc.publish(
+      subjects.runCancel("runner-test", run.runId),
+      JSON.stringify({ runId: run.runId, attempt: 1 }),
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(kinds(dispatcher.reportsOf(run.runId))).not.toContain("exited");
     expect(dispatcher.heartbeats.at(-1)!.runs).toContainEqual({ runId: run.runId, attempt: 2 });

@@ -47,7 +47,7 @@ export class ScriptedRunner {
 
   private async request(fields: { claimId?: string; freeSlots: number; batch?: boolean }) {
     const reply = await this.nats.request(
-      subjects.dispatchClaim(),
+      subjects.runnerClaim(this.runnerId),
       JSON.stringify({
         runnerId: this.runnerId,
         agentTypes: this.agentTypes,
@@ -93,9 +93,11 @@ export class ScriptedRunner {
       runnerId: this.runnerId,
       time: new Date().toISOString(),
     } as RunReport;
-    await jetstream(this.nats).publish(subjects.runReport(spec.runId, report.kind), JSON.stringify(report), {
-      msgID: runReportMsgId(report),
-    });
+    await jetstream(this.nats).publish(
+      subjects.runReport(this.runnerId, spec.runId, report.kind),
+      JSON.stringify(report),
+      { msgID: runReportMsgId(report) },
+    );
     return report;
   }
 }
