@@ -1,6 +1,7 @@
 export * from "./errors";
 export * from "./common";
 export * from "./subjects";
+export * from "./nats-permissions";
 export * from "./events";
 export * from "./auth";
 export * from "./repos";
