@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { AgentType, CsvList, LogLevel, parseEnv, RunnerId } from "@optio/contracts";
+import { AgentType, CsvList, LogLevel, NatsCredentialsEnv, parseEnv, RunnerId } from "@optio/contracts";
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -18,6 +18,8 @@ export function defaultRunnerId(host = hostname()): string {
 /** Everything the runner reads from the environment, validated once at boot. */
 export const RunnerConfig = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** NATS_USER (default runner-<OPTIO_RUNNER_ID>), NATS_PASSWORD or NATS_PASSWORD_FILE. */
+  ...NatsCredentialsEnv,
   OPTIO_RUNNER_ID: RunnerId.default(() => defaultRunnerId()),
   OPTIO_RUNNER_LABELS: CsvList,
   OPTIO_RUNNER_AGENT_TYPES: CsvList.pipe(z.array(AgentType)).transform((types) =>

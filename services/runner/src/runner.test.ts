@@ -12,7 +12,7 @@ import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { privateNats, type TestNats } from "./testing/nats";
-import { startTestRunner } from "./testing/test-runner";
+import { runnerConnection, startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
@@ -20,6 +20,7 @@ const anthropicKey = testSecret("sk-ant-");
 const auth = { username: "x-access-token", password: testSecret("ghs_") };
 let nats: TestNats;
 let nc: NatsConnection;
+let runnerNc: NatsConnection;
 let git: GitServer;
 let image: string;
 let dispatcher: FakeDispatcher;
@@ -60,17 +61,19 @@ function dispatch(run: ReturnType<typeof runSpec>) {
 beforeAll(async () => {
   image = testAgentImage();
   [nats, git] = await Promise.all([privateNats(), startGitServer(auth)]);
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: nats.url, ...nats.tool });
+  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
   driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  runner = await startTestRunner({ config, nc, driver });
+  runner = await startTestRunner({ config, nc: runnerNc, driver });
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await runner.shutdown();
   dispatcher.close();
   for (const unit of await driver.list()) await driver.remove(unit.id);
+  await runnerNc.close();
   await nc.close();
   await Promise.all([git.close(), nats.stop()]);
 });

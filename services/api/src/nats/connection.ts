@@ -2,17 +2,24 @@ import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstreamManager, RetentionPolicy, StorageType, type ConsumerConfig } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
+import type { NatsCredentials } from "@optio/core";
 import { EVENTS_STREAM, EVENTS_STREAM_SUBJECTS, RUNS_STREAM, RUNS_STREAM_SUBJECTS } from "@optio/contracts";
 
 /**
  * Connects and keeps reconnecting forever: NATS being down must not take the API down. No async
  * traces: the client would otherwise build two Error objects (with stacks) for every request and
  * JetStream publish, a few % of the API's CPU under intake load, only to decorate a timeout's stack.
+ * `credentials`: the API's identity (natsCredentials); none against a server without authorization.
  */
-export function connectNats(url: string, name: string): Promise<NatsConnection> {
+export function connectNats(
+  url: string,
+  name: string,
+  credentials?: NatsCredentials,
+): Promise<NatsConnection> {
   return connect({
     servers: url,
     name,
+    ...credentials,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     noAsyncTraces: true,

@@ -20,7 +20,7 @@ export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld
   let auth: { authorization: string };
   beforeAll(async () => {
     nats = await startPrivateNats();
-    ctx = await createTestContext({ natsUrl: nats.url, config });
+    ctx = await createTestContext({ nats: nats.forApi, config });
     await ctx.dispatch.server.start();
     auth = { authorization: `Bearer ${await ctx.adminToken()}` };
   });
