@@ -3,7 +3,7 @@
 // rendered from @optio/contracts (nats-permissions.ts, loaded through tsx), so the local servers
 // get the same identities and permissions as every deployment. Never printed.
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** 32 random bytes, base64url: safe in URLs, NATS config strings and SQL literals. */
@@ -29,6 +29,10 @@ export class CredentialStore {
     const password = newPassword();
     writeFileSync(file, `${password}\n`, { mode: 0o600, flag: "wx" });
     return password;
+  }
+
+  remove(name) {
+    rmSync(this.file(name), { force: true });
   }
 
   names() {
@@ -59,4 +63,27 @@ export async function natsAuthorization({ api, runners = {}, tools = {} }) {
       tools: Object.entries(tools).map(([user, password]) => ({ user, password })),
     }),
   );
+}
+
+const RUNNER_PREFIX = "nats-runner-";
+
+/** The runner ids with a NATS identity in `store` (files nats-runner-<id>), with their passwords. */
+export function storedRunnerIdentities(store) {
+  return Object.fromEntries(
+    store
+      .names()
+      .filter((name) => name.startsWith(RUNNER_PREFIX))
+      .map((name) => [name.slice(RUNNER_PREFIX.length), store.ensure(name)]),
+  );
+}
+
+/** The credential file name of a runner's NATS identity. */
+export const runnerCredential = (runnerId) => `${RUNNER_PREFIX}${runnerId}`;
+
+/**
+ * `npm start`'s NATS identities: the API (`nats-api`) and every runner identity in `store` (those
+ * of OPTIO_RUNNERS and any added with scripts/nats-runner.mjs), as an authorization block.
+ */
+export async function localNatsAuthorization(store) {
+  return natsAuthorization({ api: store.ensure("nats-api"), runners: storedRunnerIdentities(store) });
 }

@@ -311,6 +311,28 @@ export function stopChild(child, { signal = "SIGTERM", graceMs = 10_000 } = {}) 
   });
 }
 
+/**
+ * The Docker network runs go to (`npm start`): a user-defined bridge, created when missing, with
+ * inter-container traffic off (one run cannot reach another). A container on it has its own
+ * loopback, so it cannot reach what listens on the host's 127.0.0.1 (Postgres, NATS, the API).
+ */
+export function ensureRunNetwork(name) {
+  const exists = spawnSync("docker", ["network", "inspect", name], { stdio: "ignore" }).status === 0;
+  if (exists) return;
+  log(`creating the Docker network ${name} for runs (a bridge without inter-container traffic)`);
+  output("docker", [
+    "network",
+    "create",
+    "--driver",
+    "bridge",
+    "--opt",
+    "com.docker.network.bridge.enable_icc=false",
+    "--label",
+    "optio.network=runs",
+    name,
+  ]);
+}
+
 const dockerPing = (socketPath) => httpOk({ socketPath }, "/_ping");
 
 /**

@@ -60,8 +60,15 @@ export const RunnerConfig = z.object({
   OPTIO_RUNNER_MEMORY_MB: int(32, 1_048_576, 2048),
   OPTIO_RUNNER_CPUS: z.coerce.number().positive().max(256).default(1),
   OPTIO_RUNNER_PIDS: int(16, 1_000_000, 512),
-  /** Container network: the engine's bridge (production), the host's (tests), or none. */
-  OPTIO_RUNNER_NETWORK: z.enum(["bridge", "host", "none"]).default("bridge"),
+  /**
+   * Container network (docker driver): the engine's default `bridge`, a user-defined network by name
+   * (`npm start`: optio-runs, a bridge without inter-container traffic), `none`, or `host`, which
+   * shares the host's loopback (Postgres, NATS, the API) with the agent: tests and trusted dev only.
+   */
+  OPTIO_RUNNER_NETWORK: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be bridge, host, none or a Docker network name")
+    .default("bridge"),
   /** Numeric uid:gid the agent runs as inside the container (the image's `agent` user). */
   OPTIO_RUNNER_CONTAINER_USER: z
     .string()
