@@ -193,9 +193,14 @@ export type RunReportKind = z.infer<typeof RunReportKind>;
 /** `optio.runner.<runnerId>.run.<runId>.<kind>` for every report kind (see subjects.runReport). */
 export const RUNS_STREAM_SUBJECTS = RunReportKind.options.map((kind) => `optio.runner.*.run.*.${kind}`);
 
-/** The JetStream message id of a report: republishing after a reconnect deduplicates. */
-export const runReportMsgId = (r: { runId: string; attempt: number; seq: number }) =>
-  `${r.runId}:${r.attempt}:${r.seq}`;
+/**
+ * The JetStream message id of a report: republishing after a reconnect deduplicates. `nonce` is
+ * random per reporter (one run attempt on one runner) and never leaves the stream: the stream
+ * deduplicates by id whatever the subject, so an id another runner could predict would let it
+ * have this runner's report dropped as a duplicate.
+ */
+export const runReportMsgId = (r: { runId: string; attempt: number; seq: number }, nonce: string) =>
+  `${r.runId}:${r.attempt}:${r.seq}:${nonce}`;
 
 const ReportBase = z.object({
   runId: z.uuid(),

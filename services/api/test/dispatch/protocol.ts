@@ -1,5 +1,6 @@
 // A scripted runner speaking the wire protocol of @optio/contracts, for testing the API's side of
 // dispatch without containers. The real runner is exercised by the end-to-end tests.
+import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
 import {
@@ -13,6 +14,7 @@ import {
 
 export class ScriptedRunner {
   private readonly seqs = new Map<string, number>();
+  private readonly nonce = randomUUID();
 
   constructor(
     private readonly nats: NatsConnection,
@@ -96,7 +98,7 @@ export class ScriptedRunner {
     await jetstream(this.nats).publish(
       subjects.runReport(this.runnerId, spec.runId, report.kind),
       JSON.stringify(report),
-      { msgID: runReportMsgId(report) },
+      { msgID: runReportMsgId(report, this.nonce) },
     );
     return report;
   }
