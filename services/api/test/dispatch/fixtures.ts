@@ -9,6 +9,8 @@ import { started, type ScriptedRunner } from "./protocol";
 
 export type DispatchWorld = {
   readonly ctx: TestContext;
+  /** The world's own NATS (with production's authorization; `addRunner` for a runner identity). */
+  readonly nats: PrivateNats;
   readonly auth: { authorization: string };
   fixtures: DispatchFixtures;
 };
@@ -31,6 +33,9 @@ export function useDispatchWorld(config: Partial<ApiConfig> = {}): DispatchWorld
   return {
     get ctx() {
       return ctx;
+    },
+    get nats() {
+      return nats;
     },
     get auth() {
       return auth;
