@@ -121,7 +121,8 @@ export type RunLimits = z.infer<typeof RunLimits>;
  * How the container gets its git credential. The value never appears in a URL, a log line or an
  * event: the entrypoint hands it to git through a credential helper reading a file.
  * - `none`: public repository (or a test git server without auth).
- * - `inline`: the API sends the secret in the claim reply (NATS must then be TLS + authenticated).
+ * - `inline`: the API sends the secret in the claim reply, which only the claiming runner's identity
+ *   can read (nats-permissions.ts); off a single host, NATS needs TLS as well.
  * - `runner`: the runner resolves `name` from its own secret store (OPTIO_RUNNER_GIT_CREDENTIALS).
  */
 export const GitCredential = z.discriminatedUnion("source", [
