@@ -10,6 +10,7 @@
 import { spawn } from "node:child_process";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import pg from "pg";
+import { subjects } from "../packages/contracts/src/subjects";
 import { connectNats } from "../services/api/src/nats/connection";
 import { testAgentImage } from "../services/runner/src/testing/agent-image";
 import { apiToken, cpuSeconds, fmt, load, startApi, startStack } from "./lib/stack";
@@ -68,7 +69,7 @@ async function main() {
     const nc = await connectNats(stack.natsUrl, "bench-capacity");
     const claim = () =>
       nc.request(
-        "optio.dispatch.claim",
+        subjects.runnerClaim("bench-capacity"),
         JSON.stringify({ runnerId: "bench-capacity", freeSlots: 1, agentTypes: ["codex"], labels: [] }),
         { timeout: 30_000 },
       );

@@ -6,13 +6,13 @@
 //   node scripts/compose-smoke.mjs [--keep]
 // Not part of `npm test`: the first run builds five images (minutes on a loaded machine).
 import { execFileSync, spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ensureTestImage, imageId, BASE_IMAGE } from "./build-agent-image.mjs";
 import { buildServiceImages, builtFrom, sourceHash, TARGETS, VERSION } from "./build-service-images.mjs";
+import { composeNatsAuthorization, composeSecrets, NATS_AUTH_HEADER } from "./compose-config.mjs";
 import { commandExists, ensureDebianPackages, freePort, log, run, waitFor } from "./lib/system.mjs";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -94,12 +94,19 @@ async function main() {
     OPTIO_ALLOWED_REPO_HOSTS: "127.0.0.1",
     OPTIO_RUNNER_NETWORK: "host", // the run containers reach the git daemon on 127.0.0.1
     OPTIO_RUNNER_PULL: "never",
-    // A throw-away stack: a fresh key (the API refuses to start without one).
-    OPTIO_SECRET_KEY: process.env.OPTIO_SECRET_KEY ?? randomBytes(32).toString("base64"),
+    // A throw-away stack: a fresh key and passwords, as `compose-config.mjs env` makes them.
+    ...composeSecrets(),
   };
   env.OPTIO_DEFAULT_IMAGE = await ensureImages(env);
 
   const tmp = mkdtempSync(path.join(os.tmpdir(), "optio-compose-smoke-"));
+  // Runner ids <project>-1/2: the NATS identities file for them (no secret in it).
+  env.OPTIO_COMPOSE_NATS_AUTH = path.join(tmp, "nats-auth.conf");
+  writeFileSync(
+    env.OPTIO_COMPOSE_NATS_AUTH,
+    NATS_AUTH_HEADER + (await composeNatsAuthorization({ prefix: project })),
+    { mode: 0o644 },
+  );
   const bare = gitRepo(tmp);
   const daemon = spawn(
     "git",

@@ -2,11 +2,16 @@
 // (.optio/nats) and a Docker engine unless DATABASE_URL / NATS_URL / DOCKER_HOST point elsewhere,
 // then migrations, the API and OPTIO_RUNNERS runners. Ctrl-C (or SIGTERM) stops what it started;
 // if any part dies, everything stops and the exit code is non-zero.
+// Sandbox: Postgres and NATS listen on 127.0.0.1 only and want credentials (generated once into
+// .optio/credentials, mode 0600): Postgres the role `optio` (no superuser), NATS one identity for
+// the API and one per runner (scripts/nats-runner.mjs adds more). Runs go to the Docker network
+// optio-runs, a user-defined bridge: its containers cannot reach the host's loopback at all.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
 import { buildProdImage, imageId, PROD_IMAGE } from "./build-agent-image.mjs";
-import { stopChild } from "./lib/services.mjs";
+import { CredentialStore, localNatsAuthorization, runnerCredential } from "./lib/credentials.mjs";
+import { ensureRunNetwork, stopChild } from "./lib/services.mjs";
 import { ensureSecretKey } from "./lib/secret-key.mjs";
 import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
 import { ExitedError, httpOk, log, startProcess, waitFor } from "./lib/system.mjs";
@@ -17,6 +22,8 @@ const settings = {
   apiPort: Number(env.OPTIO_API_PORT ?? 3000),
   apiHost: env.OPTIO_API_HOST ?? "127.0.0.1",
   runners: Number(env.OPTIO_RUNNERS ?? 1),
+  // Not `host`: a container there shares the host's loopback (Postgres, NATS, the API).
+  runNetwork: env.OPTIO_RUNNER_NETWORK ?? "optio-runs",
   // Non-default ports, so a system Postgres (5432/5433) or NATS (4222) can keep running.
   ports: {
     pg: Number(env.OPTIO_PG_PORT ?? 54320),
@@ -33,6 +40,8 @@ async function main() {
   const started = Date.now();
   if (!Number.isInteger(settings.runners) || settings.runners < 0)
     throw new Error("OPTIO_RUNNERS must be 0 or more");
+  if (env.OPTIO_RUNNER_ID && settings.runners > 1)
+    throw new Error("OPTIO_RUNNER_ID names one runner: set OPTIO_RUNNERS=1");
   bootstrap();
   exitOnSignals(teardown);
   let failed = false;
@@ -49,16 +58,33 @@ async function main() {
     logs: path.join(dataDir, "logs"),
   };
   mkdirSync(dirs.logs, { recursive: true });
+  const credentials = new CredentialStore(path.join(dataDir, "credentials"));
+  const runnerIds = Array.from(
+    { length: settings.runners },
+    (_, i) => env.OPTIO_RUNNER_ID ?? `runner-${i + 1}`,
+  );
+  for (const id of runnerIds) credentials.ensure(runnerCredential(id));
   const { postgres, nats } = await startInfra({
     dirs,
     ports: settings.ports,
     database: "optio",
     durable: true,
+    role: { name: "optio", password: credentials.ensure("postgres-optio") },
+    natsAuthorization: await localNatsAuthorization(credentials),
     teardown,
     onUnexpectedExit: (name, code) => fail(`${name} exited (${code})`),
   });
+  // Migrations run as the role the API uses, which owns the database.
   migrate(postgres.url);
   teardown.assertRunning();
+  if (settings.runners > 0) {
+    if (settings.runNetwork === "host")
+      log(
+        "OPTIO_RUNNER_NETWORK=host: agents share this host's loopback (Postgres, NATS, the API); " +
+          "they still hold no credential, but use it only for repositories you trust",
+      );
+    else if (!["bridge", "none"].includes(settings.runNetwork)) ensureRunNetwork(settings.runNetwork);
+  }
   // Runners need an agent image; the default one is built once (a few minutes) and then reused.
   if (settings.runners > 0 && !env.OPTIO_DEFAULT_IMAGE && !env.DOCKER_HOST && !imageId(PROD_IMAGE)) {
     log(
@@ -73,10 +99,14 @@ async function main() {
     NATS_URL: nats.url,
     OPTIO_API_PORT: String(settings.apiPort),
     OPTIO_API_HOST: settings.apiHost,
-    OPTIO_ALLOWED_REPO_HOSTS: env.OPTIO_ALLOWED_REPO_HOSTS ?? "127.0.0.1,localhost",
-    // Dev runs reach git servers on 127.0.0.1, which a bridged container cannot.
-    OPTIO_RUNNER_NETWORK: env.OPTIO_RUNNER_NETWORK ?? "host",
+    // A bridged run cannot reach a git server on 127.0.0.1: local repositories need the host network.
+    OPTIO_ALLOWED_REPO_HOSTS:
+      env.OPTIO_ALLOWED_REPO_HOSTS ?? (settings.runNetwork === "host" ? "127.0.0.1,localhost" : "github.com"),
+    OPTIO_RUNNER_NETWORK: settings.runNetwork,
   };
+  // Each service reads its own password file (the user defaults to its identity); a NATS_URL of
+  // the operator's comes with NATS_USER / NATS_PASSWORD(_FILE) of theirs.
+  const natsPassword = (name) => (nats.external ? {} : { NATS_PASSWORD_FILE: credentials.file(name) });
   const children = [
     {
       name: "api",
@@ -84,19 +114,18 @@ async function main() {
       // The memory settings the API has in its image (see the script).
       launcher: "services/api/run-node.sh",
       // Only the API holds the key; runners receive secrets in claim replies.
-      env: { OPTIO_SECRET_KEY: ensureSecretKey(dataDir) },
+      env: { OPTIO_SECRET_KEY: ensureSecretKey(dataDir), ...natsPassword("nats-api") },
     },
-    ...Array.from({ length: settings.runners }, (_, i) => ({
+    ...runnerIds.map((id, i) => ({
       name: `runner-${i + 1}`,
       file: "services/runner/src/main.ts",
       env: {
-        OPTIO_RUNNER_ID: env.OPTIO_RUNNER_ID ?? `runner-${i + 1}`,
+        OPTIO_RUNNER_ID: id,
         OPTIO_RUNNER_METRICS_PORT: String(Number(env.OPTIO_RUNNER_METRICS_PORT ?? 9465) + i),
+        ...natsPassword(runnerCredential(id)),
       },
     })),
   ];
-  if (env.OPTIO_RUNNER_ID && settings.runners > 1)
-    throw new Error("OPTIO_RUNNER_ID names one runner: set OPTIO_RUNNERS=1");
   let api;
   for (const spec of children) {
     // One node process per service (tsx as a loader, not its CLI wrapper; a launcher execs node):

@@ -1,23 +1,21 @@
 // `npm test [-- jest args]`: a throw-away stack (Postgres, NATS JetStream, Docker engine) on free
 // ports in temporary directories, a migrated template database, then jest. Everything started here
 // is stopped and the directories removed, also on failure and Ctrl-C; exits with jest's code.
+// Postgres and NATS want credentials as everywhere else: the tests connect to Postgres as
+// `optio_test` (not a superuser; CREATEDB, to clone the template per test file) and to NATS as the
+// API (optio-api), with passwords made for this run.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { bootstrap, repoRoot } from "./lib/bootstrap.mjs";
+import { natsAuthorization, natsPermissions, newPassword } from "./lib/credentials.mjs";
 import { createDatabase } from "./lib/services.mjs";
 import { exitOnSignals, migrate, startInfra, Teardown } from "./lib/stack.mjs";
 import { freePort, isRoot, log } from "./lib/system.mjs";
 
 const TEMPLATE_DB = "optio_template";
-
-function withDatabase(url, database) {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
-}
 
 function runJest(env, args) {
   const jsonFile = process.env.OPTIO_JEST_JSON;
@@ -48,11 +46,15 @@ async function main() {
   let dead;
   try {
     const ports = { pg: await freePort(), nats: await freePort(), natsMonitor: await freePort() };
+    const role = { name: "optio_test", password: newPassword(), createdb: true };
+    const natsApi = { user: (await natsPermissions()).API_NATS_USER, password: newPassword() };
     const { postgres, nats } = await startInfra({
       dirs,
       ports,
       database: null,
       durable: false,
+      role,
+      natsAuthorization: await natsAuthorization({ api: natsApi.password }),
       teardown,
       onUnexpectedExit: (name, code) => {
         dead = `${name} exited (${code}) during the tests`;
@@ -60,8 +62,11 @@ async function main() {
         jest?.kill("SIGTERM");
       },
     });
-    const templateUrl = withDatabase(postgres.adminUrl, TEMPLATE_DB);
-    createDatabase(postgres.adminUrl, TEMPLATE_DB, { recreate: true });
+    const templateUrl = postgres.roleUrl(TEMPLATE_DB);
+    createDatabase(postgres.adminUrl, TEMPLATE_DB, {
+      recreate: true,
+      owner: postgres.external ? undefined : role.name,
+    });
     migrate(templateUrl);
     teardown.assertRunning();
     log(`test stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -70,8 +75,13 @@ async function main() {
       {
         NODE_ENV: "test",
         OPTIO_TEST_TEMPLATE_DB_URL: templateUrl,
-        OPTIO_TEST_ADMIN_DB_URL: postgres.adminUrl,
+        // Creates and drops the per-file databases: the tests' own role, over TCP with its password.
+        OPTIO_TEST_ADMIN_DB_URL: postgres.roleUrl("postgres"),
         NATS_URL: nats.url,
+        ...(!nats.external && {
+          OPTIO_TEST_NATS_USER: natsApi.user,
+          OPTIO_TEST_NATS_PASSWORD: natsApi.password,
+        }),
         // The stored-secrets key of this test run (tests that rotate keys make their own).
         OPTIO_SECRET_KEY: randomBytes(32).toString("base64"),
         OPTIO_TEST_NATS_MONITOR_PORT: nats.monitorPort === undefined ? "" : String(nats.monitorPort),

@@ -2,6 +2,7 @@
 // the API's whole claim (request → reply), and the claim's phases run in this process against the
 // same database with the API's own code: its transaction (BEGIN, pick+lock, claim, COMMIT in one
 // round trip) and run-spec building.
+import { subjects } from "../../packages/contracts/src/subjects";
 import { createPrisma, poolOf } from "../../services/api/src/db/prisma";
 import { claimFromQueue } from "../../services/api/src/dispatch/claim.store";
 import { buildRunSpec } from "../../services/api/src/dispatch/run-spec";
@@ -36,7 +37,7 @@ export async function claimRoundTrips(
   const times: number[] = [];
   for (let i = 0; i < count; i++) {
     const started = performance.now();
-    await nc.request("optio.dispatch.claim", body, { timeout: 10_000 });
+    await nc.request(subjects.runnerClaim(runnerId), body, { timeout: 10_000 });
     times.push(performance.now() - started);
   }
   return times;

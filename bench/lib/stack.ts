@@ -33,11 +33,17 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
   stops.push(async () => rmSync(tmp, { recursive: true, force: true }));
   let adminUrl: string;
   let natsUrl: string;
+  // The API connects as a role owning its database, as everywhere; the meter (pg_stat_statements)
+  // as the superuser, through the cluster's socket.
+  let owner: string | undefined;
+  let roleUrl: (db: string) => string;
   if (process.env.DATABASE_URL) {
     const url = new URL(process.env.DATABASE_URL);
     url.pathname = "/postgres";
     adminUrl = url.toString();
+    roleUrl = (db) => Object.assign(new URL(adminUrl), { pathname: `/${db}` }).toString();
   } else {
+    const role = { name: "optio_bench", password: randomBytes(24).toString("base64url") };
     const pg = await startPostgres({
       dataDir: path.join(tmp, "pg"),
       port: await freePort(),
@@ -45,9 +51,12 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
       durable: true,
       // Statement counts: the benchmarks report Postgres round trips per request.
       settings: ["shared_preload_libraries = 'pg_stat_statements'"],
+      role,
     });
     stops.push(pg.stop);
     adminUrl = pg.adminUrl;
+    roleUrl = pg.roleUrl;
+    owner = role.name;
   }
   if (process.env.NATS_URL) {
     natsUrl = process.env.NATS_URL;
@@ -62,8 +71,8 @@ export async function startStack(database = "optio_bench"): Promise<Stack> {
     stops.push(nats.stop);
     natsUrl = nats.url;
   }
-  createDatabase(adminUrl, database, { recreate: true });
-  const databaseUrl = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
+  createDatabase(adminUrl, database, { recreate: true, owner });
+  const databaseUrl = roleUrl(database);
   migrate(databaseUrl);
   return {
     databaseUrl,

@@ -7,8 +7,8 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import Ajv from "ajv";
 import { parse, parseAllDocuments } from "yaml";
-import { Namespace, Pod, Service, ServiceAccount } from "kubernetes-models/v1";
-import { Deployment } from "kubernetes-models/apps/v1";
+import { ConfigMap, Namespace, Pod, Service, ServiceAccount } from "kubernetes-models/v1";
+import { Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { Job } from "kubernetes-models/batch/v1";
 import { Ingress, NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -17,6 +17,11 @@ import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObj
 import { buildRunPod } from "../../services/runner/src/pod-spec";
 import { planRun } from "../../services/runner/src/run-plan";
 import { runSpec, testConfig } from "../../services/runner/src/testing/fixtures";
+import {
+  natsAuthorizationConfig,
+  optioNatsUsers,
+  runnerNatsUser,
+} from "../../packages/contracts/src/nats-permissions";
 import { HelmLite } from "./helm-lite";
 
 const chartDir = path.join(__dirname, "optio");
@@ -27,10 +32,12 @@ const validateValues = new Ajv({ allErrors: true, allowUnionTypes: true }).compi
 const helm = new HelmLite(chartDir);
 
 const MODELS: Record<string, new (data: any) => { validate(): void }> = {
+  "v1/ConfigMap": ConfigMap,
   "v1/Namespace": Namespace,
   "v1/Service": Service,
   "v1/ServiceAccount": ServiceAccount,
   "apps/v1/Deployment": Deployment,
+  "apps/v1/StatefulSet": StatefulSet,
   "batch/v1/Job": Job,
   "networking.k8s.io/v1/Ingress": Ingress,
   "networking.k8s.io/v1/NetworkPolicy": NetworkPolicy,
@@ -101,8 +108,9 @@ describe("chart templates", () => {
     const { objects, find } = render();
     expect(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(
       [
+        "ConfigMap/optio-nats-auth",
         "Deployment/optio-api",
-        "Deployment/optio-runner",
+        "StatefulSet/optio-runner",
         "Job/optio-migrations",
         "Namespace/optio-runs",
         "NetworkPolicy/optio-api",
@@ -112,6 +120,7 @@ describe("chart templates", () => {
         "Role/optio-runner",
         "RoleBinding/optio-runner",
         "Service/optio-api",
+        "Service/optio-runner",
         "ServiceAccount/optio-runner",
       ].sort(),
     );
@@ -126,7 +135,7 @@ describe("chart templates", () => {
     });
     expect(find("PodDisruptionBudget", "optio-api")!.spec.minAvailable).toBe(1);
 
-    const runner = find("Deployment", "optio-runner")!.spec.template.spec;
+    const runner = find("StatefulSet", "optio-runner")!.spec.template.spec;
     expect(runner.serviceAccountName).toBe("optio-runner");
     expect(runner.containers[0].env).toEqual(
       expect.arrayContaining([
@@ -150,7 +159,7 @@ describe("chart templates", () => {
     expect(runs.spec.egress[1].to[0].ipBlock.except).toEqual(
       expect.arrayContaining(["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]),
     );
-    for (const deployment of [api, find("Deployment", "optio-runner")!])
+    for (const deployment of [api, find("StatefulSet", "optio-runner")!])
       expect(deployment.spec.template.spec.securityContext).toMatchObject({ runAsNonRoot: true });
   });
 
@@ -164,7 +173,7 @@ describe("chart templates", () => {
     });
     const scaled = find("ScaledObject", "optio-runner")!;
     expect(scaled.spec).toMatchObject({
-      scaleTargetRef: { name: "optio-runner" },
+      scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: "optio-runner" },
       minReplicaCount: 0,
       maxReplicaCount: 50,
       triggers: [{ type: "prometheus", metadata: { query: "sum(optio_queue_claimable)", threshold: "3" } }],
@@ -173,13 +182,16 @@ describe("chart templates", () => {
       ingressClassName: "nginx",
       tls: [{ secretName: "optio-tls" }],
     });
-    const runner = find("Deployment", "optio-runner")!.spec.template.spec;
+    const runner = find("StatefulSet", "optio-runner")!.spec.template.spec;
     expect(runner.containers[0].image).toBe("registry.example.com/optio/runner:1.2.3");
     expect(runner.containers[0].env).toContainEqual({
       name: "OPTIO_RUNNER_KUBE_RUNTIME_CLASS",
       value: "gvisor",
     });
-    expect(runner.volumes).toEqual([{ name: "git-credentials", secret: { secretName: "optio-git" } }]);
+    expect(runner.volumes).toEqual([
+      { name: "nats-credentials", secret: { secretName: "optio-nats-runners" } },
+      { name: "git-credentials", secret: { secretName: "optio-git" } },
+    ]);
     expect(runner.imagePullSecrets).toEqual([{ name: "registry" }]);
   });
 
@@ -191,6 +203,65 @@ describe("chart templates", () => {
     });
     expect(objects.map((o) => o.kind)).not.toEqual(expect.arrayContaining(["Job"]));
     expect(objects.some((o) => ["NetworkPolicy", "Namespace", "Job"].includes(o.kind))).toBe(false);
+  });
+});
+
+describe("NATS identities", () => {
+  const authConf = (objects: ReturnType<typeof render>) =>
+    objects.find("ConfigMap", "optio-nats-auth")!.data["auth.conf"] as string;
+  const expected = (runners: number) =>
+    natsAuthorizationConfig(
+      optioNatsUsers({
+        api: { env: "OPTIO_NATS_API_PASSWORD" },
+        runners: Array.from({ length: runners }, (_, n) => ({
+          id: `optio-runner-${n}`,
+          password: { env: `OPTIO_NATS_RUNNER_${n}_PASSWORD` },
+        })),
+      }),
+    );
+
+  it("lists the API and one user per runner Pod with the contracts' permissions", () => {
+    expect(authConf(render())).toBe(expected(1));
+    expect(authConf(render({ runner: { replicas: 3 } }))).toBe(expected(3));
+    // Autoscaling: every Pod KEDA may start has an identity.
+    expect(authConf(render({ autoscaling: { enabled: true, maxReplicaCount: 12 } }))).toBe(expected(12));
+  });
+
+  it("gives each runner Pod its own identity (its Pod name) and the API its own password, each from its Secret", () => {
+    const { find } = render();
+    const runner = find("StatefulSet", "optio-runner")!.spec.template.spec;
+    const env = runner.containers[0].env as { name: string; value?: string; valueFrom?: any }[];
+    const names = env.map((e) => e.name);
+    // $(VAR) expands only variables defined earlier in the list.
+    expect(names.indexOf("OPTIO_RUNNER_ID")).toBeLessThan(names.indexOf("OPTIO_RUNNER_ORDINAL"));
+    expect(names.indexOf("OPTIO_RUNNER_ORDINAL")).toBeLessThan(names.indexOf("NATS_PASSWORD_FILE"));
+    expect(env.find((e) => e.name === "OPTIO_RUNNER_ORDINAL")!.valueFrom).toEqual({
+      fieldRef: { fieldPath: "metadata.labels['apps.kubernetes.io/pod-index']" },
+    });
+    expect(env.find((e) => e.name === "NATS_PASSWORD_FILE")!.value).toBe(
+      "/etc/optio/nats/OPTIO_NATS_RUNNER_$(OPTIO_RUNNER_ORDINAL)_PASSWORD",
+    );
+    expect(names).not.toContain("NATS_USER"); // runner-<Pod name>, as the ConfigMap lists it
+    expect(runnerNatsUser("optio-runner-0")).toBe("runner-optio-runner-0");
+    expect(runner.containers[0].volumeMounts).toContainEqual({
+      name: "nats-credentials",
+      mountPath: "/etc/optio/nats",
+      readOnly: true,
+    });
+    expect(JSON.stringify(runner)).not.toContain("optio-nats-api");
+
+    const api = find("Deployment", "optio-api")!.spec.template.spec;
+    expect(api.containers[0].env).toContainEqual({
+      name: "NATS_PASSWORD",
+      valueFrom: { secretKeyRef: { name: "optio-nats-api", key: "OPTIO_NATS_API_PASSWORD" } },
+    });
+    expect(JSON.stringify(api)).not.toContain("optio-nats-runners");
+    expect(JSON.stringify(find("Job", "optio-migrations")!)).not.toContain("NATS_PASSWORD");
+  });
+
+  it("requires the credential Secrets' names", () => {
+    expect(validateValues(merge(defaults, { nats: { auth: { apiSecret: "" } } }))).toBe(false);
+    expect(validateValues.errors!.map((e) => e.instancePath)).toContain("/nats/auth/apiSecret");
   });
 });
 

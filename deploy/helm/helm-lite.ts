@@ -2,14 +2,17 @@
 // the chart's offline test. It implements the subset of Go templates and Sprig the chart uses, and
 // fails loudly on anything else, so a template that strays from the subset cannot pass unnoticed:
 //   {{ .Values.a.b }} {{ .Release.Name }} {{ .Chart.AppVersion }} {{ $var }}   values
+//   {{ $.Values.a }} (the root, also inside range)                             values
 //   {{- … -}}                                                                  whitespace trim
-//   if / else / end, range $k, $v := …, define, include                        actions
-//   quote, default, toYaml, nindent, not                                       functions
+//   if / else / end, range $k, $v := … (a map by sorted key, a list in order),  actions
+//   define, include
+//   quote, default, toYaml, nindent, not, int, until                           functions
+// Inside range, `.` is the element in Helm: a `.Values…` path there throws (write `$.Values…`).
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "yaml";
 
-type Scope = { root: Record<string, unknown>; vars: Record<string, unknown> };
+type Scope = { root: Record<string, unknown>; vars: Record<string, unknown>; inRange?: boolean };
 type Node =
   | { kind: "text"; text: string }
   | { kind: "expr"; expr: string }
@@ -102,11 +105,17 @@ export class HelmLite {
       else if (node.kind === "if")
         out += this.run(truthy(this.pipeline(node.cond, scope)) ? node.then : node.else, scope);
       else {
-        const map = (this.pipeline(node.expr, scope) ?? {}) as Record<string, unknown>;
-        for (const key of Object.keys(map).sort())
+        const over = this.pipeline(node.expr, scope) ?? {};
+        const entries: [unknown, unknown][] = Array.isArray(over)
+          ? over.map((value, index) => [index, value])
+          : Object.keys(over as Record<string, unknown>)
+              .sort()
+              .map((key) => [key, (over as Record<string, unknown>)[key]]);
+        for (const [key, value] of entries)
           out += this.run(node.body, {
             ...scope,
-            vars: { ...scope.vars, [node.key]: key, [node.value]: map[key] },
+            inRange: true,
+            vars: { ...scope.vars, [node.key]: key, [node.value]: value },
           });
       }
     }
@@ -122,13 +131,21 @@ export class HelmLite {
   private value(word: string, scope: Scope): unknown {
     if (word.startsWith('"')) return JSON.parse(word) as string;
     if (/^-?\d+$/.test(word)) return Number(word);
-    if (word === ".") return scope.root;
+    if (word === "$") return scope.root;
+    if (word.startsWith("$.")) return this.path(word.slice(1), scope.root);
     if (word.startsWith("$")) return scope.vars[word];
+    if (scope.inRange && word.startsWith("."))
+      throw new Error(`${word} inside range: there '.' is the element in Helm, write $${word}`);
+    if (word === ".") return scope.root;
     if (!word.startsWith(".")) throw new Error(`unsupported value: ${word}`);
-    return word
+    return this.path(word, scope.root);
+  }
+
+  private path(dotted: string, root: Record<string, unknown>): unknown {
+    return dotted
       .slice(1)
       .split(".")
-      .reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], scope.root);
+      .reduce<unknown>((v, key) => (v as Record<string, unknown> | undefined)?.[key], root);
   }
 
   private pipeline(expr: string, scope: Scope): unknown {
@@ -163,6 +180,15 @@ export class HelmLite {
           .map((line) => (line ? pad + line : line))
           .join("\n")}`;
       }
+      case "int": {
+        const n = Number(args[0]);
+        if (!Number.isFinite(n)) throw new Error(`int of ${String(args[0])}`);
+        return Math.trunc(n);
+      }
+      case "until": {
+        if (!Number.isInteger(args[0])) throw new Error("until wants an int (pipe through int first)");
+        return Array.from({ length: Math.max(0, args[0] as number) }, (_, i) => i);
+      }
       case "include": {
         const nodes = this.defines.get(String(args[0]));
         if (!nodes) throw new Error(`no template named ${String(args[0])}`);
@@ -173,7 +199,7 @@ export class HelmLite {
   }
 }
 
-const FUNCTIONS = new Set(["quote", "default", "not", "toYaml", "nindent", "include"]);
+const FUNCTIONS = new Set(["quote", "default", "not", "toYaml", "nindent", "include", "int", "until"]);
 
 function truthy(value: unknown): boolean {
   if (Array.isArray(value)) return value.length > 0;

@@ -64,22 +64,94 @@ function postgresCanUse(dir) {
   );
 }
 
-/** Creates `database` unless it exists; `{ recreate: true }` drops it first. */
-export function createDatabase(adminUrl, database, { recreate = false } = {}) {
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+const identifier = (name) => {
+  if (!IDENTIFIER.test(name)) throw new Error(`not a plain SQL identifier: ${name}`);
+  return `"${name}"`;
+};
+
+/** Runs SQL (given on stdin, so no value shows in a process list) with psql at `url`; its output. */
+function psql(url, sql) {
   ensureDebianPackages([{ name: "postgresql-client", binary: () => commandExists("psql") }]);
-  const psql = (sql) => output("psql", [adminUrl, "-v", "ON_ERROR_STOP=1", "-tAc", sql]).trim();
-  if (recreate) psql(`DROP DATABASE IF EXISTS "${database}" WITH (FORCE)`);
-  if (psql(`SELECT 1 FROM pg_database WHERE datname='${database}'`) !== "1") {
-    psql(`CREATE DATABASE "${database}"`);
-  }
+  const result = spawnSync("psql", [url, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-tA"], {
+    input: sql,
+    encoding: "utf8",
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  if (result.status !== 0) throw new Error(`psql: ${result.stderr.trim() || `exit ${result.status}`}`);
+  return result.stdout.trim();
+}
+
+function withDatabase(url, database) {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
 }
 
 /**
- * A private Postgres cluster in `dataDir` on 127.0.0.1:`port` with trust auth for the `postgres`
- * user; reuses an existing cluster in that directory. The settings go to `dataDir/optio.conf`, so a
- * plain `pg_ctl -D dataDir -l dataDir/server.log start` (as the postgres user) restarts it the same.
- * `durable: false` turns fsync off (throw-away test clusters). When root and the postgres user
- * cannot reach `dataDir`, the cluster lives in /var/lib/optio instead (said in the log).
+ * Creates `database` unless it exists; `{ recreate: true }` drops it first. `owner`: the role that
+ * owns it and every object in it (an existing database and its objects are handed over).
+ */
+export function createDatabase(adminUrl, database, { recreate = false, owner } = {}) {
+  const name = identifier(database);
+  if (recreate) psql(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  if (psql(adminUrl, `SELECT 1 FROM pg_database WHERE datname='${database}'`) !== "1") {
+    psql(adminUrl, `CREATE DATABASE ${name}${owner ? ` OWNER ${identifier(owner)}` : ""}`);
+  } else if (owner) {
+    psql(adminUrl, `ALTER DATABASE ${name} OWNER TO ${identifier(owner)}`);
+    psql(withDatabase(adminUrl, database), adoptObjectsSql(owner));
+  }
+}
+
+/** Hands the objects of the public schema (made by an earlier, superuser, migration) to `owner`. */
+function adoptObjectsSql(owner) {
+  const role = identifier(owner);
+  const alter = (kind, select) =>
+    `FOR r IN ${select} LOOP EXECUTE format('ALTER ${kind} %I.%I OWNER TO ${role}', r.s, r.n); END LOOP;`;
+  return `DO $$ DECLARE r record; BEGIN
+    ${alter("TABLE", `SELECT schemaname s, tablename n FROM pg_tables WHERE schemaname = 'public' AND tableowner <> '${owner}'`)}
+    ${alter("SEQUENCE", `SELECT schemaname s, sequencename n FROM pg_sequences WHERE schemaname = 'public' AND sequenceowner <> '${owner}'`)}
+    ${alter("VIEW", `SELECT schemaname s, viewname n FROM pg_views WHERE schemaname = 'public' AND viewowner <> '${owner}'`)}
+    ${alter("TYPE", `SELECT n.nspname s, t.typname n FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public' AND t.typtype IN ('e', 'c', 'd') AND t.typrelid = 0 AND pg_get_userbyid(t.typowner) <> '${owner}'`)}
+  END $$;`;
+}
+
+/** Creates or updates a login role: not a superuser, `createdb` only when asked; its password set. */
+function ensureRole(adminUrl, { name, password, createdb = false }) {
+  const role = identifier(name);
+  if (!/^[A-Za-z0-9_-]{16,}$/.test(password)) throw new Error(`${name}: an unexpected password format`);
+  psql(
+    adminUrl,
+    `DO $$ BEGIN
+       IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${name}') THEN CREATE ROLE ${role} LOGIN; END IF;
+     END $$;
+     ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION ${createdb ? "CREATEDB" : "NOCREATEDB"}
+       PASSWORD '${password}';`,
+  );
+}
+
+/**
+ * Client authentication: the bootstrap superuser `postgres` only on the cluster's own socket (in
+ * `dataDir`, which no container mounts), every TCP client by SCRAM password; nothing else.
+ */
+const PG_HBA = [
+  "# Written by scripts/lib/services.mjs on every start.",
+  "local all postgres trust",
+  "host all all 127.0.0.1/32 scram-sha-256",
+  "host all all ::1/128 scram-sha-256",
+  "",
+].join("\n");
+
+/**
+ * A private Postgres cluster in `dataDir` on 127.0.0.1:`port`; reuses an existing cluster in that
+ * directory. TCP clients need a password (scram-sha-256); the superuser `postgres` connects only
+ * through the socket in `dataDir` (`adminUrl`). `role` ({ name, password, createdb }) is the login
+ * the services use: not a superuser, owner of `database` (`url`, `roleUrl(db)`). The settings go to
+ * `dataDir/optio.conf` and `dataDir/pg_hba.conf` (rewritten on every start, so an older cluster made
+ * with trust auth is brought in line), so a plain `pg_ctl -D dataDir -l dataDir/server.log start`
+ * (as the postgres user) restarts it the same. `durable: false` turns fsync off (throw-away test
+ * clusters). When root and the postgres user cannot reach `dataDir`, the cluster lives in
+ * /var/lib/optio instead (said in the log).
  */
 export async function startPostgres({
   dataDir,
@@ -87,6 +159,7 @@ export async function startPostgres({
   database = "optio",
   durable = true,
   settings: extra = [],
+  role,
 }) {
   ensureDebianPackages([{ name: "postgresql", binary: () => postgresBinDir() !== undefined }]);
   const bin = postgresBinDir();
@@ -110,7 +183,16 @@ export async function startPostgres({
   if (await tcpAnswers(port)) throw new Error(`port ${port} is taken; choose another port`);
   if (!existsSync(`${dataDir}/PG_VERSION`)) {
     log(`initialising Postgres in ${dataDir}`);
-    await runPostgresTool(`${bin}/initdb`, ["-D", dataDir, "-U", "postgres", "--auth=trust", "-E", "UTF8"]);
+    await runPostgresTool(`${bin}/initdb`, [
+      "-D",
+      dataDir,
+      "-U",
+      "postgres",
+      "--auth-local=trust",
+      "--auth-host=scram-sha-256",
+      "-E",
+      "UTF8",
+    ]);
     appendFileSync(`${dataDir}/postgresql.conf`, "\ninclude_if_exists = 'optio.conf'\n");
   }
   const settings = [
@@ -122,7 +204,10 @@ export async function startPostgres({
     ...extra, // e.g. the benchmarks' shared_preload_libraries = 'pg_stat_statements'
   ];
   writeFileSync(`${dataDir}/optio.conf`, `${settings.join("\n")}\n`);
-  if (isRoot) chownSync(`${dataDir}/optio.conf`, postgresUserIds().uid, postgresUserIds().gid);
+  writeFileSync(`${dataDir}/pg_hba.conf`, PG_HBA, { mode: 0o600 });
+  if (isRoot)
+    for (const file of ["optio.conf", "pg_hba.conf"])
+      chownSync(`${dataDir}/${file}`, postgresUserIds().uid, postgresUserIds().gid);
   await runPostgresTool(`${bin}/pg_ctl`, [
     "-D",
     dataDir,
@@ -137,35 +222,59 @@ export async function startPostgres({
     if (postgresRunning(bin, dataDir))
       await runPostgresTool(`${bin}/pg_ctl`, ["-D", dataDir, "-m", "fast", "-w", "stop"]);
   };
-  const adminUrl = `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  const adminUrl = `postgresql://postgres@localhost:${port}/postgres?host=${encodeURIComponent(dataDir)}`;
+  const roleUrl = (db) =>
+    role ? `postgresql://${role.name}:${role.password}@127.0.0.1:${port}/${db}` : withDatabase(adminUrl, db);
   try {
-    if (database) createDatabase(adminUrl, database);
+    if (role) ensureRole(adminUrl, role);
+    if (database) createDatabase(adminUrl, database, { owner: role?.name });
   } catch (error) {
     await stop();
     throw error;
   }
   return {
-    url: `postgresql://postgres@127.0.0.1:${port}/${database || "postgres"}`,
+    url: roleUrl(database || "postgres"),
     adminUrl,
+    roleUrl,
     binDir: bin,
     dataDir,
     stop,
   };
 }
 
-/** nats-server with JetStream, storing in `dataDir`, bound to 127.0.0.1. */
-export async function startNats({ dataDir, port, monitorPort, logFile }) {
+/**
+ * nats-server with JetStream, storing in `dataDir`, its client and monitoring ports bound to
+ * 127.0.0.1. Its configuration is `dataDir/nats.conf`; `authorization` (an `authorization { … }`
+ * block, see credentials.mjs) goes to `dataDir/auth.conf` (mode 0600), which the server includes:
+ * rewrite that file and `reload()` to change identities while it runs. Without it, no auth (the
+ * benchmarks only). The server's pid is in `dataDir/nats.pid`.
+ */
+export async function startNats({ dataDir, port, monitorPort, logFile, authorization }) {
   ensureDebianPackages([{ name: "nats-server", binary: () => commandExists("nats-server") }]);
   mkdirSync(dataDir, { recursive: true });
   for (const p of [port, monitorPort]) {
     if (await tcpAnswers(p)) throw new Error(`port ${p} is taken (a leftover nats-server?); choose another`);
   }
-  const out = openSync(logFile, "a");
-  const child = startProcess(
-    "nats-server",
-    ["-a", "127.0.0.1", "-p", String(port), "-m", String(monitorPort), "-js", "-sd", dataDir],
-    { stdio: ["ignore", out, out], detached: true },
+  const configFile = `${dataDir}/nats.conf`;
+  const authFile = `${dataDir}/auth.conf`;
+  if (authorization !== undefined) writeFileSync(authFile, authorization, { mode: 0o600 });
+  writeFileSync(
+    configFile,
+    [
+      "# Written by scripts/lib/services.mjs on every start.",
+      `listen: "127.0.0.1:${port}"`,
+      `http: "127.0.0.1:${monitorPort}"`,
+      `jetstream { store_dir: ${JSON.stringify(dataDir)} }`,
+      `pid_file: ${JSON.stringify(`${dataDir}/nats.pid`)}`,
+      ...(authorization !== undefined ? ['include "auth.conf"'] : []),
+      "",
+    ].join("\n"),
   );
+  const out = openSync(logFile, "a");
+  const child = startProcess("nats-server", ["-c", configFile], {
+    stdio: ["ignore", out, out],
+    detached: true,
+  });
   await waitFor(
     "NATS",
     async () => {
@@ -178,7 +287,15 @@ export async function startNats({ dataDir, port, monitorPort, logFile }) {
     },
     15_000,
   );
-  return { url: `nats://127.0.0.1:${port}`, monitorPort, stop: () => stopChild(child), child };
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    monitorPort,
+    authFile,
+    /** Re-reads the configuration (and auth.conf): identities added or removed. */
+    reload: () => child.kill("SIGHUP"),
+    stop: () => stopChild(child),
+    child,
+  };
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the child has exited. */
@@ -192,6 +309,28 @@ export function stopChild(child, { signal = "SIGTERM", graceMs = 10_000 } = {}) 
     });
     child.kill(signal);
   });
+}
+
+/**
+ * The Docker network runs go to (`npm start`): a user-defined bridge, created when missing, with
+ * inter-container traffic off (one run cannot reach another). A container on it has its own
+ * loopback, so it cannot reach what listens on the host's 127.0.0.1 (Postgres, NATS, the API).
+ */
+export function ensureRunNetwork(name) {
+  const exists = spawnSync("docker", ["network", "inspect", name], { stdio: "ignore" }).status === 0;
+  if (exists) return;
+  log(`creating the Docker network ${name} for runs (a bridge without inter-container traffic)`);
+  output("docker", [
+    "network",
+    "create",
+    "--driver",
+    "bridge",
+    "--opt",
+    "com.docker.network.bridge.enable_icc=false",
+    "--label",
+    "optio.network=runs",
+    name,
+  ]);
 }
 
 const dockerPing = (socketPath) => httpOk({ socketPath }, "/_ping");

@@ -79,10 +79,21 @@ function withDatabase(url, database) {
 
 /**
  * Starts (or adopts from the environment) Postgres, NATS with JetStream and a Docker engine, in
- * parallel. `dirs` gives { pg, nats, logs }; `ports` gives { pg, nats, natsMonitor }. Everything
+ * parallel. `dirs` gives { pg, nats, logs }; `ports` gives { pg, nats, natsMonitor }. `role` is
+ * the Postgres login the services use ({ name, password, createdb }, see startPostgres);
+ * `natsAuthorization` the NATS server's authorization block (credentials.mjs). Everything
  * started is registered on `teardown`; `onUnexpectedExit(name, code)` hears of a service dying later.
  */
-export async function startInfra({ dirs, ports, database, durable, teardown, onUnexpectedExit }) {
+export async function startInfra({
+  dirs,
+  ports,
+  database,
+  durable,
+  role,
+  natsAuthorization,
+  teardown,
+  onUnexpectedExit,
+}) {
   const env = process.env;
   const watch = (name, child) =>
     child?.once("exit", (code, signal) => {
@@ -93,9 +104,10 @@ export async function startInfra({ dirs, ports, database, durable, teardown, onU
     ? Promise.resolve({
         url: env.DATABASE_URL,
         adminUrl: withDatabase(env.DATABASE_URL, "postgres"),
+        roleUrl: (db) => withDatabase(env.DATABASE_URL, db),
         external: true,
       })
-    : startPostgres({ dataDir: dirs.pg, port: ports.pg, database, durable }).then((pg) => {
+    : startPostgres({ dataDir: dirs.pg, port: ports.pg, database, durable, role }).then((pg) => {
         teardown.add("Postgres", pg.stop);
         return pg;
       });
@@ -106,6 +118,7 @@ export async function startInfra({ dirs, ports, database, durable, teardown, onU
         port: ports.nats,
         monitorPort: ports.natsMonitor,
         logFile: path.join(dirs.logs, "nats.log"),
+        authorization: natsAuthorization,
       }).then((n) => {
         teardown.add("NATS", n.stop);
         watch("nats-server", n.child);

@@ -25,3 +25,14 @@ export function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv)
   }
   return result.data;
 }
+
+/**
+ * How a service authenticates to NATS: a user and its password, given as the value or (better, the
+ * value stays out of the environment) a file holding it. Unset: no credentials (a server without
+ * authorization only). See @optio/core natsCredentials.
+ */
+export const NatsCredentialsEnv = {
+  NATS_USER: z.string().min(1).optional(),
+  NATS_PASSWORD: z.string().min(1).optional(),
+  NATS_PASSWORD_FILE: z.string().min(1).optional(),
+};

@@ -2,6 +2,7 @@ export * from "./errors";
 export * from "./common";
 export * from "./budgets";
 export * from "./subjects";
+export * from "./nats-permissions";
 export * from "./events";
 export * from "./auth";
 export * from "./repos";

@@ -33,8 +33,8 @@ describe("runs contracts", () => {
     );
     expect(runBranchName(ids.taskId, "¿¿")).toBe("optio/0b6c2f8e");
     expect(runBranchName(ids.taskId, "a".repeat(80))).toHaveLength("optio/0b6c2f8e-".length + 40);
-    expect(runReportMsgId({ runId: ids.runId, attempt: 3, seq: 9 })).toBe(`${ids.runId}:3:9`);
-    expect(RUNS_STREAM_SUBJECTS).toContain("optio.run.*.exited");
-    expect(RUNS_STREAM_SUBJECTS).not.toContain("optio.run.*.cancel");
+    expect(runReportMsgId({ runId: ids.runId, attempt: 3, seq: 9 }, "n")).toBe(`${ids.runId}:3:9:n`);
+    expect(RUNS_STREAM_SUBJECTS).toContain("optio.runner.*.run.*.exited");
+    expect(RUNS_STREAM_SUBJECTS).not.toContain("optio.runner.*.run.*.cancel");
   });
 });

@@ -1,5 +1,6 @@
 // The runner ↔ API wire. Runners pull work (claim request/reply over core NATS), report what happens
-// in a run on JetStream (`optio.run.<runId>.<kind>`), and receive commands (cancel) on core NATS.
+// in a run on JetStream (`optio.runner.<runnerId>.run.<runId>.<kind>`), and receive commands
+// (cancel) on core NATS. Subjects: subjects.ts; who may use which: nats-permissions.ts.
 // Every run report carries runId + attempt (the lease it believes current) + a per-run sequence
 // number, so the API applies each report once and refuses reports of a superseded attempt.
 import { z } from "zod";
@@ -87,7 +88,10 @@ export type RunnerHeartbeatReply = z.infer<typeof RunnerHeartbeatReply>;
 
 // ---------------------------------------------------------------- dispatch
 
-/** Request on `optio.dispatch.claim` (API replicas answer from one queue group). */
+/**
+ * Request on `optio.runner.<runnerId>.claim` (API replicas answer from one queue group); the API
+ * refuses a claim whose `runnerId` is not the one in its subject.
+ */
 export const ClaimRequest = z.object({
   runnerId: RunnerId,
   /**
@@ -117,7 +121,8 @@ export type RunLimits = z.infer<typeof RunLimits>;
  * How the container gets its git credential. The value never appears in a URL, a log line or an
  * event: the entrypoint hands it to git through a credential helper reading a file.
  * - `none`: public repository (or a test git server without auth).
- * - `inline`: the API sends the secret in the claim reply (NATS must then be TLS + authenticated).
+ * - `inline`: the API sends the secret in the claim reply, which only the claiming runner's identity
+ *   can read (nats-permissions.ts); off a single host, NATS needs TLS as well.
  * - `runner`: the runner resolves `name` from its own secret store (OPTIO_RUNNER_GIT_CREDENTIALS).
  */
 export const GitCredential = z.discriminatedUnion("source", [
@@ -190,15 +195,26 @@ export type DispatchWakeup = z.infer<typeof DispatchWakeup>;
 
 // ---------------------------------------------------------------- reports (JetStream)
 
-/** JetStream stream for run reports. The cancel command (`optio.run.<id>.cancel`) is NOT in it. */
+/** JetStream stream for run reports. The cancel command (`….run.<id>.cancel`) is NOT in it. */
 export const RUNS_STREAM = "OPTIO_RUNS";
+/**
+ * The JetStream object store where runners keep the agent CLIs' session files between a task's runs
+ * (services/runner/src/agent-sessions.ts), one object per task id; its stream is `OBJ_<bucket>`.
+ */
+export const AGENT_SESSIONS_BUCKET = "optio_agent_sessions";
 export const RunReportKind = z.enum(["started", "log", "heartbeat", "result", "exited"]);
 export type RunReportKind = z.infer<typeof RunReportKind>;
-export const RUNS_STREAM_SUBJECTS = RunReportKind.options.map((kind) => `optio.run.*.${kind}`);
+/** `optio.runner.<runnerId>.run.<runId>.<kind>` for every report kind (see subjects.runReport). */
+export const RUNS_STREAM_SUBJECTS = RunReportKind.options.map((kind) => `optio.runner.*.run.*.${kind}`);
 
-/** The JetStream message id of a report: republishing after a reconnect deduplicates. */
-export const runReportMsgId = (r: { runId: string; attempt: number; seq: number }) =>
-  `${r.runId}:${r.attempt}:${r.seq}`;
+/**
+ * The JetStream message id of a report: republishing after a reconnect deduplicates. `nonce` is
+ * random per reporter (one run attempt on one runner) and never leaves the stream: the stream
+ * deduplicates by id whatever the subject, so an id another runner could predict would let it
+ * have this runner's report dropped as a duplicate.
+ */
+export const runReportMsgId = (r: { runId: string; attempt: number; seq: number }, nonce: string) =>
+  `${r.runId}:${r.attempt}:${r.seq}:${nonce}`;
 
 const ReportBase = z.object({
   runId: z.uuid(),
@@ -334,7 +350,10 @@ export type RunExited = z.infer<typeof RunExited>;
 
 // ---------------------------------------------------------------- commands
 
-/** Core NATS on `optio.run.<runId>.cancel`: a hint carrying ids; the runner stops that attempt. */
+/**
+ * Core NATS on `optio.runner.<runnerId>.run.<runId>.cancel`, to the runner holding the run: a hint
+ * carrying ids; the runner stops that attempt.
+ */
 export const RunCancel = z.object({
   runId: z.uuid(),
   attempt: z.number().int().min(1).optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { CsvList, LogLevel, parseEnv } from "@optio/contracts";
+import { CsvList, LogLevel, NatsCredentialsEnv, parseEnv } from "@optio/contracts";
 import { SecretKey } from "./secrets/secret-cipher";
 
 /** Everything the API reads from the environment, validated once at boot. */
@@ -8,6 +8,8 @@ export const ApiConfig = z.object({
   OPTIO_API_HOST: z.string().default("127.0.0.1"),
   DATABASE_URL: z.string().url(),
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** NATS_USER (default optio-api), NATS_PASSWORD or NATS_PASSWORD_FILE. */
+  ...NatsCredentialsEnv,
   OPTIO_ALLOWED_REPO_HOSTS: CsvList.transform((hosts) => hosts.map((host) => host.toLowerCase())),
   OPTIO_DEFAULT_IMAGE: z.string().default("optio/agent:local"),
   OPTIO_SESSION_TTL_HOURS: z.coerce.number().positive().default(168),

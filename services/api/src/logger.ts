@@ -20,6 +20,7 @@ export function createLogger(options: {
         "req.headers.cookie",
         'res.headers["set-cookie"]',
         "*.password",
+        "*.pass",
         "*.token",
         "*.passwordHash",
         // Secret values and what carries them to runs (run specs), should one ever be logged.

@@ -6,14 +6,15 @@ import { connectNats, ensureEventsStream } from "./nats/connection";
 import { createServices } from "./services";
 import { VERSION } from "./version";
 import { ApiMetrics } from "./metrics/api-metrics";
-import { startMetricsServer } from "@optio/core";
+import { API_NATS_USER } from "@optio/contracts";
+import { natsCredentials, startMetricsServer } from "@optio/core";
 
 /** Starts the API process: config, clients, app, background workers; stops gracefully. */
 async function main(): Promise<void> {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.OPTIO_LOG_LEVEL, name: "optio-api" });
   const prisma = createPrisma(config.DATABASE_URL);
-  const nats = await connectNats(config.NATS_URL, "optio-api");
+  const nats = await connectNats(config.NATS_URL, "optio-api", natsCredentials(config, API_NATS_USER));
   await ensureEventsStream(nats);
 
   const metrics = new ApiMetrics({ prisma, nats });

@@ -7,8 +7,8 @@
 import { StorageType } from "@nats-io/jetstream";
 import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { Objm, type ObjectStore } from "@nats-io/obj";
+import { AGENT_SESSIONS_BUCKET } from "@optio/contracts";
 
-export const SESSIONS_BUCKET = "optio_agent_sessions";
 
 /** A task's kept sessions: the archive, and the session ids it is known to hold. */
 export interface KeptSessions {
@@ -28,7 +28,7 @@ export class AgentSessions {
   /** The bucket, made on first use by whichever runner needs it first (create opens an existing one). */
   private bucket(): Promise<ObjectStore> {
     this.store ??= new Objm(this.opts.nc)
-      .create(SESSIONS_BUCKET, { storage: StorageType.File, ttl: nanos(this.opts.ttlMs) })
+      .create(AGENT_SESSIONS_BUCKET, { storage: StorageType.File, ttl: nanos(this.opts.ttlMs) })
       .catch((error: unknown) => {
         this.store = undefined; // try again on the next call
         throw error;

@@ -1,6 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { AgentType, CsvList, LogLevel, parseEnv, RunnerId } from "@optio/contracts";
+import { AgentType, CsvList, LogLevel, NatsCredentialsEnv, parseEnv, RunnerId } from "@optio/contracts";
 import { PriceEntries } from "./price-table";
 
 const int = (min: number, max: number, fallback: number) =>
@@ -33,6 +33,8 @@ export function defaultRunnerId(host = hostname()): string {
 /** Everything the runner reads from the environment, validated once at boot. */
 export const RunnerConfig = z.object({
   NATS_URL: z.string().default("nats://127.0.0.1:4222"),
+  /** NATS_USER (default runner-<OPTIO_RUNNER_ID>), NATS_PASSWORD or NATS_PASSWORD_FILE. */
+  ...NatsCredentialsEnv,
   OPTIO_RUNNER_ID: RunnerId.default(() => defaultRunnerId()),
   OPTIO_RUNNER_LABELS: CsvList,
   OPTIO_RUNNER_AGENT_TYPES: CsvList.pipe(z.array(AgentType)).transform((types) =>
@@ -79,8 +81,15 @@ export const RunnerConfig = z.object({
   OPTIO_RUNNER_MEMORY_MB: int(32, 1_048_576, 2048),
   OPTIO_RUNNER_CPUS: z.coerce.number().positive().max(256).default(1),
   OPTIO_RUNNER_PIDS: int(16, 1_000_000, 512),
-  /** Container network: the engine's bridge (production), the host's (tests), or none. */
-  OPTIO_RUNNER_NETWORK: z.enum(["bridge", "host", "none"]).default("bridge"),
+  /**
+   * Container network (docker driver): the engine's default `bridge`, a user-defined network by name
+   * (`npm start`: optio-runs, a bridge without inter-container traffic), `none`, or `host`, which
+   * shares the host's loopback (Postgres, NATS, the API) with the agent: tests and trusted dev only.
+   */
+  OPTIO_RUNNER_NETWORK: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, "must be bridge, host, none or a Docker network name")
+    .default("bridge"),
   /** Numeric uid:gid the agent runs as inside the container (the image's `agent` user). */
   OPTIO_RUNNER_CONTAINER_USER: z
     .string()

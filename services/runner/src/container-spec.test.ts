@@ -52,6 +52,12 @@ describe("buildContainerSpec", () => {
         testConfig({ OPTIO_RUNNER_NETWORK: "none" }),
       ).HostConfig.NetworkMode,
     ).toBe("none");
+    const named = testConfig({ OPTIO_RUNNER_NETWORK: "optio-runs" });
+    expect(
+      buildContainerSpec(planRun(runSpec(), { config: named, paths, gitCredentials: {} }), named).HostConfig
+        .NetworkMode,
+    ).toBe("optio-runs");
+    expect(() => testConfig({ OPTIO_RUNNER_NETWORK: "container:other" })).toThrow(/OPTIO_RUNNER_NETWORK/);
   });
 
   it("never puts secret values in the container's env or labels", () => {

@@ -1,13 +1,14 @@
 // The runner process: load config once, connect to NATS and the engine, run, shut down gracefully.
 import pino from "pino";
-import { startMetricsServer } from "@optio/core";
+import { natsCredentials, natsUrlForLogs, startMetricsServer } from "@optio/core";
+import { runnerNatsUser } from "@optio/contracts";
 import { jetstream } from "@nats-io/jetstream";
 import { loadConfig, type RunnerConfig } from "./config";
 import { DockerDriver } from "./docker.driver";
 import type { Driver } from "./driver";
 import { loadGitCredentials } from "./git-credentials";
 import { LocalDriver } from "./local.driver";
-import { connectNats, ensureRunsStream } from "./nats";
+import { connectNats } from "./nats";
 import { Runner } from "./runner";
 import { RunnerMetrics } from "./runner-metrics";
 import { version } from "../package.json";
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   const logger = pino({
     level: config.OPTIO_LOG_LEVEL,
     base: { service: "optio-runner", runnerId: config.OPTIO_RUNNER_ID },
+    redact: { paths: ["*.pass", "*.password", "*.secretEnv", "*.gitCredential"], censor: "[REDACTED]" },
   });
   const gitCredentials = loadGitCredentials(config.OPTIO_RUNNER_GIT_CREDENTIALS);
   const driver = await createDriver(config, logger);
@@ -38,9 +40,16 @@ async function main(): Promise<void> {
     logger.info({ engine: await driver.ping(), driver: driver.name }, "container engine reachable");
   else logger.warn("local driver: runs are NOT isolated from this host");
 
-  const nc = await connectNats(config.NATS_URL, `optio-runner-${config.OPTIO_RUNNER_ID}`);
-  logger.info({ nats: config.NATS_URL }, "connected to NATS");
-  await ensureRunsStream(nc);
+  const credentials = natsCredentials(config, runnerNatsUser(config.OPTIO_RUNNER_ID));
+  const nc = await connectNats({
+    url: config.NATS_URL,
+    name: `optio-runner-${config.OPTIO_RUNNER_ID}`,
+    runnerId: config.OPTIO_RUNNER_ID,
+    credentials,
+  });
+  logger.info({ nats: natsUrlForLogs(config.NATS_URL), natsUser: credentials?.user }, "connected to NATS");
+  // No stream set-up here: the API creates the report stream; a report sent before it exists is
+  // retried until it is stored (run-reporter.ts).
   const js = jetstream(nc);
   const metrics = new RunnerMetrics({ runnerId: config.OPTIO_RUNNER_ID, slots: config.OPTIO_RUNNER_SLOTS });
   const runner = new Runner({

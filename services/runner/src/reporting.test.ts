@@ -14,11 +14,13 @@ const logger = pino({ level: "silent" });
 describe("RunReporter", () => {
   it("numbers reports, keeps order and retries a failed publish with the same message id", async () => {
     const stored: { subject: string; msgId: string; report: RunReport }[] = [];
+    const tried: string[] = [];
     let failures = 2;
     const reporter = new RunReporter({
       ids,
       logger,
       sink: async (subject, payload, msgId) => {
+        tried.push(msgId);
         if (failures-- > 0) throw new Error("nats down");
         stored.push({ subject, msgId, report: RunReport.parse(JSON.parse(payload)) });
       },
@@ -33,11 +35,24 @@ describe("RunReporter", () => {
       durationMs: 5,
       error: null,
     });
+    // The ids end in a nonce of this reporter's, the same for every report and retry.
+    const nonce = stored[0]!.msgId.split(":").at(-1)!;
+    expect(nonce).toMatch(/^[0-9a-f-]{36}$/);
     expect(stored.map((s) => [s.subject, s.msgId, s.report.seq])).toEqual([
-      [`optio.run.${ids.runId}.started`, `${ids.runId}:3:1`, 1],
-      [`optio.run.${ids.runId}.heartbeat`, `${ids.runId}:3:2`, 2],
-      [`optio.run.${ids.runId}.exited`, `${ids.runId}:3:3`, 3],
+      [`optio.runner.r1.run.${ids.runId}.started`, `${ids.runId}:3:1:${nonce}`, 1],
+      [`optio.runner.r1.run.${ids.runId}.heartbeat`, `${ids.runId}:3:2:${nonce}`, 2],
+      [`optio.runner.r1.run.${ids.runId}.exited`, `${ids.runId}:3:3:${nonce}`, 3],
     ]);
+    expect(tried.slice(0, 3)).toEqual([stored[0]!.msgId, stored[0]!.msgId, stored[0]!.msgId]);
+  });
+
+  it("uses message ids no other reporter (or runner) can predict", async () => {
+    const ids2: string[] = [];
+    for (let i = 0; i < 2; i++)
+      await new RunReporter({ ids, logger, sink: async (_s, _p, msgId) => void ids2.push(msgId) }).send({
+        kind: "heartbeat",
+      });
+    expect(ids2[0]).not.toBe(ids2[1]);
   });
 
   it("drops an invalid report without a gap in the sequence", async () => {

@@ -1,5 +1,7 @@
 // Sends one run attempt's reports to JetStream, in order, each exactly once: a per-attempt sequence
-// number, and the message id `<runId>:<attempt>:<seq>` so a retry after a lost ack deduplicates.
+// number, and the message id `<runId>:<attempt>:<seq>:<nonce>` so a retry after a lost ack
+// deduplicates (the nonce, random per reporter, keeps other runners from guessing the ids).
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { RunReport, runReportMsgId, subjects, type RunReportKind } from "@optio/contracts";
 
@@ -21,6 +23,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RunReporter {
   private seq = 0;
+  private readonly nonce = randomUUID();
   private tail: Promise<void> = Promise.resolve();
   private abandoned = false;
   private unsent = 0;
@@ -44,9 +47,9 @@ export class RunReporter {
     }
     this.seq++;
     const report = parsed.data;
-    const subject = subjects.runReport(report.runId, report.kind as RunReportKind);
+    const subject = subjects.runReport(report.runnerId, report.runId, report.kind as RunReportKind);
     const payload = JSON.stringify(report);
-    const msgId = runReportMsgId(report);
+    const msgId = runReportMsgId(report, this.nonce);
     this.unsent++;
     this.tail = this.tail
       .then(() => this.publish(subject, payload, msgId, report.kind))

@@ -7,19 +7,20 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { subjects, type RunLog, type RunReport, type RunResult } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import type { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { privateNats, type TestNats } from "./testing/nats";
-import { startTestRunner } from "./testing/test-runner";
+import { runnerConnection, startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
 let nats: TestNats;
 let nc: NatsConnection;
+let runnerNc: NatsConnection;
 let git: GitServer;
 let image: string;
 let dispatcher: FakeDispatcher;
@@ -54,17 +55,19 @@ async function run(repo: string, overrides: Parameters<typeof runSpec>[0]) {
 beforeAll(async () => {
   image = testAgentImage();
   [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: nats.url, ...nats.tool });
+  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
   driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  runner = await startTestRunner({ config, nc, driver });
+  runner = await startTestRunner({ config, nc: runnerNc, driver });
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await runner.shutdown();
   dispatcher.close();
   for (const unit of await driver.list()) await driver.remove(unit.id);
+  await runnerNc.close();
   await nc.close();
   await Promise.all([git.close(), nats.stop()]);
 });

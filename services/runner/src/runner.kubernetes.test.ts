@@ -7,7 +7,7 @@ import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { KubernetesDriver } from "./kubernetes.driver";
 import { DEFAULT_ENTRYPOINT } from "./local.driver";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import { podName } from "./pod-spec";
 import { planRun } from "./run-plan";
 import type { Runner } from "./runner";
@@ -16,7 +16,7 @@ import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { KubeApiDouble } from "./testing/kube-api.double";
 import { privateNats, type TestNats } from "./testing/nats";
-import { startTestRunner } from "./testing/test-runner";
+import { runnerConnection, startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(60_000);
 
@@ -26,6 +26,7 @@ const kube = new KubeApiDouble();
 kube.images.set(IMAGE, { entrypoint: DEFAULT_ENTRYPOINT });
 let nats: TestNats;
 let nc: NatsConnection;
+let runnerNc: NatsConnection;
 let git: GitServer;
 let dispatcher: FakeDispatcher;
 let runner: Runner;
@@ -73,7 +74,8 @@ beforeAll(async () => {
     OPTIO_RUNNER_SHUTDOWN_MS: "500",
     OPTIO_RUNNER_KUBE_START_TIMEOUT_MS: "5000",
   });
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: nats.url, ...nats.tool });
+  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
   driver = new KubernetesDriver({ config, logger: pino({ level: "silent" }) });
@@ -83,12 +85,13 @@ beforeAll(async () => {
   orphan = podOf(left);
   await driver.start(planRun(left, { config, paths: driver.paths(), gitCredentials: {} }));
 
-  runner = await startTestRunner({ config, nc, driver });
+  runner = await startTestRunner({ config, nc: runnerNc, driver });
 });
 
 afterAll(async () => {
   await runner.shutdown();
   dispatcher.close();
+  await runnerNc.close();
   await nc.close();
   await Promise.all([git.close(), nats.stop(), kube.close()]);
 });
@@ -170,7 +173,7 @@ describe("Runner on Kubernetes (API double)", () => {
     await untilRunning(run);
     const t0 = Date.now();
     nc.publish(
-      subjects.runCancel(run.runId),
+      subjects.runCancel("kube-runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
     );
     const reports = await dispatcher.exited(run.runId);

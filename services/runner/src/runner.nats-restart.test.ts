@@ -5,13 +5,14 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { RunReport, RUNS_STREAM, subjects, type RunLog } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
-import { connectNats, ensureRunsStream } from "./nats";
+import { connect } from "@nats-io/transport-node";
+import { ensureRunsStream } from "./testing/streams";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { privateNats, type PrivateNats } from "./testing/nats";
-import { startTestRunner } from "./testing/test-runner";
+import { runnerConnection, startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
@@ -32,8 +33,8 @@ afterAll(async () => {
 
 it("loses no report across a NATS restart mid-run", async () => {
   const image = testAgentImage();
-  nc = await connectNats(nats.url, "test");
-  runnerNc = await connectNats(nats.url, "runner");
+  // The test plays the API: it must outlive the restart as the runner does.
+  nc = await connect({ servers: nats.url, ...nats.tool, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
   await ensureRunsStream(nc);
   const dispatcher = new FakeDispatcher(nc);
   const config = testConfig({
@@ -42,6 +43,7 @@ it("loses no report across a NATS restart mid-run", async () => {
     OPTIO_RUNNER_HEARTBEAT_MS: "300",
     OPTIO_RUNNER_POLL_MS: "600000",
   });
+  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
   const runner = await startTestRunner({
     config,
     nc: runnerNc,

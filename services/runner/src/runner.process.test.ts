@@ -5,7 +5,7 @@ import path from "node:path";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { RunnerAnnounced, subjects } from "@optio/contracts";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec } from "./testing/fixtures";
@@ -29,6 +29,8 @@ const containers = () =>
 
 const children: ChildProcess[] = [];
 
+let runnerPassword: string;
+
 function startRunner(extraEnv: Record<string, string> = {}): ChildProcess {
   // node with tsx's loader (not the tsx CLI, which would put a wrapper process in between and
   // turn `kill -9` into killing the wrapper only).
@@ -38,6 +40,8 @@ function startRunner(extraEnv: Record<string, string> = {}): ChildProcess {
       PATH: process.env.PATH,
       NATS_URL: nats.url,
       OPTIO_RUNNER_ID: RUNNER_ID,
+      // Its identity: the user defaults to runner-<OPTIO_RUNNER_ID>.
+      NATS_PASSWORD: runnerPassword,
       OPTIO_RUNNER_IMAGE: image,
       OPTIO_RUNNER_NETWORK: "host",
       OPTIO_RUNNER_HEARTBEAT_MS: "300",
@@ -80,7 +84,8 @@ const exitOf = (child: ChildProcess) =>
 beforeAll(async () => {
   image = testAgentImage();
   [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: nats.url, ...nats.tool });
+  runnerPassword = (await nats.addRunner(RUNNER_ID)).pass;
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
 }, IMAGE_BUILD_TIMEOUT_MS);

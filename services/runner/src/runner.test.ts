@@ -5,14 +5,14 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
 import { DockerDriver } from "./docker.driver";
-import { ensureRunsStream } from "./nats";
+import { ensureRunsStream } from "./testing/streams";
 import type { Runner } from "./runner";
 import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
 import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
 import { startGitServer, type GitServer } from "./testing/git-server";
 import { privateNats, type TestNats } from "./testing/nats";
-import { startTestRunner } from "./testing/test-runner";
+import { runnerConnection, startTestRunner } from "./testing/test-runner";
 
 jest.setTimeout(120_000);
 
@@ -20,6 +20,7 @@ const anthropicKey = testSecret("sk-ant-");
 const auth = { username: "x-access-token", password: testSecret("ghs_") };
 let nats: TestNats;
 let nc: NatsConnection;
+let runnerNc: NatsConnection;
 let git: GitServer;
 let image: string;
 let dispatcher: FakeDispatcher;
@@ -60,17 +61,19 @@ function dispatch(run: ReturnType<typeof runSpec>) {
 beforeAll(async () => {
   image = testAgentImage();
   [nats, git] = await Promise.all([privateNats(), startGitServer(auth)]);
-  nc = await connect({ servers: nats.url });
+  nc = await connect({ servers: nats.url, ...nats.tool });
+  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
   await ensureRunsStream(nc);
   dispatcher = new FakeDispatcher(nc);
   driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  runner = await startTestRunner({ config, nc, driver });
+  runner = await startTestRunner({ config, nc: runnerNc, driver });
 }, IMAGE_BUILD_TIMEOUT_MS);
 
 afterAll(async () => {
   await runner.shutdown();
   dispatcher.close();
   for (const unit of await driver.list()) await driver.remove(unit.id);
+  await runnerNc.close();
   await nc.close();
   await Promise.all([git.close(), nats.stop()]);
 });
@@ -178,13 +181,13 @@ describe("Runner", () => {
     );
   });
 
-  it("cancels a run on optio.run.<id>.cancel within the grace period", async () => {
+  it("cancels a run on its runner's cancel subject within the grace period", async () => {
     const run = spec("cancel", { agentType: "claude", prompt: "FAKE_SLEEP=60" });
     dispatch(run);
     await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
     const t0 = Date.now();
     nc.publish(
-      subjects.runCancel(run.runId),
+      subjects.runCancel("runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
     );
     const reports = await dispatcher.exited(run.runId);
@@ -197,7 +200,10 @@ describe("Runner", () => {
     const run = spec("fenced", { agentType: "claude", prompt: "FAKE_SLEEP=60", attempt: 2 });
     dispatch(run);
     await dispatcher.until(run.runId, (r) => r.some((x) => x.kind === "started"));
-    nc.publish(subjects.runCancel(run.runId), JSON.stringify({ runId: run.runId, attempt: 1 }));
+    nc.publish(
+      subjects.runCancel("runner-test", run.runId),
+      JSON.stringify({ runId: run.runId, attempt: 1 }),
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(kinds(dispatcher.reportsOf(run.runId))).not.toContain("exited");
     expect(dispatcher.heartbeats.at(-1)!.runs).toContainEqual({ runId: run.runId, attempt: 2 });

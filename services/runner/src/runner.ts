@@ -147,7 +147,8 @@ export class Runner {
     this.opts.driver.warm?.();
     this.subscriptions.push(nc.subscribe(subjects.dispatchWakeup(), { callback: () => this.wake() }));
     this.subscriptions.push(
-      nc.subscribe(subjects.runCancel("*"), {
+      // Cancels of this runner's runs only (the API sends each to the runner holding the run).
+      nc.subscribe(subjects.runCancel(this.opts.config.OPTIO_RUNNER_ID, "*"), {
         callback: (error, msg) => {
           if (error) return;
           const parsed = RunCancel.safeParse(msg.json());
@@ -277,7 +278,7 @@ export class Runner {
       labels: config.OPTIO_RUNNER_LABELS,
       batch: true,
     });
-    const reply = await nc.request(subjects.dispatchClaim(), JSON.stringify(request), {
+    const reply = await nc.request(subjects.runnerClaim(config.OPTIO_RUNNER_ID), JSON.stringify(request), {
       timeout: config.OPTIO_RUNNER_CLAIM_TIMEOUT_MS,
     });
     this.pendingClaimId = undefined;

@@ -59,7 +59,7 @@ describe("config", () => {
     expect(() =>
       loadConfig({
         OPTIO_RUNNER_ID: "Bad Id",
-        OPTIO_RUNNER_NETWORK: "macvlan",
+        OPTIO_RUNNER_NETWORK: "container:other", // a network name, never another container's namespace
         OPTIO_RUNNER_SLOTS: "0",
         OPTIO_RUNNER_CONTAINER_USER: "0:0",
       }),

@@ -16,3 +16,6 @@ app.kubernetes.io/managed-by: Helm
 - name: NATS_URL
   value: {{ .Values.nats.url | quote }}
 {{- end }}
+{{- define "optio.runnerIdentities" -}}
+{{ if .Values.autoscaling.enabled }}{{ .Values.autoscaling.maxReplicaCount }}{{ else }}{{ .Values.runner.replicas }}{{ end }}
+{{- end }}

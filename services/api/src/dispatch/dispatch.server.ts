@@ -1,6 +1,8 @@
 // The API's side of the runner protocol over NATS: answers claims and heartbeats (queue group, so
 // one replica answers each), notes announcements, and consumes run reports from JetStream with a
-// durable consumer, so reports sent while no API was up are applied when one comes back.
+// durable consumer, so reports sent while no API was up are applied when one comes back. Every
+// runner message names its runner twice, in the subject (which NATS permissions tie to the
+// runner's identity) and in the payload; a message where the two differ is refused.
 import type { Msg, NatsConnection, Subscription } from "@nats-io/nats-core";
 import { AckPolicy, DeliverPolicy, jetstream, type ConsumerMessages } from "@nats-io/jetstream";
 import { nanos } from "@nats-io/nats-core";
@@ -10,6 +12,7 @@ import {
   RunReport,
   RunnerAnnounced,
   RunnerHeartbeat,
+  runnerIdOfSubject,
   subjects,
   type ClaimReply,
   type RunCancel,
@@ -57,12 +60,12 @@ export class DispatchServer {
   }
 
   async start(): Promise<void> {
-    this.respond(subjects.dispatchClaim(), ClaimRequest, async (request): Promise<ClaimReply> => {
+    this.respond(subjects.runnerClaim("*"), ClaimRequest, async (request): Promise<ClaimReply> => {
       const runs = await this.claims.claim(request);
       return { run: runs[0] ?? null, runs };
     });
-    this.respond("optio.runner.*.heartbeat", RunnerHeartbeat, (beat) => this.registry.heartbeat(beat));
-    this.respond("optio.runner.*.announced", RunnerAnnounced, async (announced) => {
+    this.respond(subjects.runnerHeartbeat("*"), RunnerHeartbeat, (beat) => this.registry.heartbeat(beat));
+    this.respond(subjects.runnerAnnounce("*"), RunnerAnnounced, async (announced) => {
       await this.registry.record(announced);
       // A runner that just started holds nothing: runs it had before are lost, requeue them now.
       await this.reaper.forfeitLeasesOf(announced.runnerId);
@@ -81,7 +84,7 @@ export class DispatchServer {
   }
 
   /** Subscribes in the API queue group; parses with the contract; replies when the caller asked. */
-  private respond<S extends z.ZodType>(
+  private respond<S extends z.ZodType<{ runnerId: string }>>(
     subject: string,
     schema: S,
     handle: (message: z.output<S>) => Promise<object | null>,
@@ -96,7 +99,7 @@ export class DispatchServer {
     this.subscriptions.push(sub);
   }
 
-  private async handle<S extends z.ZodType>(
+  private async handle<S extends z.ZodType<{ runnerId: string }>>(
     msg: Msg,
     schema: S,
     handle: (message: z.output<S>) => Promise<object | null>,
@@ -111,6 +114,14 @@ export class DispatchServer {
     if (!parsed.success) {
       this.logger.warn({ subject: msg.subject, issues: parsed.error.issues }, "invalid message rejected");
       if (msg.reply) msg.respond(JSON.stringify({ error: "invalid message" }));
+      return;
+    }
+    if (parsed.data.runnerId !== runnerIdOfSubject(msg.subject)) {
+      this.logger.warn(
+        { subject: msg.subject, runnerId: parsed.data.runnerId },
+        "runner message naming another runner rejected",
+      );
+      if (msg.reply) msg.respond(JSON.stringify({ error: "runner id does not match the subject" }));
       return;
     }
     try {
@@ -137,9 +148,12 @@ export class DispatchServer {
     this.consuming = (async () => {
       for await (const message of messages) {
         const parsed = RunReport.safeParse(safeJson(() => message.json()));
-        if (!parsed.success) {
+        if (!parsed.success || parsed.data.runnerId !== runnerIdOfSubject(message.subject)) {
           this.logger.warn(
-            { subject: message.subject, issues: parsed.error.issues },
+            {
+              subject: message.subject,
+              issues: parsed.error?.issues ?? "runner id does not match the subject",
+            },
             "invalid run report dropped",
           );
           message.term();
@@ -153,7 +167,8 @@ export class DispatchServer {
           }
           if (result === "stale" || result === "cancelled") {
             const reason = result === "cancelled" ? "cancelled" : "superseded";
-            this.fence({ runId: parsed.data.runId, attempt: parsed.data.attempt, reason });
+            const { runnerId, runId, attempt } = parsed.data;
+            this.fence(runnerId, { runId, attempt, reason });
           }
           if (result === "applied" && parsed.data.kind === "log") this.hints.logsStored(parsed.data.taskId);
           message.ack();
@@ -166,8 +181,8 @@ export class DispatchServer {
   }
 
   /** Tells the runner of a superseded or cancelled attempt to stop its container. */
-  private fence(command: RunCancel): void {
-    this.nats.publish(subjects.runCancel(command.runId), JSON.stringify(command));
+  private fence(runnerId: string, command: RunCancel): void {
+    this.nats.publish(subjects.runCancel(runnerId, command.runId), JSON.stringify(command));
   }
 }
 

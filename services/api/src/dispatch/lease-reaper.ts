@@ -80,7 +80,8 @@ export class LeaseReaper {
         task.maxAttempts,
       );
       await runStore.leaseExpired(work.tx, run.id, message);
-      work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt });
+      if (run.runner_id)
+        work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt, runnerId: run.runner_id });
       // A task that already moved on (its run was left open) keeps its state; only the run closes.
       if (!LEASED_TASK_STATES.includes(run.task_state)) return true;
       await this.machine.transition(work, {

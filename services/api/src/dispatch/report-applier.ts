@@ -1,7 +1,8 @@
-// Applies runner reports (JetStream `optio.run.<runId>.<kind>`) to runs and tasks. Each report is
-// applied once and in order (per-attempt sequence numbers); a report naming a superseded attempt is
-// refused so its runner stops the container (fencing). A result's usage is added to its task, and to
-// the day's spend rows the daily budget reads (budgets/spend.store.ts), in the same transaction.
+// Applies runner reports (JetStream `optio.runner.<runnerId>.run.<runId>.<kind>`) to runs and tasks.
+// Each report is applied once and in order (per-attempt sequence numbers); a report naming a
+// superseded attempt, or sent by a runner that does not hold the run, is refused so its runner stops
+// the container (fencing). A result's usage is added to its task, and to the day's spend rows the
+// daily budget reads (budgets/spend.store.ts), in the same transaction.
 import { decideRunOutcome, errorOfBareExit, type RunOutcome } from "@optio/core";
 import type { ReviewVerdict, RunExited, RunReport, RunResult } from "@optio/contracts";
 import { Prisma } from "../generated/prisma/client";
@@ -65,6 +66,9 @@ export class ReportApplier {
         SELECT id, task_id AS "taskId", attempt, state, last_report_seq AS "lastReportSeq", runner_id AS "runnerId"
           FROM runs WHERE id = ${report.runId}::uuid FOR UPDATE`;
     if (!run || run.attempt !== report.attempt || run.taskId !== report.taskId) return "stale";
+    // Only the runner holding the attempt reports on it (its identity is checked by NATS and by the
+    // dispatch server against the report's subject).
+    if (run.runnerId !== report.runnerId) return "stale";
     if (report.seq <= run.lastReportSeq) return "duplicate";
     if (report.seq > run.lastReportSeq + 1) return "early";
     await runStore.advanceReportSeq(work.tx, run.id, report.seq);

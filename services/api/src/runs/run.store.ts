@@ -60,7 +60,7 @@ export const runStore = {
   ) {
     const open = await tx.run.findMany({
       where: { taskId, state: { in: [...OPEN_RUN_STATES] } },
-      select: { id: true, attempt: true, state: true },
+      select: { id: true, attempt: true, state: true, runnerId: true },
     });
     if (open.length === 0) return open;
     await tx.run.updateMany({

@@ -6,7 +6,8 @@ import { subjects, type DispatchWakeup, type RunCancel } from "@optio/contracts"
 import type { Logger } from "pino";
 
 export interface RunSignals {
-  cancelRun(run: { runId: string; attempt: number }): void;
+  /** Tells the runner holding the run to stop that attempt. */
+  cancelRun(run: { runId: string; attempt: number; runnerId: string }): void;
   wakeup(): void;
 }
 
@@ -19,9 +20,9 @@ export class NatsRunSignals implements RunSignals {
     this.logger = options.logger;
   }
 
-  cancelRun(run: { runId: string; attempt: number }): void {
+  cancelRun(run: { runId: string; attempt: number; runnerId: string }): void {
     const message: RunCancel = { runId: run.runId, attempt: run.attempt, reason: "cancelled" };
-    this.publish(subjects.runCancel(run.runId), message);
+    this.publish(subjects.runCancel(run.runnerId, run.runId), message);
   }
 
   wakeup(): void {

@@ -27,7 +27,11 @@ export const actorName = (actor: Actor) =>
 export const actorUserId = (actor: Actor) => (actor.kind === "user" ? actor.userId : null);
 
 /** What to tell runners once the transaction has committed. */
-export type AfterCommit = { cancelRuns: { runId: string; attempt: number }[]; wakeup: boolean };
+/** `cancelRuns`: claimed runs to stop, each told to the runner holding it (its run row's runner id). */
+export type AfterCommit = {
+  cancelRuns: { runId: string; attempt: number; runnerId: string }[];
+  wakeup: boolean;
+};
 
 /** A transaction plus the signals it accumulates. */
 export type Work = { tx: Tx; after: AfterCommit };
@@ -167,7 +171,8 @@ export class TaskMachine {
     });
     if (task.state === "completed") return;
     for (const run of open) {
-      if (run.state !== "queued") work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt });
+      if (run.state !== "queued" && run.runnerId)
+        work.after.cancelRuns.push({ runId: run.id, attempt: run.attempt, runnerId: run.runnerId });
     }
   }
 

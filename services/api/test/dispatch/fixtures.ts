@@ -9,6 +9,8 @@ import { started, type ScriptedRunner } from "./protocol";
 
 export type DispatchWorld = {
   readonly ctx: TestContext;
+  /** The world's own NATS (with production's authorization; `addRunner` for a runner identity). */
+  readonly nats: PrivateNats;
   readonly auth: { authorization: string };
   fixtures: DispatchFixtures;
 };
@@ -26,7 +28,7 @@ export function useDispatchWorld(
   let auth: { authorization: string };
   beforeAll(async () => {
     nats = await startPrivateNats();
-    ctx = await createTestContext({ ...options, natsUrl: nats.url, config });
+    ctx = await createTestContext({ ...options, nats: nats.forApi, config });
     await ctx.dispatch.server.start();
     auth = { authorization: `Bearer ${await ctx.adminToken()}` };
   });
@@ -37,6 +39,9 @@ export function useDispatchWorld(
   return {
     get ctx() {
       return ctx;
+    },
+    get nats() {
+      return nats;
     },
     get auth() {
       return auth;

@@ -1,4 +1,4 @@
-import type { RunCancel } from "@optio/contracts";
+import { subjects, type RunCancel } from "@optio/contracts";
 import { eventually } from "../helpers/eventually";
 import { useDispatchWorld } from "./fixtures";
 import { ScriptedRunner, resultOk, started } from "./protocol";
@@ -22,7 +22,7 @@ describe("leases and fencing", () => {
     expect(old).toMatchObject({ state: "superseded", errorCode: "LEASE_EXPIRED" });
 
     const cancels: RunCancel[] = [];
-    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+    const sub = world.ctx.nats.subscribe(subjects.runCancel("*", spec.runId), {
       callback: (_e, m) => void cancels.push(m.json()),
     });
     await lost.report(spec, resultOk); // the late runner's result is fenced
@@ -66,7 +66,7 @@ describe("leases and fencing", () => {
     await drainQueue(runner);
     const { task, spec } = await startRun(runner);
     const cancels: RunCancel[] = [];
-    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+    const sub = world.ctx.nats.subscribe(subjects.runCancel("*", spec.runId), {
       callback: (_e, m) => void cancels.push(m.json()),
     });
     await world.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(world.auth).expect(200);
@@ -98,7 +98,7 @@ describe("leases and fencing", () => {
     const spec = (await runner.claim())!;
     await world.ctx.http.post(`/api/tasks/${task.id}/cancel`).set(world.auth).expect(200);
     const cancels: RunCancel[] = [];
-    const sub = world.ctx.nats.subscribe(`optio.run.${spec.runId}.cancel`, {
+    const sub = world.ctx.nats.subscribe(subjects.runCancel("*", spec.runId), {
       callback: (_e, m) => void cancels.push(m.json()),
     });
     // The runner missed the cancel message and starts the container anyway.

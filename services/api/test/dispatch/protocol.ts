@@ -1,5 +1,6 @@
 // A scripted runner speaking the wire protocol of @optio/contracts, for testing the API's side of
 // dispatch without containers. The real runner is exercised by the end-to-end tests.
+import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/nats-core";
 import { jetstream } from "@nats-io/jetstream";
 import {
@@ -13,6 +14,7 @@ import {
 
 export class ScriptedRunner {
   private readonly seqs = new Map<string, number>();
+  private readonly nonce = randomUUID();
 
   constructor(
     private readonly nats: NatsConnection,
@@ -47,7 +49,7 @@ export class ScriptedRunner {
 
   private async request(fields: { claimId?: string; freeSlots: number; batch?: boolean }) {
     const reply = await this.nats.request(
-      subjects.dispatchClaim(),
+      subjects.runnerClaim(this.runnerId),
       JSON.stringify({
         runnerId: this.runnerId,
         agentTypes: this.agentTypes,
@@ -93,9 +95,11 @@ export class ScriptedRunner {
       runnerId: this.runnerId,
       time: new Date().toISOString(),
     } as RunReport;
-    await jetstream(this.nats).publish(subjects.runReport(spec.runId, report.kind), JSON.stringify(report), {
-      msgID: runReportMsgId(report),
-    });
+    await jetstream(this.nats).publish(
+      subjects.runReport(this.runnerId, spec.runId, report.kind),
+      JSON.stringify(report),
+      { msgID: runReportMsgId(report, this.nonce) },
+    );
     return report;
   }
 }

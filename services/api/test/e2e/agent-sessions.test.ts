@@ -5,8 +5,8 @@
 // require their session files as the real ones do (a resume of a session that is not there fails).
 import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/nats-core";
+import { AGENT_SESSIONS_BUCKET } from "@optio/contracts";
 import { connectNats } from "../../src/nats/connection";
-import { SESSIONS_BUCKET } from "../../../runner/src/agent-sessions";
 import { eventually, removeRunnerLeftovers, startE2eStack, type E2eStack, type RunnerProcess } from "./stack";
 
 jest.setTimeout(180_000);
@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 beforeAll(async () => {
   stack = await startE2eStack();
-  nc = await connectNats(stack.nats.url, "agent-sessions-test");
+  nc = await connectNats(stack.nats.url, "agent-sessions-test", stack.nats.tool);
 }, 15 * 60_000);
 afterAll(async () => {
   await nc?.close();
@@ -83,7 +83,7 @@ describe("agent sessions across runs", () => {
   it("a resume on another runner continues the session the first run ended with", async () => {
     const a = await startRunner("sessions-a");
     const { task, repo } = await idleTask(a);
-    const objects = await (await new Objm(nc).open(SESSIONS_BUCKET)).info(task.id);
+    const objects = await (await new Objm(nc).open(AGENT_SESSIONS_BUCKET)).info(task.id);
     expect(objects?.description).toContain(task.sessionId);
     await a.stop();
 
@@ -103,7 +103,7 @@ describe("agent sessions across runs", () => {
   it("when the kept session is gone, the run starts a new session from the branch and says so", async () => {
     const c = await startRunner("sessions-c");
     const { task } = await idleTask(c);
-    await (await new Objm(nc).open(SESSIONS_BUCKET)).delete(task.id);
+    await (await new Objm(nc).open(AGENT_SESSIONS_BUCKET)).delete(task.id);
 
     const done = await resume(task.id, "Now add the greeting file");
     const [first, second] = await runsOf(task.id);

@@ -119,7 +119,7 @@ export function faultSuite(options: FaultSuiteOptions): void {
 
     api = await createTestContext({
       databaseUrl,
-      natsUrl: stack.nats.url,
+      nats: stack.nats.forApi,
       config: { OPTIO_DEFAULT_IMAGE: stack.image },
     });
     await api.dispatch.server.start();

@@ -28,7 +28,7 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
   const nats = await startPrivateNats();
   const git = await startGitServer(null);
   const ctx = await createTestContext({
-    natsUrl: nats.url,
+    nats: nats.forApi,
     ...config,
     config: {
       OPTIO_DEFAULT_IMAGE: image,
@@ -43,6 +43,8 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
 
   const startRunner = async (id: string, env: Record<string, string> = {}): Promise<RunnerProcess> => {
     const output: string[] = [];
+    // Its own NATS identity, added to the running server as an operator adds a runner.
+    const credentials = await nats.addRunner(id);
     // One process (tsx as a loader, not its CLI wrapper), so SIGKILL really kills the runner.
     const child = spawn(process.execPath, ["--import", "tsx", RUNNER_MAIN], {
       cwd: ROOT,
@@ -50,6 +52,8 @@ export async function startE2eStack(config: Parameters<typeof createTestContext>
         PATH: process.env.PATH,
         HOME: process.env.HOME,
         NATS_URL: nats.url,
+        NATS_USER: credentials.user,
+        NATS_PASSWORD: credentials.pass,
         OPTIO_RUNNER_ID: id,
         OPTIO_RUNNER_IMAGE: image,
         OPTIO_RUNNER_NETWORK: "host",

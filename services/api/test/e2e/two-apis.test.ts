@@ -23,6 +23,7 @@ async function startApiProcess(): Promise<void> {
       PATH: process.env.PATH,
       DATABASE_URL: stack.ctx.databaseUrl,
       NATS_URL: stack.nats.url,
+      NATS_PASSWORD: stack.nats.api.pass, // the user defaults to the API's (optio-api)
       OPTIO_API_PORT: String(port),
       OPTIO_ALLOWED_REPO_HOSTS: "127.0.0.1",
       OPTIO_DEFAULT_IMAGE: stack.image,

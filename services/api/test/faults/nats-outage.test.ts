@@ -12,7 +12,7 @@ let nats: PrivateNats;
 let ctx: TestContext;
 beforeAll(async () => {
   nats = await startPrivateNats();
-  ctx = await createTestContext({ natsUrl: nats.url });
+  ctx = await createTestContext({ nats: nats.forApi });
 }, 120_000);
 afterAll(async () => {
   await ctx?.close();

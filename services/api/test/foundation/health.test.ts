@@ -27,7 +27,7 @@ describe("GET /api/health when a dependency is down", () => {
 
   beforeAll(async () => {
     nats = await startPrivateNats();
-    nc = await connectNats(nats.url, "health-test");
+    nc = await connectNats(nats.url, "health-test", nats.api);
     database = await createTestDatabase();
     prisma = createPrisma(database.url);
   });
@@ -58,7 +58,7 @@ describe("GET /api/health when a dependency is down", () => {
   it("answers 503 naming the database while Postgres does not answer", async () => {
     const deadPrisma = createPrisma(`postgresql://postgres@127.0.0.1:${await freePort()}/none`);
     const live = await startPrivateNats();
-    const liveNc = await connectNats(live.url, "health-test-2");
+    const liveNc = await connectNats(live.url, "health-test-2", live.api);
     const app = await appWith(deadPrisma, liveNc);
     const res = await supertest(app.server).get("/api/health").expect(503);
     expect(res.body.checks).toEqual({ database: "down", nats: "ok" });

@@ -1,11 +1,14 @@
 // A nats-server of the test's own: for tests that kill NATS, or that run the dispatch protocol and
-// must not share queue groups and durable consumers with other test files.
+// must not share queue groups and durable consumers with other test files. It runs with
+// production's authorization: the API connects as `api`, the test itself as `tool`, a runner as
+// `await addRunner(id)` (loaded into the running server as an operator adds one).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { connectNats } from "../../src/nats/connection";
+import type { NatsCredentials } from "@optio/core";
+import { TestNatsIdentities, untilAccepted } from "../../../runner/src/testing/nats-identities";
 
 export function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -18,6 +21,13 @@ export function freePort(): Promise<number> {
 
 export type PrivateNats = {
   url: string;
+  /** The API's identity, and the test's own (the API's rights). */
+  api: NatsCredentials;
+  tool: NatsCredentials;
+  /** The server and the API's identity, as createTestContext takes them. */
+  forApi: { url: string; credentials: NatsCredentials };
+  /** A runner identity, made and loaded into the running server on first use. */
+  addRunner: (runnerId: string) => Promise<NatsCredentials>;
   readonly child: ChildProcess;
   /** Kills the server (SIGKILL) and removes its store. */
   stop: () => Promise<void>;
@@ -27,19 +37,6 @@ export type PrivateNats = {
   kill: () => Promise<void>;
   start: () => Promise<void>;
 };
-
-async function untilReachable(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      const nc = await connectNats(url, "probe");
-      await nc.close();
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-  throw new Error(`nats-server at ${url} did not start`);
-}
 
 async function kill(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -51,12 +48,25 @@ async function kill(child: ChildProcess): Promise<void> {
 export async function startPrivateNats(): Promise<PrivateNats> {
   const port = await freePort();
   const dir = mkdtempSync(path.join(tmpdir(), "optio-test-nats-"));
-  const launch = () =>
-    spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  const identities = new TestNatsIdentities(dir, port);
+  const launch = () => spawn("nats-server", ["-c", identities.configFile], { stdio: "ignore" });
   let child = launch();
   const url = `nats://127.0.0.1:${port}`;
+  const untilReachable = () =>
+    untilAccepted(url, identities.tool, 200).catch(() => {
+      throw new Error(`nats-server at ${url} did not start`);
+    });
   const nats: PrivateNats = {
     url,
+    api: identities.api,
+    tool: identities.tool,
+    forApi: { url, credentials: identities.api },
+    addRunner: async (runnerId) => {
+      const { credentials, added } = identities.runner(runnerId);
+      if (added) child.kill("SIGHUP"); // nats-server reloads its configuration
+      await untilAccepted(url, credentials);
+      return credentials;
+    },
     get child() {
       return child;
     },
@@ -72,11 +82,11 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     kill: () => kill(child),
     start: async () => {
       child = launch();
-      await untilReachable(url);
+      await untilReachable();
     },
   };
   try {
-    await untilReachable(url);
+    await untilReachable();
   } catch (err) {
     await nats.stop();
     throw err;

@@ -8,6 +8,7 @@ import pg from "pg";
 import supertest from "supertest";
 import type { DestinationStream } from "pino";
 import { EVENTS_STREAM, type EventEnvelope } from "@optio/contracts";
+import type { NatsCredentials } from "@optio/core";
 import { buildApp, type AppServices } from "../../src/app";
 import { createPrisma, type PrismaClient } from "../../src/db/prisma";
 import { connectNats, ensureEventsStream } from "../../src/nats/connection";
@@ -31,6 +32,16 @@ export function requireEnv(name: string): string {
   if (!value)
     throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the test stack`);
   return value;
+}
+
+/**
+ * The test stack's NATS (scripts/test.mjs) and the API's identity on it; none when the stack uses
+ * a NATS_URL of yours (give OPTIO_TEST_NATS_USER/OPTIO_TEST_NATS_PASSWORD for one with auth).
+ */
+export function stackNats(): { url: string; credentials?: NatsCredentials } {
+  const user = process.env.OPTIO_TEST_NATS_USER;
+  const pass = process.env.OPTIO_TEST_NATS_PASSWORD;
+  return { url: requireEnv("NATS_URL"), credentials: user && pass ? { user, pass } : undefined };
 }
 
 /** Creates a database from the migrated template; returns its URL and a dropper. */
@@ -157,8 +168,8 @@ export type TestContextOptions = {
   allowedRepoHosts?: string[];
   /** Reuse this database (e.g. a second API on the same data) instead of a fresh one; not dropped. */
   databaseUrl?: string;
-  /** A NATS of the test's own (see private-nats.ts) instead of the stack's. */
-  natsUrl?: string;
+  /** A NATS of the test's own (see private-nats.ts: `forApi`) instead of the stack's. */
+  nats?: { url: string; credentials?: NatsCredentials };
   /** Configuration overrides (e.g. short leases for dispatch tests). */
   config?: Partial<ApiConfig>;
   /** Capture the API's log lines (at info level) to assert what is and is not logged. */
@@ -185,7 +196,8 @@ export async function createTestContext(options: TestContextOptions = {}): Promi
     ? { url: options.databaseUrl, drop: async () => {} }
     : await createTestDatabase();
   const prisma = createPrisma(database.url);
-  const nats = await connectNats(options.natsUrl ?? requireEnv("NATS_URL"), "optio-api-test");
+  const server = options.nats ?? stackNats();
+  const nats = await connectNats(server.url, "optio-api-test", server.credentials);
   await ensureEventsStream(nats);
   const logger = createLogger({
     name: "optio-api-test",

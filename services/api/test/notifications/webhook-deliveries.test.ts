@@ -31,7 +31,7 @@ const logSink = new Writable({
 const contexts: TestContext[] = [];
 
 async function context(options: TestContextOptions): Promise<TestContext> {
-  const created = await createTestContext({ natsUrl: nats.url, ...options });
+  const created = await createTestContext({ nats: nats.forApi, ...options });
   contexts.push(created);
   await created.notifications.start();
   return created;

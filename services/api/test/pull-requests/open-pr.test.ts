@@ -22,7 +22,7 @@ beforeAll(async () => {
   double = await startGitHubDouble();
   double.createRepo("acme", "app");
   ctx = await createTestContext({
-    natsUrl: nats.url,
+    nats: nats.forApi,
     config: { OPTIO_GITHUB_URL: double.webUrl },
     secrets: new StaticSecretReader({ GITHUB_TOKEN: double.token }),
   });

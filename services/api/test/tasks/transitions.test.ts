@@ -2,6 +2,7 @@
 // published event (and the runner's cancel signal), or the 409 with nothing written.
 import { ACTION_RULES, TASK_ACTIONS, TASK_STATES, type TaskAction, type TaskState } from "@optio/core";
 import type { Msg, Subscription } from "@nats-io/nats-core";
+import { subjects } from "@optio/contracts";
 import { createTestContext, type TestContext } from "../helpers/test-context";
 import { apiFor, taskIn, type Api } from "./task-fixtures";
 
@@ -13,7 +14,7 @@ beforeAll(async () => {
   ctx = await createTestContext();
   api = await apiFor(ctx);
   await ctx.events.whenReady();
-  sub = ctx.nats.subscribe("optio.run.*.cancel", {
+  sub = ctx.nats.subscribe(subjects.runCancel("*", "*"), {
     callback: (_err, msg) => {
       cancels.push(msg);
     },
@@ -103,13 +104,15 @@ describe.each(TASK_ACTIONS)("POST /api/tasks/:id/%s", (action) => {
         ).toHaveLength(0);
         if (state === "provisioning" || state === "running") {
           const runId = before.runs.find((run) => run.state === state)!.id;
-          await waitUntil(() => cancels.some((msg) => msg.subject === `optio.run.${runId}.cancel`));
-          const message = cancels.find((msg) => msg.subject === `optio.run.${runId}.cancel`)!;
+          await waitUntil(() =>
+            cancels.some((msg) => msg.subject === subjects.runCancel("test-runner", runId)),
+          );
+          const message = cancels.find((msg) => msg.subject === subjects.runCancel("test-runner", runId))!;
           expect(message.json()).toMatchObject({ runId, attempt: 1, reason: "cancelled" });
         } else {
           // Only this task's runs: other test files share the NATS server.
           const ours = cancels.filter((msg) =>
-            before.runs.some((run) => msg.subject === `optio.run.${run.id}.cancel`),
+            before.runs.some((run) => msg.subject.endsWith(`.run.${run.id}.cancel`)),
           );
           expect(ours.map((msg) => msg.subject)).toEqual([]);
         }

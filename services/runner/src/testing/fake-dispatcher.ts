@@ -23,7 +23,7 @@ export class FakeDispatcher {
 
   constructor(private readonly nc: NatsConnection) {
     this.subs.push(
-      nc.subscribe(subjects.dispatchClaim(), {
+      nc.subscribe(subjects.runnerClaim("*"), {
         callback: (_, msg) => {
           this.claims.push(ClaimRequest.parse(msg.json()));
           msg.respond(JSON.stringify({ run: this.queue.shift() ?? null }));
@@ -35,7 +35,7 @@ export class FakeDispatcher {
           msg.respond(JSON.stringify({ stop: this.stopDirectives }));
         },
       }),
-      nc.subscribe("optio.run.*.*", {
+      nc.subscribe(subjects.runReport("*", "*", "*"), {
         callback: (_, msg) => {
           if (msg.subject.endsWith(".cancel")) return;
           const report = RunReport.parse(msg.json());

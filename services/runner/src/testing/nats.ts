@@ -1,11 +1,14 @@
 // TEST ONLY. A private nats-server with JetStream on a free 127.0.0.1 port, for tests that answer
 // the runner protocol themselves (a shared server would let two files answer each other's claims).
+// It runs with production's authorization (nats-identities.ts): connect as `tool` to play the API,
+// and as `await addRunner(id)` to be that runner.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { connect } from "@nats-io/transport-node";
+import type { NatsCredentials } from "@optio/core";
+import { TestNatsIdentities, untilAccepted } from "./nats-identities";
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -20,6 +23,10 @@ async function freePort(): Promise<number> {
 
 export interface TestNats {
   url: string;
+  /** The test itself, with the API's rights. */
+  tool: NatsCredentials;
+  /** A runner identity (made and loaded into the running server on first use). */
+  addRunner(runnerId: string): Promise<NatsCredentials>;
   stop(): Promise<void>;
 }
 
@@ -28,26 +35,13 @@ export interface PrivateNats extends TestNats {
   restart(downMs?: number): Promise<void>;
 }
 
-async function waitForServer(url: string): Promise<void> {
-  for (let i = 0; ; i++) {
-    try {
-      const nc = await connect({ servers: url, reconnect: false });
-      await nc.close();
-      return;
-    } catch (error) {
-      if (i > 50) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
-
 /** A nats-server with JetStream of this test's own, on a free 127.0.0.1 port. */
 export async function privateNats(): Promise<PrivateNats> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "optio-nats-"));
   const port = await freePort();
   const url = `nats://127.0.0.1:${port}`;
-  const start = () =>
-    spawn("nats-server", ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", dir], { stdio: "ignore" });
+  const identities = new TestNatsIdentities(dir, port);
+  const start = () => spawn("nats-server", ["-c", identities.configFile], { stdio: "ignore" });
   const stopChild = async (child: ChildProcess) => {
     if (child.exitCode !== null) return;
     const exited = new Promise((r) => child.once("exit", r));
@@ -55,14 +49,21 @@ export async function privateNats(): Promise<PrivateNats> {
     await exited;
   };
   let child = start();
-  await waitForServer(url);
+  await untilAccepted(url, identities.tool);
   return {
     url,
+    tool: identities.tool,
+    addRunner: async (runnerId) => {
+      const { credentials, added } = identities.runner(runnerId);
+      if (added) child.kill("SIGHUP"); // nats-server reloads its configuration
+      await untilAccepted(url, credentials);
+      return credentials;
+    },
     restart: async (downMs = 1000) => {
       await stopChild(child);
       await new Promise((r) => setTimeout(r, downMs));
       child = start();
-      await waitForServer(url);
+      await untilAccepted(url, identities.tool);
     },
     stop: async () => {
       await stopChild(child);

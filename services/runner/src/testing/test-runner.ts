@@ -4,7 +4,19 @@ import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
 import type { RunnerConfig } from "../config";
 import type { Driver } from "../driver";
+import { connectNats } from "../nats";
 import { Runner } from "../runner";
+import type { TestNats } from "./nats";
+
+/** A connection as the runner `runnerId` (its own identity and inbox prefix), as main.ts makes it. */
+export async function runnerConnection(nats: TestNats, runnerId: string): Promise<NatsConnection> {
+  return connectNats({
+    url: nats.url,
+    name: `optio-runner-${runnerId}`,
+    runnerId,
+    credentials: await nats.addRunner(runnerId),
+  });
+}
 
 /** Started; the caller shuts it down. `publishTimeoutMs` bounds each report's publish. */
 export async function startTestRunner(options: {
