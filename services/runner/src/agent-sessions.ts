@@ -9,7 +9,6 @@ import { nanos, type NatsConnection } from "@nats-io/nats-core";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { AGENT_SESSIONS_BUCKET } from "@optio/contracts";
 
-
 /** A task's kept sessions: the archive, and the session ids it is known to hold. */
 export interface KeptSessions {
   archive: Buffer;
