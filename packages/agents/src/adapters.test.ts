@@ -146,6 +146,32 @@ describe("claude adapter", () => {
     expect(parser.summary()).toMatchObject({ isError: true, limit: "max_budget", costUsd: 0.61 });
   });
 
+  it("takes the cost of the last result (it counts from the session's start) and ends as the last turn did", () => {
+    const parser = claudeAdapter.createParser();
+    const result = (subtype: string, cost: number, input: number) =>
+      JSON.stringify({
+        type: "result",
+        subtype,
+        is_error: subtype !== "success",
+        total_cost_usd: cost,
+        usage: { input_tokens: input, cache_read_input_tokens: 1, output_tokens: 2 },
+      });
+    parser.line(result("error_max_turns", 0.01, 10));
+    expect(parser.summary()).toMatchObject({ isError: true, limit: "max_turns", costUsd: 0.01 });
+    // Each result's usage is its own turn's: the run's usage event adds them up.
+    expect(parser.line(result("success", 0.03, 20))).toContainEqual(
+      expect.objectContaining({
+        type: "usage",
+        scope: "cumulative",
+        costUsd: 0.03,
+        inputTokens: 11 + 21,
+        cacheReadTokens: 2,
+        outputTokens: 4,
+      }),
+    );
+    expect(parser.summary()).toMatchObject({ isError: false, limit: null, costUsd: 0.03, inputTokens: 32 });
+  });
+
   it("never throws on garbage", () => {
     const parser = claudeAdapter.createParser();
     for (const line of [

@@ -1,7 +1,9 @@
 // Claude Code CLI in print mode: the prompt on stdin, NDJSON (`stream-json`) on stdout.
 // Stream shape: `system`/`init` (session_id, model, tools), `assistant` messages whose content
 // blocks are `text`, `thinking` or `tool_use`, `user` messages carrying `tool_result` blocks, and a
-// final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns).
+// final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns). A run
+// with several turns has a `result` per turn: `total_cost_usd` counts from the session's start
+// (Claude Code 2.1.332, observed, also across --resume), `usage` is the turn's.
 // Each content block of one model response comes as its own `assistant` line with the same message id
 // and the response's usage so far (input_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 // output_tokens): a `message` usage event per line (a meter keeps the last per id), a `turn` per new id.
@@ -71,6 +73,8 @@ const LIMITS: Record<string, AgentLimit> = {
 function createParser(): AgentParser {
   const summary = emptySummary();
   const messageIds = new Set<string>();
+  /** The results' usage so far (each result's is its turn's). */
+  const total: TokenCounts = { inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
   const session = (sessionId: string | null, model: string | null): AgentEvent[] => {
     if (!sessionId || summary.sessionId) {
       if (model && !summary.model) summary.model = model;
@@ -144,25 +148,29 @@ function createParser(): AgentParser {
         case "result": {
           const events: AgentEvent[] = session(sessionId, null);
           const tokens = tokensOf(obj(msg.usage));
-          // Older CLIs called the cost `cost_usd`.
+          for (const key of Object.keys(total) as (keyof TokenCounts)[]) total[key] += tokens[key];
+          // Older CLIs called the cost `cost_usd`. It counts from the session's start: the last wins.
           const cost = num(msg.total_cost_usd) ?? num(msg.cost_usd);
-          summary.inputTokens = (summary.inputTokens ?? 0) + tokens.inputTokens;
-          summary.outputTokens = (summary.outputTokens ?? 0) + tokens.outputTokens;
-          if (cost !== null) summary.costUsd = (summary.costUsd ?? 0) + cost;
+          summary.inputTokens = total.inputTokens;
+          summary.outputTokens = total.outputTokens;
+          if (cost !== null) summary.costUsd = cost;
           summary.resultText = str(msg.result);
-          summary.limit = LIMITS[str(msg.subtype) ?? ""] ?? summary.limit;
+          summary.limit = LIMITS[str(msg.subtype) ?? ""] ?? null;
+          // The run's usage so far: the session's cost, the turns' tokens added up.
           events.push({
             type: "usage",
             scope: "cumulative",
             messageId: null,
             model: summary.model,
             costUsd: cost,
-            ...tokens,
+            ...total,
           });
           const isError =
             msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
+          // With several turns, the run ends as its last turn did.
+          summary.isError = isError;
+          if (!isError) summary.failure = null;
           if (isError) {
-            summary.isError = true;
             // Claude Code 2.1 ends an API failure with is_error, subtype "success" and the status.
             if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
               summary.failure = {
