@@ -15,6 +15,11 @@ export const subjects = {
   dispatchWakeup: () => "optio.dispatch.wakeup",
   runReport: (runId: string, kind: string) => `optio.run.${runId}.${kind}`,
   runCancel: (runId: string) => `optio.run.${runId}.cancel`,
+  /**
+   * A person's message for a running agent: a request to the runner holding the run (the run row's
+   * runner id), which answers whether the agent's input took it (RunMessageReply).
+   */
+  runMessage: (runnerId: string, runId: string) => `optio.runner.${runnerId}.run.${runId}.message`,
   /** Broadcast between API replicas: forget the cached identities of a user (core NATS, a hint). */
   authRevoked: () => "optio.auth.revoked",
 } as const;
