@@ -11,3 +11,4 @@ export * from "./pr-prompts";
 export * from "./pr-reconciler";
 export * from "./run-exit";
 export * from "./metrics-server";
+export * from "./task-messages";
