@@ -102,6 +102,25 @@ describe("optio task new --wait, end to end", () => {
     expect((await taskOf(taskIdIn(idle.stderr)!)).state).toBe("needs_attention");
   });
 
+  it("task message sends the agent a message and prints how it reached it (text from stdin too)", async () => {
+    const idle = await runCli(["task", "new", newRepo(), "true", "--agent", "shell", "--wait"], env);
+    const id = taskIdIn(idle.stderr)!;
+    const sent = await runCli(["task", "message", id, "Print", "bye", "--json"], env);
+    expect(sent.code).toBe(0);
+    // A shell task has no agent to resume: the message waits for its next run.
+    expect(JSON.parse(sent.stdout)).toMatchObject({
+      delivery: "next_run",
+      message: { content: "Print bye" },
+    });
+    const piped = await runCli(["task", "message", id], env, "From stdin\n");
+    expect(piped.stdout).toMatch(/^message [0-9a-f-]{36}: next_run\n {2}a shell task/);
+    const rows = await stack.ctx.prisma.taskMessage.findMany({
+      where: { taskId: id },
+      orderBy: { createdAt: "asc" },
+    });
+    expect(rows.map((m) => m.content)).toEqual(["Print bye", "From stdin"]);
+  });
+
   it("cancelled while waiting: exit 2; --timeout: exit 4 with the task left running", async () => {
     const slow = startCli(["task", "new", newRepo(), "sleep 60", "--agent", "shell", "--wait"], env);
     const id = await eventually("task created", () => taskIdIn(slow.stderr()), Boolean, 30_000);
