@@ -9,8 +9,9 @@
 # When OPTIO_BRANCH_NAME already exists on the remote (an earlier run pushed it), the run continues it.
 # Inputs (files in OPTIO_RUN_DIR, written by the runner, read once and deleted when secret):
 #   agent-cmd       the agent's argv, NUL-separated
-#   prompt          the prompt; the agent's stdin when agent-stdin contains "prompt"
-#   agent-stdin     "prompt" or "none"
+#   prompt          the prompt; the agent's stdin when agent-stdin contains "prompt"; with "stream",
+#                   the agent's first input line, and then the rest of our stdin (see below)
+#   agent-stdin     "prompt", "stream" or "none"
 #   agent.env       secret env for the agent only: NUL-terminated NAME=value entries
 #   git-credential  line 1 username, line 2 secret (optional)
 #   agent-session.tgz  the task's kept agent sessions, unpacked into $HOME before the agent starts
@@ -25,7 +26,9 @@
 #   of time): the container starts without the run's environment or files and blocks here until
 #   the runner writes one line with a byte count, then that many bytes of tar (the run directory's
 #   files, plus run.env: the plain environment, in agent.env's format). Nothing of a run (repo,
-#   secret) exists in it before that.
+#   secret) exists in it before that. The stream stays open: an agent whose agent-stdin is "stream"
+#   reads the prompt file and then whatever the runner writes after the spec (more messages), until
+#   the runner closes it (GNU head -c reads exactly the spec's bytes from the pipe).
 # Up to the first log line this script starts as few processes as it can: each costs ~7 ms in a
 # small VM, and they are the wait before a run shows any sign of life.
 set -uo pipefail
@@ -116,6 +119,12 @@ STDIN=/dev/null
 AGENT_STDIN=""
 [ -f "$RUN_DIR/agent-stdin" ] && IFS= read -r AGENT_STDIN < "$RUN_DIR/agent-stdin" # no newline: read fails, yet sets it
 [ "$AGENT_STDIN" = "prompt" ] && STDIN="$RUN_DIR/prompt"
+# "stream": the prompt line, then our own stdin as it comes, on the agent's stdin (through FEED).
+FEED="" FEED_PID=""
+if [ "$AGENT_STDIN" = "stream" ]; then
+  exec {FEED}< <(exec cat "$RUN_DIR/prompt" -)
+  FEED_PID=$!
+fi
 
 # The agent runs in its own process group so a stop signal reaches every process it started.
 TERMINATED=0
@@ -130,14 +139,17 @@ trap on_stop TERM INT
 log "starting agent: ${AGENT_ARGV[0]}"
 (
   [ -f "$RUN_DIR/agent.env" ] && export_env_file "$RUN_DIR/agent.env"
+  [ -n "$FEED" ] && exec setsid "${AGENT_ARGV[@]}" <&"$FEED" {FEED}<&-
   exec setsid "${AGENT_ARGV[@]}" < "$STDIN"
 ) &
 AGENT_PID=$!
+[ -n "$FEED" ] && exec {FEED}<&- # the agent holds the feed now
 echo "$AGENT_PID" > "$RUN_DIR/agent.pgid" # lets a driver without containers kill the agent's group
 AGENT_EXIT=0
 wait "$AGENT_PID" || AGENT_EXIT=$?
 # A trapped signal interrupts `wait`; wait again for the agent's own exit status.
 while kill -0 "$AGENT_PID" 2>/dev/null; do wait "$AGENT_PID" && AGENT_EXIT=0 || AGENT_EXIT=$?; done
+[ -n "$FEED_PID" ] && kill "$FEED_PID" 2>/dev/null # still reading our stdin if the agent ended first
 rm -f "$RUN_DIR/agent.env"
 trap - TERM INT
 

@@ -27,15 +27,25 @@ const logged = (events: AgentEvent[]) =>
 const input = { prompt: "Add a usage section", promptFile: "/run/optio/prompt" };
 
 describe("claude adapter", () => {
-  it("builds the print-mode command with the prompt on stdin", () => {
+  it("builds the print-mode command reading stream-json messages on stdin", () => {
     expect(claudeAdapter.command(input)).toEqual({
-      argv: ["claude", "-p", "--output-format", "stream-json", "--verbose", "--dangerously-skip-permissions"],
-      stdin: "prompt",
+      argv: [
+        "claude",
+        "-p",
+        "--output-format",
+        "stream-json",
+        "--verbose",
+        "--dangerously-skip-permissions",
+        "--input-format",
+        "stream-json",
+        "--replay-user-messages",
+      ],
+      stdin: "stream",
       env: { CI: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" },
     });
     const full = claudeAdapter.command({ ...input, maxTurns: 30, model: "opus", resumeSessionId: "abc" });
-    expect(full.argv.slice(6)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
-    expect(claudeAdapter.command({ ...input, maxBudgetUsd: 0.5 }).argv.slice(6)).toEqual([
+    expect(full.argv.slice(9)).toEqual(["--max-turns", "30", "--model", "opus", "--resume", "abc"]);
+    expect(claudeAdapter.command({ ...input, maxBudgetUsd: 0.5 }).argv.slice(9)).toEqual([
       "--max-budget-usd",
       "0.5",
     ]);
@@ -54,6 +64,7 @@ describe("claude adapter", () => {
       "tool_result",
       "text",
       "usage",
+      "answered",
     ]);
     expect(events[0]).toEqual({
       type: "session",
@@ -119,11 +130,57 @@ describe("claude adapter", () => {
     expect(events.slice(1, 3).map((e) => e.type)).toEqual(["turn", "usage"]);
   });
 
+  it("writes messages and the interrupt as the CLI's stream-json input lines", () => {
+    const line = claudeAdapter.input!.message('Use "tabs"\nplease');
+    expect(line.endsWith("\n")).toBe(true);
+    expect(line.slice(0, -1)).not.toContain("\n");
+    expect(JSON.parse(line)).toEqual({
+      type: "user",
+      message: { role: "user", content: [{ type: "text", text: 'Use "tabs"\nplease' }] },
+    });
+    expect(JSON.parse(claudeAdapter.input!.interrupt("m-1"))).toEqual({
+      type: "control_request",
+      request_id: "m-1",
+      request: { subtype: "interrupt" },
+    });
+    expect(codexAdapter.input).toBeUndefined();
+    expect(shellAdapter.input).toBeUndefined();
+  });
+
+  // Recorded from Claude Code 2.1.332 against a local model double (fields trimmed): a prompt
+  // interrupted mid-answer, the message sent with the interrupt, then a third message with a tool.
+  it("parses several turns: messages taken, each turn answered, the cost of the last result", () => {
+    const { events, summary } = parseFixture(claudeAdapter, "claude-stream-turns.jsonl");
+    const flow = events
+      .filter((e) => e.type === "input_taken" || e.type === "answered")
+      .map((e) =>
+        e.type === "input_taken" ? `took ${e.text}` : `answered${e.interrupted ? " (interrupted)" : ""}`,
+      );
+    expect(flow).toEqual([
+      "took Add a usage section SLOW=4",
+      "answered (interrupted)",
+      "took Stop: add an install section instead",
+      "answered",
+      "took And a licence line TOOL=true",
+      "answered",
+    ]);
+    // The interrupted turn is no error of the run, and logs none.
+    expect(events.some((e) => e.type === "error")).toBe(false);
+    expect(summary).toMatchObject({
+      sessionId: "d581d74c-c746-4eb9-b9d3-a17d590574e6",
+      isError: false,
+      // total_cost_usd counts from the session's start; each result's usage is its own turn's.
+      costUsd: 0.0027,
+      inputTokens: 0 + 132 + 267,
+      outputTokens: 0 + 10 + 30,
+    });
+  });
+
   it("reports is_error results as errors and leaves non-JSON lines raw", () => {
     const { results, events, summary } = parseFixture(claudeAdapter, "claude-max-turns.jsonl");
     expect(results[1]).toBeNull();
     expect(events.find((e) => e.type === "tool_result")).toMatchObject({ isError: true });
-    expect(events.at(-1)).toEqual({ type: "error", message: "claude ended with error_max_turns" });
+    expect(events.at(-2)).toEqual({ type: "error", message: "claude ended with error_max_turns" });
     expect(summary).toMatchObject({
       isError: true,
       limit: "max_turns",
@@ -144,6 +201,32 @@ describe("claude adapter", () => {
       }),
     );
     expect(parser.summary()).toMatchObject({ isError: true, limit: "max_budget", costUsd: 0.61 });
+  });
+
+  it("takes the cost of the last result (it counts from the session's start) and ends as the last turn did", () => {
+    const parser = claudeAdapter.createParser();
+    const result = (subtype: string, cost: number, input: number) =>
+      JSON.stringify({
+        type: "result",
+        subtype,
+        is_error: subtype !== "success",
+        total_cost_usd: cost,
+        usage: { input_tokens: input, cache_read_input_tokens: 1, output_tokens: 2 },
+      });
+    parser.line(result("error_max_turns", 0.01, 10));
+    expect(parser.summary()).toMatchObject({ isError: true, limit: "max_turns", costUsd: 0.01 });
+    // Each result's usage is its own turn's: the run's usage event adds them up.
+    expect(parser.line(result("success", 0.03, 20))).toContainEqual(
+      expect.objectContaining({
+        type: "usage",
+        scope: "cumulative",
+        costUsd: 0.03,
+        inputTokens: 11 + 21,
+        cacheReadTokens: 2,
+        outputTokens: 4,
+      }),
+    );
+    expect(parser.summary()).toMatchObject({ isError: false, limit: null, costUsd: 0.03, inputTokens: 32 });
   });
 
   it("never throws on garbage", () => {
@@ -358,6 +441,14 @@ describe("renderEvent", () => {
     // A response's own usage and turn marks are for meters, not the log.
     expect(renderEvent({ ...usage, scope: "message" })).toBeNull();
     expect(renderEvent({ type: "turn" })).toBeNull();
+    expect(renderEvent({ type: "input_taken", text: "Use tabs" })).toEqual({
+      type: "system",
+      content: "the agent took a message: Use tabs",
+    });
+    expect(renderEvent({ type: "answered", isError: false, interrupted: false })).toBeNull();
+    expect(renderEvent({ type: "answered", isError: true, interrupted: true })?.content).toBe(
+      "the agent's turn was interrupted",
+    );
   });
 });
 

@@ -1,10 +1,16 @@
 // Claude Code CLI in print mode: the prompt on stdin, NDJSON (`stream-json`) on stdout.
 // Stream shape: `system`/`init` (session_id, model, tools), `assistant` messages whose content
 // blocks are `text`, `thinking` or `tool_use`, `user` messages carrying `tool_result` blocks, and a
-// final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns).
+// final `result` (subtype, is_error, result, session_id, total_cost_usd, usage, num_turns). A run
+// with several turns has a `result` per turn: `total_cost_usd` counts from the session's start
+// (Claude Code 2.1.332, observed, also across --resume), `usage` is the turn's.
 // Each content block of one model response comes as its own `assistant` line with the same message id
 // and the response's usage so far (input_tokens, cache_creation_input_tokens, cache_read_input_tokens,
 // output_tokens): a `message` usage event per line (a meter keeps the last per id), a `turn` per new id.
+// Input is stream-json too: the prompt is the first user-message line on stdin, and the CLI reads
+// more until stdin ends (STREAM_INPUT). With --replay-user-messages it echoes each message when it
+// takes it in (a `user` line with isReplay); a message that starts a turn gets that turn's `result`,
+// and one sent while a tool runs joins the current turn (no `result` of its own; observed).
 import { arr, clip, num, obj, parseJsonObject, str } from "./json-line";
 import {
   emptySummary,
@@ -12,6 +18,7 @@ import {
   type AgentEvent,
   type AgentInput,
   type AgentLimit,
+  type AgentLiveInput,
   type AgentParser,
   type TokenCounts,
 } from "./types";
@@ -27,14 +34,36 @@ function command(input: AgentInput) {
     // The container is the sandbox: no interactive permission prompts in a headless run.
     "--dangerously-skip-permissions",
   ];
+  argv.push(...STREAM_INPUT);
   if (input.maxTurns) argv.push("--max-turns", String(input.maxTurns));
   if (input.maxBudgetUsd) argv.push("--max-budget-usd", String(input.maxBudgetUsd));
   if (input.model) argv.push("--model", input.model);
   if (input.resumeSessionId) argv.push("--resume", input.resumeSessionId);
   // No telemetry, error reports or update checks: a run reaches its model endpoint and nothing else.
   const env = { CI: "1", DISABLE_AUTOUPDATER: "1", CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1" };
-  return { argv, stdin: "prompt" as const, env };
+  return { argv, stdin: "stream" as const, env };
 }
+
+/** Messages on stdin while the agent runs, each echoed on stdout when the CLI takes it. */
+const STREAM_INPUT = ["--input-format", "stream-json", "--replay-user-messages"];
+
+const liveInput: AgentLiveInput = {
+  message: (text) =>
+    JSON.stringify({ type: "user", message: { role: "user", content: [{ type: "text", text }] } }) + "\n",
+  // Stops the current turn (a tool it runs is told no); the CLI answers with a control_response
+  // and ends the turn with an error_during_execution result, then reads on.
+  interrupt: (requestId) =>
+    JSON.stringify({ type: "control_request", request_id: requestId, request: { subtype: "interrupt" } }) +
+    "\n",
+};
+
+/** The text of a user message's content (a string or text blocks). */
+const messageText = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : arr(content)
+        .map((block) => (obj(block)?.type === "text" ? (str(obj(block)!.text) ?? "") : ""))
+        .join("");
 
 /** A tool_result's content is a string or a list of content blocks. */
 function toolResultText(content: unknown): string {
@@ -71,6 +100,8 @@ const LIMITS: Record<string, AgentLimit> = {
 function createParser(): AgentParser {
   const summary = emptySummary();
   const messageIds = new Set<string>();
+  /** The results' usage so far (each result's is its turn's). */
+  const total: TokenCounts = { inputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, outputTokens: 0 };
   const session = (sessionId: string | null, model: string | null): AgentEvent[] => {
     if (!sessionId || summary.sessionId) {
       if (model && !summary.model) summary.model = model;
@@ -129,6 +160,10 @@ function createParser(): AgentParser {
         }
         case "user": {
           const events: AgentEvent[] = session(sessionId, null);
+          if (msg.isReplay === true) {
+            events.push({ type: "input_taken", text: messageText(obj(msg.message)?.content) });
+            return events;
+          }
           for (const block of arr(obj(msg.message)?.content)) {
             const b = obj(block);
             if (b?.type === "tool_result")
@@ -144,25 +179,31 @@ function createParser(): AgentParser {
         case "result": {
           const events: AgentEvent[] = session(sessionId, null);
           const tokens = tokensOf(obj(msg.usage));
-          // Older CLIs called the cost `cost_usd`.
+          for (const key of Object.keys(total) as (keyof TokenCounts)[]) total[key] += tokens[key];
+          // Older CLIs called the cost `cost_usd`. It counts from the session's start: the last wins.
           const cost = num(msg.total_cost_usd) ?? num(msg.cost_usd);
-          summary.inputTokens = (summary.inputTokens ?? 0) + tokens.inputTokens;
-          summary.outputTokens = (summary.outputTokens ?? 0) + tokens.outputTokens;
-          if (cost !== null) summary.costUsd = (summary.costUsd ?? 0) + cost;
+          summary.inputTokens = total.inputTokens;
+          summary.outputTokens = total.outputTokens;
+          if (cost !== null) summary.costUsd = cost;
           summary.resultText = str(msg.result);
-          summary.limit = LIMITS[str(msg.subtype) ?? ""] ?? summary.limit;
+          summary.limit = LIMITS[str(msg.subtype) ?? ""] ?? null;
+          // The run's usage so far: the session's cost, the turns' tokens added up.
           events.push({
             type: "usage",
             scope: "cumulative",
             messageId: null,
             model: summary.model,
             costUsd: cost,
-            ...tokens,
+            ...total,
           });
           const isError =
             msg.is_error === true || (typeof msg.subtype === "string" && msg.subtype.startsWith("error"));
-          if (isError) {
-            summary.isError = true;
+          // A turn stopped by an interrupt (aborted_streaming, aborted_tools) is no failure of the run.
+          const interrupted = isError && str(msg.terminal_reason)?.startsWith("aborted") === true;
+          // With several turns, the run ends as its last turn did.
+          summary.isError = isError && !interrupted;
+          if (!summary.isError) summary.failure = null;
+          if (summary.isError) {
             // Claude Code 2.1 ends an API failure with is_error, subtype "success" and the status.
             if (msg.terminal_reason === "api_error" || num(msg.api_error_status) !== null)
               summary.failure = {
@@ -175,6 +216,7 @@ function createParser(): AgentParser {
               message: str(msg.result) ?? `claude ended with ${str(msg.subtype) ?? "an error"}`,
             });
           }
+          events.push({ type: "answered", isError, interrupted });
           return events;
         }
         default:
@@ -194,4 +236,5 @@ export const claudeAdapter: AgentAdapter = {
   sessionPaths: [".claude/projects"],
   command,
   createParser,
+  input: liveInput,
 };

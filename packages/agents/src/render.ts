@@ -1,9 +1,11 @@
 import type { LogType } from "@optio/contracts";
+import { clip } from "./json-line";
 import type { AgentEvent } from "./types";
 
 /**
  * How a normalised event is stored as a log line: a type, a human line, structured data; null for
- * events kept out of the log (turn marks, and each response's usage: only the totals are logged).
+ * events kept out of the log (turn marks, each response's usage: only the totals are logged, and the
+ * end of a turn that was not interrupted).
  */
 export function renderEvent(event: AgentEvent): {
   type: LogType;
@@ -54,6 +56,10 @@ export function renderEvent(event: AgentEvent): {
         content: `session ${event.sessionId}${event.model ? ` (${event.model})` : ""}`,
         data: { sessionId: event.sessionId, model: event.model },
       };
+    case "input_taken":
+      return { type: "system", content: `the agent took a message: ${clip(event.text, 1000)}` };
+    case "answered":
+      return event.interrupted ? { type: "system", content: "the agent's turn was interrupted" } : null;
   }
 }
 

@@ -18,8 +18,12 @@ export interface AgentInput {
 /** How to start the agent: argv, where stdin comes from, and extra (non-secret) environment. */
 export interface AgentCommand {
   argv: string[];
-  /** `prompt`: the prompt file is the agent's stdin; `none`: stdin is empty. */
-  stdin: "prompt" | "none";
+  /**
+   * `prompt`: the prompt file is the agent's stdin; `none`: stdin is empty; `stream`: the prompt file
+   * (the prompt as the adapter's first input line, see AgentAdapter.input), then whatever the runner
+   * writes to the run's stdin while the agent runs (more messages), until the runner closes it.
+   */
+  stdin: "prompt" | "stream" | "none";
   env: Record<string, string>;
 }
 
@@ -37,8 +41,9 @@ export interface TokenCounts {
 /**
  * What the agent's stream says it used. `message`: one model response; a later event with the same
  * `messageId` revises it (Claude Code repeats a response's usage on each of its content blocks).
- * `cumulative`: everything the session used so far, replacing what came before (Claude's final
- * `result`, Codex's `turn.completed`, which counts from the thread's start).
+ * `cumulative`: everything used so far, replacing what came before (each Claude `result`: the
+ * session's cost and its turns' tokens added up; Codex's `turn.completed`, which counts from the
+ * thread's start).
  */
 export type UsageEvent = TokenCounts & {
   type: "usage";
@@ -49,6 +54,14 @@ export type UsageEvent = TokenCounts & {
   /** The agent's own figure (Claude's `total_cost_usd`); null: priced by whoever meters it. */
   costUsd: number | null;
 };
+
+/** An agent that reads messages on stdin while it runs (`stdin: "stream"`): its input lines. */
+export interface AgentLiveInput {
+  /** A user message as the line the agent reads (newline included). The prompt is the first. */
+  message(text: string): string;
+  /** The line that stops the agent's current turn (the next message is then its new turn). */
+  interrupt(requestId: string): string;
+}
 
 /** Normalised events every agent's output is parsed into. */
 export type AgentEvent =
@@ -64,7 +77,11 @@ export type AgentEvent =
    * its tool loop, sub-agents' included), for Codex a `turn.started`.
    */
   | { type: "turn" }
-  | { type: "session"; sessionId: string; model: string | null };
+  | { type: "session"; sessionId: string; model: string | null }
+  /** (stream input) The agent took a message it was given on stdin, the prompt first. */
+  | { type: "input_taken"; text: string }
+  /** (stream input) The agent answered what it had taken: its turn ended (`interrupted`: stopped). */
+  | { type: "answered"; isError: boolean; interrupted: boolean };
 
 /** A limit the agent was given and stopped itself at (Claude's `error_max_turns`, `error_max_budget_usd`). */
 export type AgentLimit = "max_turns" | "max_budget";
@@ -112,6 +129,8 @@ export interface AgentAdapter {
   sessionPaths: readonly string[];
   command(input: AgentInput): AgentCommand;
   createParser(): AgentParser;
+  /** Set when the agent takes messages while it runs (its command's stdin is then `stream`). */
+  input?: AgentLiveInput;
 }
 
 export const emptySummary = (): AgentSummary => ({

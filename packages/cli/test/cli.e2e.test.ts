@@ -102,6 +102,25 @@ describe("optio task new --wait, end to end", () => {
     expect((await taskOf(taskIdIn(idle.stderr)!)).state).toBe("needs_attention");
   });
 
+  it("task message sends the agent a message and prints how it reached it (text from stdin too)", async () => {
+    const idle = await runCli(["task", "new", newRepo(), "true", "--agent", "shell", "--wait"], env);
+    const id = taskIdIn(idle.stderr)!;
+    const sent = await runCli(["task", "message", id, "Print", "bye", "--json"], env);
+    expect(sent.code).toBe(0);
+    // A shell task has no agent to resume: the message waits for its next run.
+    expect(JSON.parse(sent.stdout)).toMatchObject({
+      delivery: "next_run",
+      message: { content: "Print bye" },
+    });
+    const piped = await runCli(["task", "message", id], env, "From stdin\n");
+    expect(piped.stdout).toMatch(/^message [0-9a-f-]{36}: next_run\n {2}a shell task/);
+    const rows = await stack.ctx.prisma.taskMessage.findMany({
+      where: { taskId: id },
+      orderBy: { createdAt: "asc" },
+    });
+    expect(rows.map((m) => m.content)).toEqual(["Print bye", "From stdin"]);
+  });
+
   it("cancelled while waiting: exit 2; --timeout: exit 4 with the task left running", async () => {
     const slow = startCli(["task", "new", newRepo(), "sleep 60", "--agent", "shell", "--wait"], env);
     const id = await eventually("task created", () => taskIdIn(slow.stderr()), Boolean, 30_000);
@@ -321,10 +340,11 @@ describe("optio: configuration and the other commands", () => {
     expect(text).toMatch(/^optio_runner_slots_busy\{runner="cli-e2e"\} \d+$/m);
     expect(text).toMatch(/^optio_runner_reports_buffered\{runner="cli-e2e"\} 0$/m);
     const ended = [...text.matchAll(/^optio_runner_runs_total\{outcome="(\w+)",runner="cli-e2e"\} (\d+)$/gm)];
-    // The runs the tests above ended here: three succeeded (hello, idle `true`, the dropped-connection
-    // one), four failed (the failing task, and the `exit 1` task's three runs), one was cancelled.
+    // The runs the tests above ended here: four succeeded (hello, idle `true` twice, the
+    // dropped-connection one), four failed (the failing task, and the `exit 1` task's three runs),
+    // one was cancelled.
     expect(Object.fromEntries(ended.map((m) => [m[1], Number(m[2])]))).toEqual({
-      completed: 3,
+      completed: 4,
       error: 4,
       cancelled: 1,
     });

@@ -9,6 +9,7 @@ export * from "./repos";
 export * from "./health";
 export * from "./runs";
 export * from "./tasks";
+export * from "./messages";
 export * from "./runners";
 export * from "./logs";
 export * from "./env";

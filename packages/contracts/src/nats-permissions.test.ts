@@ -96,7 +96,10 @@ describe("natsAuthorizationConfig", () => {
     expect(text).toContain(`{ user: "${API_NATS_USER}", password: $OPTIO_NATS_API_PASSWORD }`);
     expect(text).toContain(`{ user: "runner-r1", password: "${password}", permissions: {`);
     expect(text).toContain(`publish: { allow: ["optio.runner.r1.announced", `);
-    expect(text).toContain(`subscribe: { allow: ["optio.runner.r1.run.*.cancel", "optio.dispatch.wakeup", `);
+    expect(text).toContain(
+      `subscribe: { allow: ["optio.runner.r1.run.*.cancel", "optio.runner.r1.run.*.message", "optio.dispatch.wakeup", `,
+    );
+    expect(text).toContain("allow_responses: true");
     expect(text).not.toContain("no_auth_user");
   });
 

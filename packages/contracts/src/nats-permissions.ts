@@ -2,17 +2,25 @@
 // says so (nats-server 2.9: users with per-subject allow lists). Three kinds of identity:
 // - the API (every replica): everything, it is the protocol's other side and the only reader of
 //   the streams;
-// - one identity per runner id: its own claims, heartbeats, announces and reports; its own cancels,
-//   the wake-ups and its own reply inbox; nothing else, so no stream, no `>`, no other runner's
-//   inbox (where claim replies carrying secrets arrive) and no JetStream API but the agent
-//   sessions' object store (agentSessionsPermissions): a resume on any runner needs the session the
-//   task's last run, on any runner, kept;
+// - one identity per runner id: its own claims, heartbeats, announces and reports; its own cancels
+//   and messages for its agents (which it answers), the wake-ups and its own reply inbox; nothing
+//   else, so no stream, no `>`, no other runner's inbox (where claim replies carrying secrets
+//   arrive) and no JetStream API but the agent sessions' object store (agentSessionsPermissions): a
+//   resume on any runner needs the session the task's last run, on any runner, kept;
 // - tooling (tests, benchmarks): like the API.
 // The chart (deploy/helm) and Compose render the same lists; their tests compare them with these.
 import { AGENT_SESSIONS_BUCKET, RunnerId, RunReportKind } from "./runs";
 import { runnerInboxPrefix, subjects } from "./subjects";
 
-export type NatsPermissions = { publish: { allow: string[] }; subscribe: { allow: string[] } };
+/**
+ * `allowResponses`: the user may answer the requests it receives (nats-server's `allow_responses`:
+ * a publish to each request's reply subject, once), as a runner answers a message for its agent.
+ */
+export type NatsPermissions = {
+  publish: { allow: string[] };
+  subscribe: { allow: string[] };
+  allowResponses?: boolean;
+};
 
 /** The API replicas' NATS user. */
 export const API_NATS_USER = "optio-api";
@@ -57,8 +65,14 @@ export function runnerNatsPermissions(runnerId: string): NatsPermissions {
       ],
     },
     subscribe: {
-      allow: [subjects.runCancel(id, "*"), subjects.dispatchWakeup(), `${runnerInboxPrefix(id)}.>`],
+      allow: [
+        subjects.runCancel(id, "*"),
+        subjects.runMessage(id, "*"),
+        subjects.dispatchWakeup(),
+        `${runnerInboxPrefix(id)}.>`,
+      ],
     },
+    allowResponses: true,
   };
 }
 
@@ -118,6 +132,7 @@ export function natsAuthorizationConfig(users: NatsUser[]): string {
       `${head}, permissions: {`,
       `        publish: { allow: ${list(permissions.publish.allow)} }`,
       `        subscribe: { allow: ${list(permissions.subscribe.allow)} }`,
+      ...(permissions.allowResponses ? [`        allow_responses: true`] : []),
       `    } }`,
     ].join("\n");
   });

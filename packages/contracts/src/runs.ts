@@ -1,6 +1,7 @@
 // The runner ↔ API wire. Runners pull work (claim request/reply over core NATS), report what happens
 // in a run on JetStream (`optio.runner.<runnerId>.run.<runId>.<kind>`), and receive commands
-// (cancel) on core NATS. Subjects: subjects.ts; who may use which: nats-permissions.ts.
+// (cancel, a person's message for the agent) on core NATS. Subjects: subjects.ts; who may use which:
+// nats-permissions.ts.
 // Every run report carries runId + attempt (the lease it believes current) + a per-run sequence
 // number, so the API applies each report once and refuses reports of a superseded attempt.
 import { z } from "zod";
@@ -362,6 +363,31 @@ export const RunCancel = z.object({
   graceMs: z.number().int().min(0).max(600_000).optional(),
 });
 export type RunCancel = z.infer<typeof RunCancel>;
+
+/** The longest message a person may send a running agent (characters). */
+export const MESSAGE_MAX_CHARS = 8000;
+
+/**
+ * Request on `optio.runner.<runnerId>.run.<runId>.message` (core NATS) to the runner holding the
+ * run: a person's message for the running agent, after an interrupt of its current turn if asked.
+ */
+export const RunMessage = z.object({
+  runId: z.uuid(),
+  attempt: z.number().int().min(1),
+  messageId: z.uuid(),
+  text: z.string().min(1).max(MESSAGE_MAX_CHARS),
+  interrupt: z.boolean().default(false),
+});
+export type RunMessage = z.infer<typeof RunMessage>;
+
+/** The runner's reply: written to the agent's input, or not, and why (for the person). */
+export const RunMessageReply = z.object({
+  delivered: z.boolean(),
+  /** The agent's current turn was interrupted before the message. */
+  interrupted: z.boolean().default(false),
+  reason: z.string().max(500).nullable().default(null),
+});
+export type RunMessageReply = z.infer<typeof RunMessageReply>;
 
 // ---------------------------------------------------------------- helpers
 

@@ -31,6 +31,11 @@ export const subjects = {
     `optio.runner.${runnerId}.run.${runId}.${kind}`,
   /** A cancel goes to the runner holding the run (the run row's runner id). */
   runCancel: (runnerId: string, runId: string) => `optio.runner.${runnerId}.run.${runId}.cancel`,
+  /**
+   * A person's message for a running agent: a request to the runner holding the run (the run row's
+   * runner id), which answers whether the agent's input took it (RunMessageReply).
+   */
+  runMessage: (runnerId: string, runId: string) => `optio.runner.${runnerId}.run.${runId}.message`,
   /** Broadcast between API replicas: forget the cached identities of a user (core NATS, a hint). */
   authRevoked: () => "optio.auth.revoked",
 } as const;

@@ -4,6 +4,7 @@
 // (claude-code, maxRetries, dependsOnTaskId, claudeModel) are accepted as aliases and normalised
 // away by the transforms below.
 import { z } from "zod";
+import { TaskMessageSentEvent } from "./messages";
 import { RUN_KINDS, TASK_STATES, TASK_TYPES } from "@optio/core";
 import { Money, Timestamp } from "./common";
 import { MaxCostUsd, MaxTurns } from "./budgets";
@@ -497,6 +498,7 @@ export const TaskEventPayloads = {
   deleted: TaskDeletedEvent,
   dependency_added: TaskDependencyEvent,
   dependency_removed: TaskDependencyEvent,
+  message_sent: TaskMessageSentEvent,
 } as const;
 export type TaskEventName = keyof typeof TaskEventPayloads;
 export type TaskEventPayload<E extends TaskEventName> = z.input<(typeof TaskEventPayloads)[E]>;

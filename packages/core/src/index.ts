@@ -12,3 +12,4 @@ export * from "./pr-reconciler";
 export * from "./run-exit";
 export * from "./metrics-server";
 export * from "./nats-credentials";
+export * from "./task-messages";

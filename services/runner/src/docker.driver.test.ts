@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import pino from "pino";
+import { claudeAdapter } from "@optio/agents";
 import { DockerDriver } from "./docker.driver";
 import type { RunHandle } from "./driver";
 import { forEachLine } from "./lines";
@@ -42,7 +43,7 @@ afterAll(async () => {
 });
 
 describe("DockerDriver", () => {
-  it("runs the fake claude in a locked-down container and pushes the task branch", async () => {
+  it("runs the fake claude in a locked-down container, takes a second message on stdin and pushes the task branch", async () => {
     git.createRepo("demo");
     const spec = runSpec({
       agentType: "claude",
@@ -55,6 +56,9 @@ describe("DockerDriver", () => {
     });
     const started = Date.now();
     const handle = await driver.start(planRun(spec, { config, paths, gitCredentials: {} }));
+    // Past the spec, the container's stdin is the agent's: a second message, then the end of input.
+    await handle.write!(claudeAdapter.input!.message("And a second line"));
+    handle.endInput!();
 
     const info = inspect(handle.id);
     expect(info.Config.User).toBe("1000:1000");
@@ -89,9 +93,13 @@ describe("DockerDriver", () => {
     expect(git.git("demo", ["log", "--format=%s%n%b", "-1", spec.branchName])).toContain(
       `Task: ${spec.taskId}`,
     );
+    // Two turns, one session: the fake appends each turn's message.
     expect(git.git("demo", ["show", `${spec.branchName}:optio-fake-claude.txt`])).toBe(
-      "Add a note to the repo\n",
+      "Add a note to the repo\nAnd a second line\n",
     );
+    expect(
+      new Set(stdout.filter((l) => l.includes('"subtype":"init"')).map((l) => JSON.parse(l).session_id)).size,
+    ).toBe(1);
 
     await handle.dispose();
     expect((await driver.list()).map((u) => u.runId)).not.toContain(spec.runId);

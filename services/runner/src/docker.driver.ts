@@ -326,6 +326,7 @@ function snapshotTarget(plan: RunPlan): SnapshotTarget | null {
 class DockerRunHandle implements RunHandle {
   private exit: Promise<RunExit> | undefined;
   private stopping: Promise<void> | undefined;
+  private inputEnded = false;
 
   constructor(
     private readonly container: Docker.Container,
@@ -333,7 +334,23 @@ class DockerRunHandle implements RunHandle {
     readonly stderr: PassThrough,
     /** Once the container is gone (the run's hold on its repository's mirror). */
     private readonly onRemoved: () => void,
+    /** The attach connection: the container's stdin, past the spec. */
+    private readonly stdin: Duplex,
   ) {}
+
+  write(data: string): Promise<void> {
+    if (this.inputEnded) return Promise.reject(new Error("the run's input is closed"));
+    return new Promise<void>((resolve, reject) =>
+      this.stdin.write(data, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  /** Half-closes the connection: the engine closes the container's stdin (StdinOnce), output goes on. */
+  endInput(): void {
+    if (this.inputEnded) return;
+    this.inputEnded = true;
+    this.stdin.end();
+  }
 
   get id(): string {
     return this.container.id;
@@ -452,7 +469,7 @@ class WaitingContainer implements WarmUnit {
     await new Promise<void>((resolve, reject) =>
       this.stdin.write(payload, (error) => (error ? reject(error) : resolve())),
     );
-    return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr, onRemoved);
+    return new DockerRunHandle(this.container, this.output.stdout, this.output.stderr, onRemoved, this.stdin);
   }
 
   async remove(): Promise<void> {

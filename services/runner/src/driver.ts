@@ -28,6 +28,13 @@ export interface RunHandle {
    * there is none or it is larger than `maxBytes`. Drivers that cannot reach it leave this out.
    */
   readRunFile?(name: string, maxBytes: number): Promise<Buffer | null>;
+  /**
+   * Writes to the run's stdin (after its spec): an agent whose command reads `stream` input takes
+   * it as its next message. Drivers that cannot reach a running agent's stdin leave this out.
+   */
+  write?(data: string): Promise<void>;
+  /** Closes the run's stdin: a `stream` agent then ends once it has answered. Idempotent. */
+  endInput?(): void;
 }
 
 /** A run found on the engine with this runner's labels. */

@@ -104,8 +104,9 @@ export class LocalDriver implements Driver {
         ...plan.env,
       },
       detached: true, // its own process group: stop() signals everything it started
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"], // stdin: more messages for an agent reading `stream` input
     });
+    child.stdin!.on("error", () => {}); // EPIPE once the run has exited: nothing reads any more
     const spawned = await new Promise<Error | null>((resolve) => {
       child.once("spawn", () => resolve(null));
       child.once("error", resolve);
@@ -176,6 +177,18 @@ class LocalRunHandle implements RunHandle {
   }
   get stderr() {
     return this.child.stderr!;
+  }
+
+  write(data: string): Promise<void> {
+    const stdin = this.child.stdin!;
+    if (stdin.writableEnded) return Promise.reject(new Error("the run's input is closed"));
+    return new Promise<void>((resolve, reject) =>
+      stdin.write(data, (error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  endInput(): void {
+    this.child.stdin!.end();
   }
 
   wait(): Promise<RunExit> {

@@ -1,6 +1,7 @@
 // One claimed run attempt, start to finish: plan → driver start → stream output as log batches,
 // metered against the run's caps (stopped at the first crossed) → heartbeats and timeout → outcome →
-// result and exited reports → cleanup.
+// result and exited reports → cleanup. While it runs, a person's messages reach an agent that reads
+// them (LiveInput).
 import type { Logger } from "pino";
 import { Redactor } from "@optio/core";
 import {
@@ -22,6 +23,7 @@ import type { AgentSessions, KeptSessions } from "./agent-sessions";
 import type { RunReporter } from "./run-reporter";
 import type { PriceTable } from "./price-table";
 import { RunMeter, type BudgetCaps, type MeterTotals } from "./run-meter";
+import { LiveInput, type Delivery } from "./live-input";
 
 export interface RunExecutionOptions {
   spec: RunSpec;
@@ -46,6 +48,8 @@ export interface RunObserver {
 const SYSTEM_PREFIX = "[optio] ";
 /** After the run exits, how long its output streams may take to drain. */
 const DRAIN_MS = 5000;
+/** How long a message for a run whose container is still being started waits for it. */
+const START_WAIT_MS = 2000;
 
 export class RunExecution {
   readonly runId: string;
@@ -60,17 +64,54 @@ export class RunExecution {
   private agentFailure: AgentFailure | null = null;
   /** Optio's own lines for the run's log, written before the agent's output once it starts. */
   private readonly notes: string[] = [];
+  /** The agent's stdin, when it reads messages while it runs and the driver can write to it. */
+  private live: LiveInput | undefined;
+  private exited = false;
+  private readonly started: Promise<void>;
+  private settleStarted!: () => void;
 
   constructor(private readonly opts: RunExecutionOptions) {
     this.runId = opts.spec.runId;
     this.attempt = opts.spec.attempt;
     this.stopGraceMs = opts.config.OPTIO_RUNNER_STOP_GRACE_MS;
+    this.started = new Promise((resolve) => (this.settleStarted = resolve));
   }
 
   /** Runs the attempt; resolves when it has exited and its final reports are queued. */
   run(): Promise<void> {
-    this.finished ??= this.execute();
+    this.finished ??= this.execute().finally(() => {
+      this.exited = true;
+      this.settleStarted();
+    });
     return this.finished;
+  }
+
+  /**
+   * A person's message for the running agent: written to its stdin (see LiveInput), or not, with
+   * the reason. A run whose container is still being started is waited for a moment.
+   */
+  async message(text: string, options: { interrupt: boolean; id: string }): Promise<Delivery> {
+    const delivery = await this.deliver(text, options);
+    this.opts.logger.info({ messageId: options.id, ...delivery }, "message for the agent");
+    return delivery;
+  }
+
+  private async deliver(text: string, options: { interrupt: boolean; id: string }): Promise<Delivery> {
+    const { spec, driver } = this.opts;
+    const not = (reason: string): Delivery => ({ delivered: false, interrupted: false, reason });
+    if (!getAdapter(spec.agentType).input) return not(`${spec.agentType} reads no messages while it runs`);
+    if (!this.handle && !this.exited) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.started,
+        new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.exited) return not("the run has ended");
+    if (!this.handle) return not("the run's container is still starting");
+    if (!this.live) return not(`the ${driver.name} driver cannot write to a running agent`);
+    return this.live.send(text, options);
   }
 
   /** Stops the run (SIGTERM, grace, SIGKILL). The first cause wins. */
@@ -129,6 +170,14 @@ export class RunExecution {
       return failBeforeStart(code, (error as Error).message);
     }
     this.handle = handle;
+    const input = getAdapter(spec.agentType).input;
+    if (input && handle.write && handle.endInput)
+      this.live = new LiveInput({
+        input,
+        write: (data) => handle.write!(data),
+        endInput: () => handle.endInput!(),
+      });
+    this.settleStarted();
     logger.info({ unit: handle.id, image: driver.isolated ? plan.image : null }, "run started");
     void reporter.send({
       kind: "started",
@@ -148,6 +197,7 @@ export class RunExecution {
       () => {
         clearInterval(heartbeat);
         clearTimeout(timeout);
+        this.live?.ended();
       },
     );
     // Before the result is reported: the task's next run may be claimed as soon as it is applied.
@@ -281,6 +331,7 @@ export class RunExecution {
       }
       for (const event of events) {
         if (event.type === "api_retry") this.onApiRetry(event.status, event.message);
+        this.live?.observe(event);
         const rendered = renderEvent(event);
         if (rendered)
           batcher.add({

@@ -42,6 +42,9 @@ describe("planRun", () => {
       "stream-json",
       "--verbose",
       "--dangerously-skip-permissions",
+      "--input-format",
+      "stream-json",
+      "--replay-user-messages",
       "--max-turns",
       "7",
       "--max-budget-usd",
@@ -50,8 +53,12 @@ describe("planRun", () => {
       "opus",
       "",
     ]);
-    expect(files["agent-stdin"]).toBe("prompt");
-    expect(files.prompt).toBe("Fix it");
+    // The prompt is the first message the agent reads on its stdin (more may follow while it runs).
+    expect(files["agent-stdin"]).toBe("stream");
+    expect(JSON.parse(files.prompt!)).toEqual({
+      type: "user",
+      message: { role: "user", content: [{ type: "text", text: "Fix it" }] },
+    });
     expect(files["git-credential"]).toBeUndefined();
     expect(plan.labels).toEqual({
       "optio.managed": "true",

@@ -138,10 +138,12 @@ export function planRun(spec: RunSpec, options: PlanOptions): RunPlan {
     ...(adapter.sessionPaths.length > 0 && { OPTIO_AGENT_SESSION_PATHS: adapter.sessionPaths.join(":") }),
   };
 
+  // An agent reading messages while it runs reads the prompt as the first of them.
+  const prompt = command.stdin === "stream" ? adapter.input!.message(spec.prompt) : spec.prompt;
   const files = [
     file("agent-cmd", command.argv.join("\0") + "\0"),
     file("agent-stdin", command.stdin),
-    file("prompt", spec.prompt),
+    file("prompt", prompt),
   ];
   checkEnv(env); // refused here, before any driver work, not when a container takes its spec
   const secretEntries = Object.entries(spec.secretEnv);

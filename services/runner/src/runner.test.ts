@@ -1,5 +1,6 @@
 // The runner against real NATS (JetStream), the real Docker engine with the test agent image, and a
 // git server on 127.0.0.1. A fake dispatcher plays the API's side of the wire.
+import { randomUUID } from "node:crypto";
 import { connect } from "@nats-io/transport-node";
 import type { NatsConnection } from "@nats-io/nats-core";
 import pino from "pino";
@@ -194,6 +195,63 @@ describe("Runner", () => {
     expect(Date.now() - t0).toBeLessThan(1500 + 3500); // grace + engine latency on a loaded machine
     expect(last(reports)).toMatchObject({ reason: "cancelled", error: { code: "CANCELLED" } });
     expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
+  });
+
+  it("writes a message on optio.runner.<id>.run.<runId>.message to the running claude, which answers it in its session", async () => {
+    const run = spec("message", { agentType: "claude", prompt: "Start the work FAKE_SLEEP=5" });
+    dispatch(run);
+    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
+    const send = async (text: string) =>
+      (
+        await nc.request(
+          subjects.runMessage("runner-test", run.runId),
+          JSON.stringify({ runId: run.runId, attempt: 1, messageId: randomUUID(), text }),
+          { timeout: 5000 },
+        )
+      ).json();
+    expect(await send("Also add a second line")).toEqual({
+      delivered: true,
+      interrupted: false,
+      reason: null,
+    });
+
+    // The message joined the working turn (the fake names it in its answer); once that turn was
+    // answered the runner closed the agent's stdin and the run ended as usual.
+    const reports = await dispatcher.exited(run.runId);
+    expect(last(reports)).toMatchObject({ reason: "completed", exitCode: 0 });
+    const lines = logLines(reports);
+    expect(
+      lines.filter((l) => l.content.startsWith("the agent took a message")).map((l) => l.content),
+    ).toEqual([
+      "the agent took a message: Start the work FAKE_SLEEP=5",
+      "the agent took a message: Also add a second line",
+    ]);
+    expect(
+      lines.some((l) => l.type === "text" && l.content === "Done. Also took: Also add a second line"),
+    ).toBe(true);
+    expect(lines.filter((l) => l.type === "session")).toHaveLength(1);
+    expect(await send("too late")).toEqual({
+      delivered: false,
+      interrupted: false,
+      reason: "the run is not running on its runner",
+    });
+  });
+
+  it("answers that a shell agent takes no message while it runs", async () => {
+    const run = spec("message-shell", { agentType: "shell", prompt: "echo started; sleep 3" });
+    dispatch(run);
+    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content === "started"));
+    const reply = await nc.request(
+      subjects.runMessage("runner-test", run.runId),
+      JSON.stringify({ runId: run.runId, attempt: 1, messageId: randomUUID(), text: "hello" }),
+      { timeout: 5000 },
+    );
+    expect(reply.json()).toEqual({
+      delivered: false,
+      interrupted: false,
+      reason: "shell reads no messages while it runs",
+    });
+    expect(last(await dispatcher.exited(run.runId))).toMatchObject({ reason: "completed" });
   });
 
   it("ignores a cancel for another attempt, and stops a run the heartbeat reply fences", async () => {

@@ -1,5 +1,6 @@
-// The runner: slots, the claim loop (wakeups + slow poll), cancel and fencing commands, orphan
-// cleanup, presence, graceful shutdown. Runs go through RunExecution; the engine through a Driver.
+// The runner: slots, the claim loop (wakeups + slow poll), cancel and fencing commands, messages
+// for running agents, orphan cleanup, presence, graceful shutdown. Runs go through RunExecution;
+// the engine through a Driver.
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { NatsConnection, Subscription } from "@nats-io/nats-core";
@@ -8,6 +9,8 @@ import {
   ClaimReply,
   ClaimRequest,
   RunCancel,
+  RunMessage,
+  RunMessageReply,
   subjects,
   type RunnerInfo,
   type RunSpec,
@@ -158,6 +161,21 @@ export class Runner {
         },
       }),
     );
+    this.subscriptions.push(
+      nc.subscribe(subjects.runMessage(this.opts.config.OPTIO_RUNNER_ID, "*"), {
+        callback: (error, msg) => {
+          if (error) return;
+          let parsed;
+          try {
+            parsed = RunMessage.safeParse(msg.json());
+          } catch {
+            parsed = { success: false } as const;
+          }
+          if (!parsed.success) return void logger.warn({ subject: msg.subject }, "invalid message ignored");
+          void this.deliver(parsed.data).then((reply) => msg.respond(JSON.stringify(reply)));
+        },
+      }),
+    );
     this.presence.start();
     logger.info(
       { slots: this.opts.config.OPTIO_RUNNER_SLOTS, driver: this.opts.driver.name },
@@ -187,6 +205,22 @@ export class Runner {
       await this.opts.driver
         .remove(unit.id)
         .catch((error) => this.opts.logger.error({ err: error }, "could not remove orphan"));
+    }
+  }
+
+  /** A person's message for the agent of a run held here (see RunExecution.message). */
+  private async deliver(message: RunMessage): Promise<RunMessageReply> {
+    const held = this.runs.get(message.runId);
+    if (!held || held.execution.attempt !== message.attempt)
+      return { delivered: false, interrupted: false, reason: "the run is not running on its runner" };
+    try {
+      return await held.execution.message(message.text, {
+        interrupt: message.interrupt,
+        id: message.messageId,
+      });
+    } catch (error) {
+      this.opts.logger.warn({ err: error, runId: message.runId }, "could not deliver a message");
+      return { delivered: false, interrupted: false, reason: "the runner could not deliver it" };
     }
   }
 

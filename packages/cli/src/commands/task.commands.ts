@@ -1,4 +1,4 @@
-// optio task new|list|show|wait|cancel|retry|resume|review|logs
+// optio task new|list|show|wait|cancel|retry|resume|message|review|logs
 import { Command, Option } from "commander";
 import type { z } from "zod";
 import {
@@ -8,6 +8,7 @@ import {
   TaskDetailResponse,
   TaskListResponse,
   TaskLogsResponse,
+  SendMessageResponse,
   TaskResponse,
   type Task,
   type TaskLogEntry,
@@ -225,6 +226,27 @@ export function taskCommands(env: CliEnv, exit: (code: number) => void): Command
         .client()
         .request(TaskResponse, "POST", `/api/tasks/${id}/resume`, { body });
       printResult(ctx.out, { task: t }, () => describe(ctx.out, t));
+    });
+
+  task
+    .command("message")
+    .description(
+      "send the task's agent a message: live while it runs, else resuming it or kept for its next run",
+    )
+    .argument("<id>", "task id", uuid)
+    .argument("[text...]", "the message (default: read from stdin)")
+    .option("--interrupt", "stop the agent's current turn first (Claude Code)")
+    .action(async (id: string, words: string[], flags: { interrupt?: boolean }, command: Command) => {
+      const ctx = contextOf(command, env);
+      const message = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
+      const sent = await ctx.client().request(SendMessageResponse, "POST", `/api/tasks/${id}/messages`, {
+        body: { message, interrupt: Boolean(flags.interrupt) },
+      });
+      printResult(ctx.out, sent, () =>
+        [`message ${sent.message.id}: ${sent.delivery}`, sent.reason && `  ${sent.reason}`]
+          .filter(Boolean)
+          .join("\n"),
+      );
     });
 
   task

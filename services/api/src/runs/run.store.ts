@@ -48,6 +48,10 @@ export const runStore = {
     });
   },
 
+  /** A run not started yet gets the messages it carries before its prompt (task-messages.store.ts). */
+  setPrompt: (tx: Tx, runId: string, prompt: string) =>
+    tx.run.update({ where: { id: runId }, data: { prompt } }),
+
   /** Closes a task's open runs as the task ends; returns those it closed (as they were). */
   async closeOpen(
     tx: Tx,

@@ -16,6 +16,7 @@ import { AppError } from "../errors";
 import type { Outbox } from "../events/outbox";
 import type { Task as TaskRow } from "../generated/prisma/client";
 import { runStore } from "../runs/run.store";
+import { taskMessageStore } from "./task-messages.store";
 
 /** Who caused a change: stored in task_events.actor (`user`, `system`, `runner:<id>`). */
 export type Actor =
@@ -106,6 +107,16 @@ export class TaskMachine {
     let runId = request.runId ?? null;
     if (request.newRun) {
       const run = await runStore.createAttempt(tx, { taskId, attempt: task.attempts, ...request.newRun });
+      // The messages the agent has not had yet go before the new run's prompt.
+      const { kind, prompt } = request.newRun;
+      const replaces = request.runId ?? null;
+      const carried = await taskMessageStore.foldIntoRun(
+        tx,
+        { taskId, runId: run.id, kind, replaces, agentType: task.agentType },
+        prompt ?? task.prompt,
+        now,
+      );
+      if (carried !== null) await runStore.setPrompt(tx, run.id, carried);
       runId = run.id;
     }
     await this.record(work, task, from, request, runId);

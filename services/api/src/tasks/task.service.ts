@@ -14,6 +14,7 @@ import {
   dependencyVerdict,
   isActive,
   reorderSlots,
+  type ActionRule,
   type TaskAction,
   type TaskState,
 } from "@optio/core";
@@ -24,7 +25,14 @@ import type { Run, Task as TaskRow } from "../generated/prisma/client";
 import type { IntakeBatcher } from "./intake-batcher";
 import type { RepoUrlGuard } from "./repo-url-guard";
 import { checkDependencies, insertEdges, insertTask, type NewTask } from "./task-factory";
-import { invalidTransition, SYSTEM, taskNotFound, type Actor, type TaskMachine } from "./task-machine";
+import {
+  invalidTransition,
+  SYSTEM,
+  taskNotFound,
+  type Actor,
+  type TaskMachine,
+  type Work,
+} from "./task-machine";
 import type { TaskUnitOfWork } from "./task-work";
 import { LATEST_RUN } from "./task.view";
 
@@ -265,68 +273,76 @@ export class TaskService {
     actor: Actor,
     options: { prompt?: string; trigger?: string } = {},
   ): Promise<TaskRow> {
-    const rule = ACTION_RULES[action];
+    return this.work.run((work) => this.actIn(work, taskId, action, ACTION_RULES[action], actor, options));
+  }
+
+  /** An action by its rule (also the resume a message causes) in the caller's transaction. */
+  async actIn(
+    work: Work,
+    taskId: string,
+    action: string,
+    rule: ActionRule,
+    actor: Actor,
+    options: { prompt?: string; trigger?: string } = {},
+  ): Promise<TaskRow> {
     const trigger = options.trigger ?? rule.trigger;
-    return this.work.run(async (work) => {
-      if (rule.to === "cancelled") {
-        return this.machine.transition(work, {
-          taskId,
-          to: "cancelled",
-          trigger,
-          actor,
-          accepted: rule.from,
-          action,
-        });
-      }
-      const { tx } = work;
-      // Dependencies first, then the task: the order in which a completing dependency releases it.
-      const deps = await this.machine.lockDependencyStates(tx, taskId);
-      const current = await this.machine.lock(tx, taskId);
-      if (!current) throw taskNotFound();
-      if (!rule.from.includes(current.state)) throw invalidTransition(taskId, current.state, action);
-      const verdict = dependencyVerdict(deps.map((dep) => dep.state));
-      if (verdict === "broken") {
-        const broken = deps.find((dep) => dep.state === "failed" || dep.state === "cancelled")!;
-        throw conflict(
-          "CONFLICT",
-          `Dependency "${broken.title}" (${broken.id}) is ${broken.state}; retry it first`,
-          [{ path: "dependencies", reason: `task ${broken.id} is ${broken.state}`, taskId: broken.id }],
-        );
-      }
-      const data: Prisma.TaskUpdateManyMutationInput = {};
-      if (!rule.keepSession) data.sessionId = null;
-      if (rule.discardResults) {
-        Object.assign(data, {
-          // A new branch: the old one (and its PR, closed by the PR loop) is not continued.
-          branchName: `${runBranchName(current.id, current.title)}-redo${current.attempts + 1}`,
-          prUrl: null,
-          prNumber: null,
-          resultSummary: null,
-          startedAt: null,
-        });
-      }
-      // The PR loop: a human acted, so its fix-up budget starts again; a redo abandons the old PR.
-      await tx.prWatch.updateMany({
-        where: { taskId },
-        data: rule.discardResults ? { closeRequested: true } : { autoResumes: 0 },
-      });
-      const prompt =
-        rule.runKind === "resume" ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
+    if (rule.to === "cancelled") {
       return this.machine.transition(work, {
         taskId,
-        to: verdict === "met" ? "queued" : "waiting_on_deps",
+        to: "cancelled",
         trigger,
         actor,
         accepted: rule.from,
         action,
-        message: prompt ? prompt.slice(0, 200) : null,
-        data,
-        newRun: {
-          kind: rule.runKind!,
-          prompt,
-          resumeSessionId: rule.keepSession ? current.sessionId : null,
-        },
       });
+    }
+    const { tx } = work;
+    // Dependencies first, then the task: the order in which a completing dependency releases it.
+    const deps = await this.machine.lockDependencyStates(tx, taskId);
+    const current = await this.machine.lock(tx, taskId);
+    if (!current) throw taskNotFound();
+    if (!rule.from.includes(current.state)) throw invalidTransition(taskId, current.state, action);
+    const verdict = dependencyVerdict(deps.map((dep) => dep.state));
+    if (verdict === "broken") {
+      const broken = deps.find((dep) => dep.state === "failed" || dep.state === "cancelled")!;
+      throw conflict(
+        "CONFLICT",
+        `Dependency "${broken.title}" (${broken.id}) is ${broken.state}; retry it first`,
+        [{ path: "dependencies", reason: `task ${broken.id} is ${broken.state}`, taskId: broken.id }],
+      );
+    }
+    const data: Prisma.TaskUpdateManyMutationInput = {};
+    if (!rule.keepSession) data.sessionId = null;
+    if (rule.discardResults) {
+      Object.assign(data, {
+        // A new branch: the old one (and its PR, closed by the PR loop) is not continued.
+        branchName: `${runBranchName(current.id, current.title)}-redo${current.attempts + 1}`,
+        prUrl: null,
+        prNumber: null,
+        resultSummary: null,
+        startedAt: null,
+      });
+    }
+    // The PR loop: a human acted, so its fix-up budget starts again; a redo abandons the old PR.
+    await tx.prWatch.updateMany({
+      where: { taskId },
+      data: rule.discardResults ? { closeRequested: true } : { autoResumes: 0 },
+    });
+    const prompt = rule.keepSession ? (options.prompt ?? DEFAULT_RESUME_PROMPT) : (options.prompt ?? null);
+    return this.machine.transition(work, {
+      taskId,
+      to: verdict === "met" ? "queued" : "waiting_on_deps",
+      trigger,
+      actor,
+      accepted: rule.from,
+      action,
+      message: prompt ? prompt.slice(0, 200) : null,
+      data,
+      newRun: {
+        kind: rule.runKind!,
+        prompt,
+        resumeSessionId: rule.keepSession ? current.sessionId : null,
+      },
     });
   }
 

@@ -1,5 +1,5 @@
 // /api/tasks: the task resource, its actions, bulk actions and reorder. Subtasks, dependencies and
-// comments are in task-relations.routes.ts. Handlers: validated input in, one service call, view out.
+// comments are in task-relations.routes.ts, messages for the agent in task-messages.routes.ts. Handlers: validated input in, one service call, view out.
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   BulkResponse,
@@ -23,6 +23,7 @@ import {
 import type { TaskAction } from "@optio/core";
 import { currentUser } from "../auth/auth.plugin";
 import { userActor } from "./request-actor";
+import { taskMessagesRoutes } from "./task-messages.routes";
 import { taskRelationsRoutes } from "./task-relations.routes";
 import type { TaskServices } from "./task-services";
 import { toEventRecord, toRunSummary, toTaskView } from "./task.view";
@@ -228,4 +229,5 @@ export const tasksRoutes: FastifyPluginAsyncZod<{ services: TaskServices }> = as
   }
 
   await app.register(taskRelationsRoutes, { services });
+  await app.register(taskMessagesRoutes, { services });
 };

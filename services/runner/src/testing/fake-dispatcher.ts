@@ -6,6 +6,7 @@ import {
   ClaimRequest,
   RunnerHeartbeat,
   RunReport,
+  RunReportKind,
   subjects,
   type RunnerHeartbeatReply,
   type RunReport as RunReportType,
@@ -37,7 +38,8 @@ export class FakeDispatcher {
       }),
       nc.subscribe(subjects.runReport("*", "*", "*"), {
         callback: (_, msg) => {
-          if (msg.subject.endsWith(".cancel")) return;
+          // The same wildcard matches the runners' commands (cancel, message): reports only.
+          if (!RunReportKind.safeParse(msg.subject.split(".").pop()).success) return;
           const report = RunReport.parse(msg.json());
           const list = this.reports.get(report.runId) ?? [];
           if (!list.some((r) => r.seq === report.seq)) list.push(report); // a retried publish

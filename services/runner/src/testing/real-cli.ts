@@ -1,6 +1,6 @@
 // TEST ONLY. Running the real Claude Code and Codex CLIs (optio/agent-real image) against the model
 // API doubles, and reading their output with the production parsers.
-import { getAdapter, type AgentEvent, type AgentSummary } from "@optio/agents";
+import { getAdapter, type AgentCommand, type AgentEvent, type AgentSummary } from "@optio/agents";
 import type { AgentContainer, CliRun } from "./agent-container";
 import type { ModelDouble } from "./model-doubles";
 import { codexProviderArgs } from "./model-doubles";
@@ -32,6 +32,15 @@ export function codexArgv(double: ModelDouble, args: string[] = []): string[] {
   ];
 }
 
+/**
+ * The agent's stdin for `prompt`, as a run's prompt file gives it: the prompt itself, or (stream
+ * input) its first message line; closed after it, so a stream agent ends once it has answered.
+ */
+export function stdinFor(type: "claude" | "codex", command: AgentCommand, prompt: string): string {
+  if (command.stdin === "stream") return getAdapter(type).input!.message(prompt);
+  return command.stdin === "prompt" ? prompt : "";
+}
+
 /** Claude Code's argv from the production adapter, plus its env and the double's. */
 export function runClaude(
   box: AgentContainer,
@@ -48,7 +57,7 @@ export function runClaude(
 ): Promise<CliRun> {
   const command = getAdapter("claude").command({ ...options, promptFile: "/dev/stdin" });
   return box.exec(command.argv, {
-    stdin: options.prompt,
+    stdin: stdinFor("claude", command, options.prompt),
     cwd: options.cwd,
     env: { ...command.env, ...claudeEnv(options.double, options.apiKey), ...options.env },
   });

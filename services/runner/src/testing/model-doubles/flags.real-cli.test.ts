@@ -9,7 +9,7 @@ import type { AgentType } from "@optio/contracts";
 import { AgentContainer, type CliRun } from "../agent-container";
 import { IMAGE_BUILD_TIMEOUT_MS, realAgentImage } from "../agent-image";
 import { testSecret } from "../fixtures";
-import { claudeEnv, eventsOf, parseRun, runClaude, runCodex } from "../real-cli";
+import { claudeEnv, eventsOf, parseRun, runClaude, runCodex, stdinFor } from "../real-cli";
 import {
   codexProviderToml,
   finalTurn,
@@ -130,7 +130,7 @@ describe.each(["claude", "codex"] as const)("%s adapter argv on the pinned CLI",
     // A resumed session continues in its own repository; the others get a new one.
     const cwd = c.resume ? `/workspace/${agent}-base` : box.gitRepo(`/workspace/${agent}-flags-${++repos}`);
     const run = await box.exec(command.argv, {
-      stdin: command.stdin === "prompt" ? prompt : "",
+      stdin: stdinFor(agent, command, prompt),
       cwd,
       env: { ...command.env, ...env(agent) },
     });
