@@ -2,30 +2,11 @@
 // FAKE_LOOP) in containers of the test agent image, metered from their streams and stopped within one
 // turn of their caps. Real NATS (JetStream), Docker and a git server on 127.0.0.1; a fake dispatcher
 // plays the API's side of the wire.
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
-import pino from "pino";
-import { subjects, type RunLog, type RunReport, type RunResult } from "@optio/contracts";
-import { DockerDriver } from "./docker.driver";
-import { ensureRunsStream } from "./testing/streams";
-import type { Runner } from "./runner";
-import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
-import { FakeDispatcher } from "./testing/fake-dispatcher";
+import type { RunLog, RunReport, RunResult } from "@optio/contracts";
 import { runSpec, testConfig } from "./testing/fixtures";
-import { startGitServer, type GitServer } from "./testing/git-server";
-import { privateNats, type TestNats } from "./testing/nats";
-import { runnerConnection, startTestRunner } from "./testing/test-runner";
+import { useDockerRunnerWorld } from "./testing/docker-runner-world";
 
 jest.setTimeout(120_000);
-
-let nats: TestNats;
-let nc: NatsConnection;
-let runnerNc: NatsConnection;
-let git: GitServer;
-let image: string;
-let dispatcher: FakeDispatcher;
-let runner: Runner;
-let driver: DockerDriver;
 
 const config = testConfig({
   OPTIO_RUNNER_ID: "runner-budgets",
@@ -36,6 +17,7 @@ const config = testConfig({
   OPTIO_RUNNER_STOP_GRACE_MS: "1500",
   OPTIO_RUNNER_SHUTDOWN_MS: "500",
 });
+const world = useDockerRunnerWorld(config, null);
 
 const logLines = (reports: RunReport[]) =>
   reports.filter((r): r is RunLog => r.kind === "log").flatMap((r) => r.lines);
@@ -45,32 +27,11 @@ const loopTurns = (reports: RunReport[]) =>
   logLines(reports).filter((l) => l.type === "tool_call" && /^(Bash|command) /.test(l.content)).length;
 
 async function run(repo: string, overrides: Parameters<typeof runSpec>[0]) {
-  git.createRepo(repo);
-  const spec = runSpec({ repoUrl: git.url(repo), image, ...overrides });
-  dispatcher.queue.push(spec);
-  nc.publish(subjects.dispatchWakeup(), JSON.stringify({ time: new Date().toISOString() }));
-  return { spec, reports: await dispatcher.exited(spec.runId) };
+  world.git.createRepo(repo);
+  const spec = runSpec({ repoUrl: world.git.url(repo), image: world.image, ...overrides });
+  world.dispatch(spec);
+  return { spec, reports: await world.dispatcher.exited(spec.runId) };
 }
-
-beforeAll(async () => {
-  image = testAgentImage();
-  [nats, git] = await Promise.all([privateNats(), startGitServer(null)]);
-  nc = await connect({ servers: nats.url, ...nats.tool });
-  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
-  await ensureRunsStream(nc);
-  dispatcher = new FakeDispatcher(nc);
-  driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  runner = await startTestRunner({ config, nc: runnerNc, driver });
-}, IMAGE_BUILD_TIMEOUT_MS);
-
-afterAll(async () => {
-  await runner.shutdown();
-  dispatcher.close();
-  for (const unit of await driver.list()) await driver.remove(unit.id);
-  await runnerNc.close();
-  await nc.close();
-  await Promise.all([git.close(), nats.stop()]);
-});
 
 describe("budgets", () => {
   it("stops a looping claude run within one turn of its cost cap and reports what it spent", async () => {
@@ -91,7 +52,7 @@ describe("budgets", () => {
     expect(result.costUsd).toBeCloseTo(0.000105 + 0.018 * turns, 6);
     expect(result).toMatchObject({ inputTokens: 10 + 1000 * turns, outputTokens: 5 + 1000 * turns });
     expect(logLines(reports).map((l) => l.content)).toContain(`stopping the run: ${error.message}`);
-    expect(git.git("claude-cost", ["branch", "--list", spec.branchName]).trim()).toBe(""); // nothing pushed
+    expect(world.git.git("claude-cost", ["branch", "--list", spec.branchName]).trim()).toBe(""); // nothing pushed
   });
 
   it("stops a looping claude run on the turn after maxTurns", async () => {

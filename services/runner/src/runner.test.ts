@@ -1,32 +1,14 @@
 // The runner against real NATS (JetStream), the real Docker engine with the test agent image, and a
 // git server on 127.0.0.1. A fake dispatcher plays the API's side of the wire.
 import { randomUUID } from "node:crypto";
-import { connect } from "@nats-io/transport-node";
-import type { NatsConnection } from "@nats-io/nats-core";
-import pino from "pino";
 import { subjects, type RunLog, type RunReport } from "@optio/contracts";
-import { DockerDriver } from "./docker.driver";
-import { ensureRunsStream } from "./testing/streams";
-import type { Runner } from "./runner";
-import { IMAGE_BUILD_TIMEOUT_MS, testAgentImage } from "./testing/agent-image";
-import { FakeDispatcher } from "./testing/fake-dispatcher";
 import { runSpec, testConfig, testSecret } from "./testing/fixtures";
-import { startGitServer, type GitServer } from "./testing/git-server";
-import { privateNats, type TestNats } from "./testing/nats";
-import { runnerConnection, startTestRunner } from "./testing/test-runner";
+import { useDockerRunnerWorld } from "./testing/docker-runner-world";
 
 jest.setTimeout(120_000);
 
 const anthropicKey = testSecret("sk-ant-");
 const auth = { username: "x-access-token", password: testSecret("ghs_") };
-let nats: TestNats;
-let nc: NatsConnection;
-let runnerNc: NatsConnection;
-let git: GitServer;
-let image: string;
-let dispatcher: FakeDispatcher;
-let runner: Runner;
-let driver: DockerDriver;
 
 const config = testConfig({
   OPTIO_RUNNER_ID: "runner-test",
@@ -37,6 +19,7 @@ const config = testConfig({
   OPTIO_RUNNER_STOP_GRACE_MS: "1500",
   OPTIO_RUNNER_SHUTDOWN_MS: "500",
 });
+const world = useDockerRunnerWorld(config, auth);
 
 const kinds = (reports: RunReport[]) => reports.map((r) => r.kind);
 const logLines = (reports: RunReport[]) =>
@@ -44,40 +27,14 @@ const logLines = (reports: RunReport[]) =>
 const last = (reports: RunReport[]) => reports.at(-1)!;
 
 function spec(repo: string, overrides: Parameters<typeof runSpec>[0] = {}) {
-  git.createRepo(repo);
+  world.git.createRepo(repo);
   return runSpec({
-    repoUrl: git.url(repo),
-    image,
+    repoUrl: world.git.url(repo),
+    image: world.image,
     gitCredential: { source: "inline", username: auth.username, secret: auth.password },
     ...overrides,
   });
 }
-
-/** Queues a run and wakes the runner (as the API does when work becomes eligible). */
-function dispatch(run: ReturnType<typeof runSpec>) {
-  dispatcher.queue.push(run);
-  nc.publish(subjects.dispatchWakeup(), JSON.stringify({ time: new Date().toISOString() }));
-}
-
-beforeAll(async () => {
-  image = testAgentImage();
-  [nats, git] = await Promise.all([privateNats(), startGitServer(auth)]);
-  nc = await connect({ servers: nats.url, ...nats.tool });
-  runnerNc = await runnerConnection(nats, config.OPTIO_RUNNER_ID);
-  await ensureRunsStream(nc);
-  dispatcher = new FakeDispatcher(nc);
-  driver = new DockerDriver({ config, logger: pino({ level: "silent" }) });
-  runner = await startTestRunner({ config, nc: runnerNc, driver });
-}, IMAGE_BUILD_TIMEOUT_MS);
-
-afterAll(async () => {
-  await runner.shutdown();
-  dispatcher.close();
-  for (const unit of await driver.list()) await driver.remove(unit.id);
-  await runnerNc.close();
-  await nc.close();
-  await Promise.all([git.close(), nats.stop()]);
-});
 
 describe("Runner", () => {
   it("claims on wakeup, runs claude in a container, streams redacted logs and reports the result", async () => {
@@ -88,8 +45,8 @@ describe("Runner", () => {
       secretEnv: { ANTHROPIC_API_KEY: anthropicKey },
     });
     const t0 = Date.now();
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     const elapsed = Date.now() - t0;
 
     expect(reports.map((r) => r.seq)).toEqual(reports.map((_, i) => i + 1)); // gapless, ordered
@@ -127,19 +84,21 @@ describe("Runner", () => {
     expect(everything).not.toContain(anthropicKey);
     expect(everything).not.toContain(auth.password);
     expect(lines.some((l) => l.content === "the key is [REDACTED]")).toBe(true);
-    expect(git.git("e2e", ["log", "-1", "--format=%s", run.branchName]).trim()).toBe("optio: Add a note");
-    expect(dispatcher.claims[0]).toMatchObject({
+    expect(world.git.git("e2e", ["log", "-1", "--format=%s", run.branchName]).trim()).toBe(
+      "optio: Add a note",
+    );
+    expect(world.dispatcher.claims[0]).toMatchObject({
       runnerId: "runner-test",
       agentTypes: ["claude", "codex", "shell"],
     });
-    expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
+    expect((await world.driver.list()).map((u) => u.runId)).not.toContain(run.runId);
     console.log(`runner: wakeup → claim → container → pushed → exited in ${elapsed} ms`);
   });
 
   it("runs a shell task and reports needs-attention material when nothing changed", async () => {
     const run = spec("shell", { agentType: "shell", prompt: "echo listing; ls" });
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(reports.find((r) => r.kind === "result")).toMatchObject({
       exitCode: 0,
       pushed: false,
@@ -156,26 +115,26 @@ describe("Runner", () => {
 
   it("keeps renewing a finished run's lease until the API says the run is closed", async () => {
     const run = spec("finishing", { agentType: "shell", prompt: "true" });
-    dispatch(run);
-    await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    await world.dispatcher.exited(run.runId);
     const held = { runId: run.runId, attempt: 1 };
     const beatAfter = async (t: number) => {
-      while (!dispatcher.heartbeats.some((h, i) => i >= t)) await new Promise((r) => setTimeout(r, 50));
-      return dispatcher.heartbeats.at(-1)!;
+      while (!world.dispatcher.heartbeats.some((h, i) => i >= t)) await new Promise((r) => setTimeout(r, 50));
+      return world.dispatcher.heartbeats.at(-1)!;
     };
-    const next = await beatAfter(dispatcher.heartbeats.length);
+    const next = await beatAfter(world.dispatcher.heartbeats.length);
     expect(next.runs).toContainEqual(held);
     expect(next.slots.busy).toBe(0);
-    dispatcher.stopDirectives = [{ ...held, reason: "lease_lost" }];
-    await beatAfter(dispatcher.heartbeats.length); // answered with the stop
-    dispatcher.stopDirectives = [];
-    expect((await beatAfter(dispatcher.heartbeats.length)).runs).not.toContainEqual(held);
+    world.dispatcher.stopDirectives = [{ ...held, reason: "lease_lost" }];
+    await beatAfter(world.dispatcher.heartbeats.length); // answered with the stop
+    world.dispatcher.stopDirectives = [];
+    expect((await beatAfter(world.dispatcher.heartbeats.length)).runs).not.toContainEqual(held);
   });
 
   it("reports a failing agent", async () => {
     const run = spec("fail", { agentType: "shell", prompt: "echo oops >&2; exit 7" });
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ exitCode: 7, reason: "error", error: { code: "AGENT_FAILED" } });
     expect(logLines(reports)).toEqual(
       expect.arrayContaining([expect.objectContaining({ stream: "stderr", content: "oops" })]),
@@ -184,26 +143,30 @@ describe("Runner", () => {
 
   it("cancels a run on its runner's cancel subject within the grace period", async () => {
     const run = spec("cancel", { agentType: "claude", prompt: "FAKE_SLEEP=60" });
-    dispatch(run);
-    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
+    world.dispatch(run);
+    await world.dispatcher.until(run.runId, (r) =>
+      logLines(r).some((l) => l.content.includes("working (1)")),
+    );
     const t0 = Date.now();
-    nc.publish(
+    world.nc.publish(
       subjects.runCancel("runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, reason: "cancelled" }),
     );
-    const reports = await dispatcher.exited(run.runId);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(Date.now() - t0).toBeLessThan(1500 + 3500); // grace + engine latency on a loaded machine
     expect(last(reports)).toMatchObject({ reason: "cancelled", error: { code: "CANCELLED" } });
-    expect((await driver.list()).map((u) => u.runId)).not.toContain(run.runId);
+    expect((await world.driver.list()).map((u) => u.runId)).not.toContain(run.runId);
   });
 
   it("writes a message on optio.runner.<id>.run.<runId>.message to the running claude, which answers it in its session", async () => {
     const run = spec("message", { agentType: "claude", prompt: "Start the work FAKE_SLEEP=5" });
-    dispatch(run);
-    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content.includes("working (1)")));
+    world.dispatch(run);
+    await world.dispatcher.until(run.runId, (r) =>
+      logLines(r).some((l) => l.content.includes("working (1)")),
+    );
     const send = async (text: string) =>
       (
-        await nc.request(
+        await world.nc.request(
           subjects.runMessage("runner-test", run.runId),
           JSON.stringify({ runId: run.runId, attempt: 1, messageId: randomUUID(), text }),
           { timeout: 5000 },
@@ -217,7 +180,7 @@ describe("Runner", () => {
 
     // The message joined the working turn (the fake names it in its answer); once that turn was
     // answered the runner closed the agent's stdin and the run ended as usual.
-    const reports = await dispatcher.exited(run.runId);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ reason: "completed", exitCode: 0 });
     const lines = logLines(reports);
     expect(
@@ -239,9 +202,9 @@ describe("Runner", () => {
 
   it("answers that a shell agent takes no message while it runs", async () => {
     const run = spec("message-shell", { agentType: "shell", prompt: "echo started; sleep 3" });
-    dispatch(run);
-    await dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content === "started"));
-    const reply = await nc.request(
+    world.dispatch(run);
+    await world.dispatcher.until(run.runId, (r) => logLines(r).some((l) => l.content === "started"));
+    const reply = await world.nc.request(
       subjects.runMessage("runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1, messageId: randomUUID(), text: "hello" }),
       { timeout: 5000 },
@@ -251,30 +214,30 @@ describe("Runner", () => {
       interrupted: false,
       reason: "shell reads no messages while it runs",
     });
-    expect(last(await dispatcher.exited(run.runId))).toMatchObject({ reason: "completed" });
+    expect(last(await world.dispatcher.exited(run.runId))).toMatchObject({ reason: "completed" });
   });
 
   it("ignores a cancel for another attempt, and stops a run the heartbeat reply fences", async () => {
     const run = spec("fenced", { agentType: "claude", prompt: "FAKE_SLEEP=60", attempt: 2 });
-    dispatch(run);
-    await dispatcher.until(run.runId, (r) => r.some((x) => x.kind === "started"));
-    nc.publish(
+    world.dispatch(run);
+    await world.dispatcher.until(run.runId, (r) => r.some((x) => x.kind === "started"));
+    world.nc.publish(
       subjects.runCancel("runner-test", run.runId),
       JSON.stringify({ runId: run.runId, attempt: 1 }),
     );
     await new Promise((r) => setTimeout(r, 500));
-    expect(kinds(dispatcher.reportsOf(run.runId))).not.toContain("exited");
-    expect(dispatcher.heartbeats.at(-1)!.runs).toContainEqual({ runId: run.runId, attempt: 2 });
-    dispatcher.stopDirectives = [{ runId: run.runId, attempt: 2, reason: "superseded" }];
-    const reports = await dispatcher.exited(run.runId);
-    dispatcher.stopDirectives = [];
+    expect(kinds(world.dispatcher.reportsOf(run.runId))).not.toContain("exited");
+    expect(world.dispatcher.heartbeats.at(-1)!.runs).toContainEqual({ runId: run.runId, attempt: 2 });
+    world.dispatcher.stopDirectives = [{ runId: run.runId, attempt: 2, reason: "superseded" }];
+    const reports = await world.dispatcher.exited(run.runId);
+    world.dispatcher.stopDirectives = [];
     expect(last(reports)).toMatchObject({ reason: "superseded", error: { code: "SUPERSEDED" } });
   });
 
   it("stops a run past its timeout with RUN_TIMEOUT and sends run heartbeats meanwhile", async () => {
     const run = spec("timeout", { agentType: "claude", prompt: "FAKE_SLEEP=60", timeoutSeconds: 2 });
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ reason: "timeout", error: { code: "RUN_TIMEOUT" } });
     expect(kinds(reports).filter((k) => k === "heartbeat").length).toBeGreaterThanOrEqual(3);
   });
@@ -285,15 +248,15 @@ describe("Runner", () => {
       prompt: "FAKE_OOM",
       limits: { memoryMb: 48, cpus: 1, pids: 64 },
     });
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(last(reports)).toMatchObject({ reason: "oom", oomKilled: true, error: { code: "OOM_KILLED" } });
   });
 
   it("reports a start failure (missing image) as exited without a container", async () => {
     const run = runSpec({ image: "optio/missing:nope" });
-    dispatch(run);
-    const reports = await dispatcher.exited(run.runId);
+    world.dispatch(run);
+    const reports = await world.dispatcher.exited(run.runId);
     expect(kinds(reports)).toEqual(["exited"]);
     expect(last(reports)).toMatchObject({
       exitCode: null,
@@ -305,19 +268,19 @@ describe("Runner", () => {
   it("runs two slots in parallel and announces busy slots in heartbeats", async () => {
     const a = spec("slot-a", { agentType: "shell", prompt: "sleep 2; echo a > a.txt" });
     const b = spec("slot-b", { agentType: "shell", prompt: "sleep 2; echo b > b.txt" });
-    dispatch(a);
-    dispatch(b);
-    await dispatcher.until(a.runId, (r) => r.some((x) => x.kind === "started"));
-    await dispatcher.until(b.runId, (r) => r.some((x) => x.kind === "started"));
+    world.dispatch(a);
+    world.dispatch(b);
+    await world.dispatcher.until(a.runId, (r) => r.some((x) => x.kind === "started"));
+    await world.dispatcher.until(b.runId, (r) => r.some((x) => x.kind === "started"));
     await new Promise((r) => setTimeout(r, 400));
-    expect(dispatcher.heartbeats.at(-1)!.slots).toEqual({ total: 2, busy: 2 });
-    await Promise.all([dispatcher.exited(a.runId), dispatcher.exited(b.runId)]);
+    expect(world.dispatcher.heartbeats.at(-1)!.slots).toEqual({ total: 2, busy: 2 });
+    await Promise.all([world.dispatcher.exited(a.runId), world.dispatcher.exited(b.runId)]);
     // They overlapped: each started before the other exited.
     const at = (runId: string, kind: string) =>
-      Date.parse(dispatcher.reportsOf(runId).find((r) => r.kind === kind)!.time);
+      Date.parse(world.dispatcher.reportsOf(runId).find((r) => r.kind === kind)!.time);
     expect(at(a.runId, "started")).toBeLessThan(at(b.runId, "exited"));
     expect(at(b.runId, "started")).toBeLessThan(at(a.runId, "exited"));
     for (const run of [a, b])
-      expect(last(dispatcher.reportsOf(run.runId))).toMatchObject({ reason: "completed" });
+      expect(last(world.dispatcher.reportsOf(run.runId))).toMatchObject({ reason: "completed" });
   });
 });
