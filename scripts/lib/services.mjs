@@ -116,7 +116,12 @@ function adoptObjectsSql(owner) {
   END $$;`;
 }
 
-/** Creates or updates a login role: not a superuser, `createdb` only when asked; its password set. */
+/**
+ * Creates or updates a login role: not a superuser, `createdb` only when asked; its password set.
+ * A role that creates databases also drops them `WITH (FORCE)`, which must end every session on the
+ * database, an autovacuum worker's included (it has no role, so only pg_signal_backend covers it):
+ * such a role gets pg_signal_backend (it still cannot signal a superuser's backend).
+ */
 function ensureRole(adminUrl, { name, password, createdb = false }) {
   const role = identifier(name);
   if (!/^[A-Za-z0-9_-]{16,}$/.test(password)) throw new Error(`${name}: an unexpected password format`);
@@ -126,7 +131,8 @@ function ensureRole(adminUrl, { name, password, createdb = false }) {
        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${name}') THEN CREATE ROLE ${role} LOGIN; END IF;
      END $$;
      ALTER ROLE ${role} WITH LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION ${createdb ? "CREATEDB" : "NOCREATEDB"}
-       PASSWORD '${password}';`,
+       PASSWORD '${password}';
+     ${createdb ? `GRANT pg_signal_backend TO ${role};` : `REVOKE pg_signal_backend FROM ${role};`}`,
   );
 }
 
