@@ -5,7 +5,7 @@
 // exec spawned -> first request). Each round takes one of each, alternated (alone, task, alone, …),
 // so every figure sees the same machine; medians over BENCH_ROUNDS rounds.
 //   npm run bench -- agents        (BENCH_ROUNDS=10; --smoke: 1)
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, type ChildProcess } from "node:child_process";
 import { AgentContainer } from "../services/runner/src/testing/agent-container";
 import { realAgentImage } from "../services/runner/src/testing/agent-image";
 import { startGitServer } from "../services/runner/src/testing/git-server";
@@ -16,7 +16,7 @@ import {
   startAnthropicDouble,
   type ModelDouble,
 } from "../services/runner/src/testing/model-doubles";
-import { apiToken, repoRoot, setting, startApi, startStack, type Stack } from "./lib/stack";
+import { apiToken, setting, startApi, startRunnerProcess, startStack } from "./lib/stack";
 
 const ROUNDS = setting("ROUNDS", 10, 1);
 const median = (values: number[]) => {
@@ -25,24 +25,6 @@ const median = (values: number[]) => {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 const ms = (value: number) => `${value.toFixed(0).padStart(5)} ms`;
-
-function startRunner(stack: Stack, id: string, image: string, extra: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", `${repoRoot}/services/runner/src/main.ts`], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NATS_URL: stack.natsUrl,
-      OPTIO_RUNNER_ID: id,
-      OPTIO_RUNNER_IMAGE: image,
-      OPTIO_RUNNER_NETWORK: "host",
-      OPTIO_RUNNER_SLOTS: "2",
-      OPTIO_RUNNER_MEMORY_MB: "1536",
-      OPTIO_LOG_LEVEL: "warn",
-      ...extra,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
 
 const stop = (child: ChildProcess) =>
   new Promise((resolve) => {
@@ -116,7 +98,10 @@ async function main() {
       ["cold", {}],
       ["warm", { OPTIO_RUNNER_WARM_POOL: "2" }],
     ] as const) {
-      const runner = startRunner(stack, `bench-agents-${mode}`, image, extra);
+      const runner = startRunnerProcess(stack, `bench-agents-${mode}`, image, 2, {
+        OPTIO_RUNNER_MEMORY_MB: "1536",
+        ...extra,
+      });
       await waitRunner((r) => mode === "cold" || (r.pool?.ready ?? 0) >= 2);
       await throughOptio(); // warm-up: the image's layers in the page cache, the pool refilled
       for (let round = 0; round < ROUNDS; round++) {

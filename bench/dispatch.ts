@@ -13,7 +13,6 @@
 //   node_modules/.bin/tsx bench/dispatch.ts    (BENCH_RUNS=50 BENCH_TASKS=24)
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import path from "node:path";
 import { connectNats } from "../services/api/src/nats/connection";
 import pg from "pg";
 import { startGitServer } from "../services/runner/src/testing/git-server";
@@ -22,14 +21,13 @@ import { claimPhases, claimRoundTrips, natsRoundTrip } from "./lib/claim-profile
 import { cloneBench } from "./lib/clone-bench";
 import {
   apiToken,
-  repoRoot,
   rssMb,
   setting,
   smoke,
   startApi,
+  startRunnerProcess,
   startStack,
   type Server,
-  type Stack,
 } from "./lib/stack";
 
 const RUNS = setting("RUNS", 50, 2);
@@ -80,29 +78,6 @@ const daemonPids = () =>
       return [];
     }
   });
-
-function startRunner(
-  stack: Stack,
-  id: string,
-  image: string,
-  slots: number,
-  extra: Record<string, string> = {},
-): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services/runner/src/main.ts")], {
-    cwd: repoRoot,
-    env: {
-      ...process.env,
-      NATS_URL: stack.natsUrl,
-      OPTIO_RUNNER_ID: id,
-      OPTIO_RUNNER_IMAGE: image,
-      OPTIO_RUNNER_NETWORK: "host",
-      OPTIO_RUNNER_SLOTS: String(slots),
-      OPTIO_LOG_LEVEL: "warn",
-      ...extra,
-    },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-}
 
 async function stopAll(children: ChildProcess[]) {
   await Promise.all(
@@ -225,7 +200,7 @@ async function main() {
     let apiRssUnderLoad = NaN;
     if (PARTS.has("latency")) {
       // 1. Latency with one idle runner.
-      const runner = startRunner(stack, "bench-1", image, 4);
+      const runner = startRunnerProcess(stack, "bench-1", image, 4);
       children.push(runner);
       await client.waitRunners(1);
       idleRss = rssMb(runner.pid!);
@@ -257,7 +232,7 @@ async function main() {
 
       // The same with a warm pool (a second runner process; the cold one is stopped first).
       await stopAll(children.splice(0));
-      const warmRunner = startRunner(stack, "bench-warm", image, 4, { OPTIO_RUNNER_WARM_POOL: "2" });
+      const warmRunner = startRunnerProcess(stack, "bench-warm", image, 4, { OPTIO_RUNNER_WARM_POOL: "2" });
       children.push(warmRunner);
       await client.waitRunners(1, (r) => (r.pool?.ready ?? 0) >= 2);
       const warm = await latencyOf(RUNS);
@@ -278,7 +253,7 @@ async function main() {
       console.log(
         `  CPU seconds per cold trivial run: ${cpuPerRun.join("; ")} (the last: a quiet machine only)`,
       );
-      children.push(startRunner(stack, "bench-1b", image, 4));
+      children.push(startRunnerProcess(stack, "bench-1b", image, 4));
       await client.waitRunners(1);
       const busyRunner = children.at(-1)!;
 
@@ -300,7 +275,8 @@ async function main() {
       console.log(`\nThroughput, ${TASKS} short shell tasks`);
       apiRssUnderLoad = 0;
       for (const count of RUNNER_COUNTS) {
-        for (let i = 0; i < count; i++) children.push(startRunner(stack, `bench-t${count}-${i}`, image, 2));
+        for (let i = 0; i < count; i++)
+          children.push(startRunnerProcess(stack, `bench-t${count}-${i}`, image, 2));
         await client.waitRunners(count);
         const started = performance.now();
         const ids = (

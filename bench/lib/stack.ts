@@ -249,3 +249,27 @@ export async function startApi(stack: Stack, env: Record<string, string> = {}): 
     },
   );
 }
+
+/** A runner process (services/runner/src/main.ts) on the stack's NATS, its runs on the host network. */
+export function startRunnerProcess(
+  stack: Stack,
+  id: string,
+  image: string,
+  slots: number,
+  extra: Record<string, string> = {},
+): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "services/runner/src/main.ts")], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      NATS_URL: stack.natsUrl,
+      OPTIO_RUNNER_ID: id,
+      OPTIO_RUNNER_IMAGE: image,
+      OPTIO_RUNNER_NETWORK: "host",
+      OPTIO_RUNNER_SLOTS: String(slots),
+      OPTIO_LOG_LEVEL: "warn",
+      ...extra,
+    },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
